@@ -1,0 +1,110 @@
+"""Apache Airflow provider for OKX's Web3 wallet balance API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+CONN_TYPE = "okx"
+DEFAULT_CONN_ID = "okx_default"
+DEFAULT_HOST = "https://web3.okx.com"
+HOOK_NAME = "OKX Web3"
+
+# Extra fields of the ``okx`` connection: name -> (label, JSON schema, description).
+# One table feeds both UIs: ``conn-fields`` below (Airflow 3) and
+# ``OkxHook.get_connection_form_widgets`` (Airflow 2).
+CONN_FIELDS: dict[str, dict[str, Any]] = {
+    "passphrase": {
+        "label": "Passphrase",
+        "schema": {"type": "string", "format": "password", "minLength": 1},
+        "description": "The passphrase chosen when the API key was created (required).",
+    },
+    "project_id": {
+        "label": "Project ID",
+        "schema": {"type": ["string", "null"]},
+        "description": "OKX developer portal project id, sent as OK-ACCESS-PROJECT (optional).",
+    },
+    "api_version": {
+        "label": "API version",
+        "schema": {"type": ["string", "null"], "default": "v6", "enum": ["v6", "v5"]},
+        "description": "v6 (current DEX balance API) or v5 (the original Wallet API).",
+    },
+    "rate_limit_rps": {
+        "label": "Rate limit (requests/s)",
+        "schema": {"type": ["number", "null"], "default": 1, "minimum": 0},
+        "description": "Client-side cap per process; match your key's tier (trial keys: 1).",
+    },
+    "timeout": {
+        "label": "Timeout (s)",
+        "schema": {"type": ["number", "null"], "default": 10, "minimum": 0},
+        "description": "Seconds to wait for each HTTP request.",
+    },
+    "max_retries": {
+        "label": "Max retries",
+        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
+        "description": "Retries of rate-limited, unavailable and timed-out requests.",
+    },
+}
+
+UI_FIELD_BEHAVIOUR: dict[str, Any] = {
+    "hidden_fields": ["schema", "port", "extra"],
+    "relabeling": {"host": "Base URL", "login": "API Key", "password": "Secret Key"},
+    "placeholders": {
+        "host": DEFAULT_HOST,
+        "login": "OKX API key",
+        "password": "OKX secret key",
+        "passphrase": "API key passphrase",
+        "project_id": "optional",
+        "api_version": "v6",
+        "rate_limit_rps": "1",
+        "timeout": "10",
+        "max_retries": "5",
+    },
+}
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Provider metadata read by Airflow's ProvidersManager (no hook import needed)."""
+    return {
+        "package-name": "airflow-provider-okx",
+        "name": "OKX Web3",
+        "description": "OKX Web3 wallet balance API: balances, thresholds and treasury reports.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "OKX Web3",
+                "external-doc-url": "https://web3.okx.com/build/docs/waas/walletapi-api-all-token-balances",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": "OKX Web3", "python-modules": ["airflow_provider_okx.hooks.okx"]}],
+        "operators": [
+            {
+                "integration-name": "OKX Web3",
+                "python-modules": [
+                    "airflow_provider_okx.operators.balances",
+                    "airflow_provider_okx.operators.report",
+                ],
+            }
+        ],
+        "sensors": [
+            {"integration-name": "OKX Web3", "python-modules": ["airflow_provider_okx.sensors.balance"]}
+        ],
+        "triggers": [
+            {"integration-name": "OKX Web3", "python-modules": ["airflow_provider_okx.triggers.balance"]}
+        ],
+        "connection-types": [
+            {
+                "connection-type": CONN_TYPE,
+                "hook-class-name": "airflow_provider_okx.hooks.okx.OkxHook",
+                "hook-name": HOOK_NAME,
+                "conn-fields": CONN_FIELDS,
+                "ui-field-behaviour": {
+                    "hidden-fields": UI_FIELD_BEHAVIOUR["hidden_fields"],
+                    "relabeling": UI_FIELD_BEHAVIOUR["relabeling"],
+                    "placeholders": UI_FIELD_BEHAVIOUR["placeholders"],
+                },
+            }
+        ],
+    }
