@@ -159,7 +159,9 @@ _HEX64_RE = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _SOLANA_RE = re.compile(rf"^[{_B58}]{{32,44}}$")
 _TRON_RE = re.compile(rf"^T[{_B58}]{{33}}$")
-_BTC_RE = re.compile(rf"^(?:[13][{_B58}]{{25,34}}|bc1[02-9ac-hj-np-z]{{11,87}}|BC1[02-9AC-HJ-NP-Z]{{11,87}})$")
+_BTC_RE = re.compile(
+    rf"^(?:[13][{_B58}]{{25,34}}|bc1[02-9ac-hj-np-z]{{11,87}}|BC1[02-9AC-HJ-NP-Z]{{11,87}})$"
+)
 _LTC_RE = re.compile(rf"^(?:[LM3][{_B58}]{{26,33}}|ltc1[02-9ac-hj-np-z]{{11,87}})$")
 _DOGE_RE = re.compile(rf"^[DA9][{_B58}]{{25,34}}$")
 _TON_RE = re.compile(r"^(?:[EU]Q[A-Za-z0-9_-]{46}|-?\d+:[0-9a-fA-F]{64})$")

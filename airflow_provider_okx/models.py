@@ -56,7 +56,7 @@ def parse_decimal(raw: object, field: str) -> Decimal:
     """
     if raw is None or raw == "":
         return ZERO
-    if isinstance(raw, float) or isinstance(raw, bool):
+    if isinstance(raw, (float, bool)):
         raise ValueError(f"{field}: refusing float {raw!r}; OKX sends amounts as strings")
     try:
         value = Decimal(raw) if isinstance(raw, (str, int)) else Decimal(str(raw))
@@ -203,4 +203,11 @@ def total_usd(balances: Iterable[TokenBalance]) -> Decimal:
 def sort_key(balance: TokenBalance) -> tuple[str, int, str, Decimal, str, str]:
     """Stable row order: address, chain (numeric), then USD value descending, then token."""
     chain = int(balance.chain_index) if balance.chain_index.isdigit() else -1
-    return (balance.address.lower(), chain, balance.chain_index, -balance.usd_value, balance.symbol, balance.token_address)
+    return (
+        balance.address.lower(),
+        chain,
+        balance.chain_index,
+        -balance.usd_value,
+        balance.symbol,
+        balance.token_address,
+    )

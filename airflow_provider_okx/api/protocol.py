@@ -1,0 +1,134 @@
+"""The request loop both transports run: rate limit, sign, send, interpret, retry, resync.
+
+Sans-IO, in the spirit of h11: :meth:`OkxProtocol.exchange` is a generator that *yields*
+what it needs done (:class:`Wait` or :class:`Send`) and is *sent* what happened
+(:class:`Received` or an :class:`~airflow_provider_okx.api.errors.OkxTransportError`). Its
+return value is the envelope's ``data``. The sync transport answers with ``time.sleep`` and
+``requests``, the async one with ``asyncio.sleep`` and ``httpx``; every rule lives here once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from airflow_provider_okx.api.clock import ClockOffset
+from airflow_provider_okx.api.errors import OkxError, OkxTransportError
+from airflow_provider_okx.api.ratelimit import RateLimiter
+from airflow_provider_okx.api.responses import parse_envelope
+from airflow_provider_okx.api.retry import RetryPolicy
+from airflow_provider_okx.api.routes import ApiRequest
+from airflow_provider_okx.api.signing import Credentials, format_timestamp
+
+log = logging.getLogger("airflow_provider_okx")
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Sleep this many seconds, then send ``None`` back."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send this request; send back :class:`Received`, or the :class:`OkxTransportError`."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None
+
+    def __repr__(self) -> str:  # headers hold the key, passphrase and signature
+        return f"Send({self.method} {self.url})"
+
+
+@dataclass(frozen=True)
+class Received:
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+Step = Wait | Send
+Outcome = Received | OkxTransportError | None
+
+
+class OkxProtocol:
+    """Everything about talking to OKX except the I/O.
+
+    :param credentials: key, secret, passphrase and project id.
+    :param base_url: scheme and host, e.g. ``https://web3.okx.com``.
+    :param limiter: shared by every client of the same key in this process.
+    :param clock: shared offset to OKX's clock.
+    """
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        base_url: str,
+        *,
+        retry: RetryPolicy,
+        limiter: RateLimiter,
+        clock: ClockOffset,
+        wall_time: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.base_url = base_url.rstrip("/")
+        self.retry = retry
+        self.limiter = limiter
+        self.clock = clock
+        self._wall_time = wall_time
+        self._monotonic = monotonic
+        self._rng = rng
+
+    def __repr__(self) -> str:
+        return f"OkxProtocol({self.base_url!r}, {self.credentials!r})"
+
+    def exchange(self, request: ApiRequest) -> Generator[Step, Outcome, list[Any]]:
+        """Drive one request to its ``data`` or its final error (see the module docstring)."""
+        attempt = 0
+        resynced = False
+        body = request.body.encode() if request.body else None
+        while True:
+            wait = self.limiter.reserve(self._monotonic())
+            if wait > 0:
+                yield Wait(wait)
+            timestamp = format_timestamp(self.clock.now(self._wall_time()))
+            headers = self.credentials.headers(timestamp, request.method, request.path, request.body)
+            started = self._monotonic()
+            outcome = yield Send(request.method, self.base_url + request.path, headers, body)
+            try:
+                if outcome is None:
+                    raise OkxTransportError(request.route, "the transport returned nothing")
+                if isinstance(outcome, OkxTransportError):
+                    raise outcome
+                data = parse_envelope(request.route, outcome.status, outcome.headers, outcome.body)
+                if log.isEnabledFor(logging.DEBUG):
+                    log.debug(
+                        "%s -> HTTP %s in %.0f ms",
+                        f"{request.method} {request.path}",
+                        outcome.status,
+                        (self._monotonic() - started) * 1000,
+                    )
+                return data
+            except OkxError as error:
+                if self.retry.should_resync(error, resynced):
+                    offset = self.clock.resync(error.server_time, self._wall_time())  # type: ignore[attr-defined]
+                    resynced = True
+                    log.warning(
+                        "OKX refused our timestamp; clock offset resynced to %+.1f s, retrying", offset
+                    )
+                    continue
+                delay = self.retry.delay(attempt, error, self._rng)
+                if delay is None:
+                    raise
+                attempt += 1
+                log.warning("%s (retry %d of %d in %.2f s)", error, attempt, self.retry.max_retries, delay)
+                yield Wait(delay)

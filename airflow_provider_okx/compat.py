@@ -1,0 +1,53 @@
+"""The Airflow names we use, from Airflow 3's task SDK or from Airflow 2.10/2.11.
+
+Only what DAG parsing already imports lives here; heavier pieces (object storage) are
+imported where they are used.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:  # Airflow 3
+    from airflow.sdk import Asset as ReportAsset
+    from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue
+
+    AIRFLOW_V3 = True
+except ImportError:  # Airflow 2.10 / 2.11
+    from airflow.datasets import Dataset as ReportAsset  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.models import BaseOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined,unused-ignore]
+
+    AIRFLOW_V3 = False
+
+__all__ = [
+    "AIRFLOW_V3",
+    "BaseHook",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "PokeReturnValue",
+    "ReportAsset",
+    "mask_secret",
+    "object_storage_path",
+]
+
+
+def mask_secret(secret: str) -> None:
+    """Register ``secret`` with Airflow's secrets masker (a no-op for an empty value)."""
+    if not secret:
+        return
+    try:
+        from airflow.sdk.log import mask_secret as _mask
+    except ImportError:
+        from airflow.utils.log.secrets_masker import mask_secret as _mask  # type: ignore[no-redef,attr-defined,unused-ignore]
+    _mask(secret)
+
+
+def object_storage_path(uri: str, conn_id: str | None = None) -> Any:
+    """An ``ObjectStoragePath`` for ``uri`` (``file://``, ``s3://``...)."""
+    try:
+        from airflow.sdk import ObjectStoragePath
+    except ImportError:
+        from airflow.io.path import ObjectStoragePath  # type: ignore[no-redef,attr-defined,unused-ignore]
+    return ObjectStoragePath(uri, conn_id=conn_id) if conn_id else ObjectStoragePath(uri)

@@ -1,0 +1,411 @@
+"""``OkxHook``: exact token balances from OKX's Web3 balance API.
+
+The protocol (signing, retries, rate limit, clock) lives in :mod:`airflow_provider_okx.api`;
+this module reads the connection and runs that protocol over ``requests`` (sync, one pooled
+session per hook) or ``httpx`` (async, one client per event loop shared by every trigger).
+Neither library is imported until a request is made, so DAG parsing never pays for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_provider_okx import CONN_FIELDS, CONN_TYPE, DEFAULT_CONN_ID, HOOK_NAME, UI_FIELD_BEHAVIOUR
+from airflow_provider_okx.api import routes
+from airflow_provider_okx.api.errors import OkxError, OkxInvalidInputError, OkxTransportError
+from airflow_provider_okx.api.protocol import OkxProtocol, Outcome, Received, Step, Wait
+from airflow_provider_okx.api.responses import first
+from airflow_provider_okx.chains import check_family, chunked, normalize_chains, validate_address
+from airflow_provider_okx.compat import BaseHook, mask_secret
+from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
+from airflow_provider_okx.models import Chain, TokenBalance, exact_sum, parse_decimal
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    import httpx
+    import requests
+
+    from airflow_provider_okx.api.routes import ApiRequest
+
+T = TypeVar("T")
+# A call is planned once (requests to send + how to combine their data), then run by either
+# transport: the sync and async methods share everything but the I/O.
+Plan = tuple[list["ApiRequest"], Callable[[list[list[Any]]], T]]
+
+
+class OkxHook(BaseHook):
+    """Interact with OKX's Web3 wallet balance API.
+
+    :param okx_conn_id: an ``okx`` connection: login = API key, password = secret key, extra
+        ``passphrase`` (required), ``project_id``, ``api_version`` (``v6``/``v5``),
+        ``rate_limit_rps``, ``timeout``, ``max_retries``.
+    """
+
+    conn_name_attr = "okx_conn_id"
+    default_conn_name = DEFAULT_CONN_ID
+    conn_type = CONN_TYPE
+    hook_name = HOOK_NAME
+
+    # How the transports wait (rate limit slots, retry backoff); tests swap in recorders.
+    _sleep = staticmethod(time.sleep)
+    _asleep = staticmethod(asyncio.sleep)
+
+    def __init__(self, okx_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.okx_conn_id = okx_conn_id
+        self._async_client: httpx.AsyncClient | None = None
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(okx_conn_id={self.okx_conn_id!r})"
+
+    # --- connection form (Airflow 2 reads these; Airflow 3 reads get_provider_info) -------
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_babel import lazy_gettext
+        from wtforms import IntegerField, PasswordField, StringField
+        from wtforms.validators import NumberRange, Optional
+
+        widgets: dict[str, Any] = {}
+        for name, spec in CONN_FIELDS.items():
+            schema = spec["schema"]
+            label = lazy_gettext(spec["label"])
+            kwargs = {"description": spec.get("description", "")}
+            if schema.get("format") == "password":
+                widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), **kwargs)
+            elif "integer" in schema["type"]:
+                widgets[name] = IntegerField(
+                    label, validators=[Optional(), NumberRange(min=0)], widget=BS3TextFieldWidget(), **kwargs
+                )
+            else:
+                widgets[name] = StringField(label, widget=BS3TextFieldWidget(), **kwargs)
+        return widgets
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {
+            "hidden_fields": list(UI_FIELD_BEHAVIOUR["hidden_fields"]),
+            "relabeling": dict(UI_FIELD_BEHAVIOUR["relabeling"]),
+            "placeholders": dict(UI_FIELD_BEHAVIOUR["placeholders"]),
+        }
+
+    # --- configuration ---------------------------------------------------------------------
+
+    @cached_property
+    def config(self) -> OkxConfig:
+        """The client configuration, read from the connection on first use."""
+        return self._configure(self.get_connection(self.okx_conn_id))
+
+    def _configure(self, conn: Any) -> OkxConfig:
+        config = config_from_connection(conn)
+        # Static secrets go to the masker once. Signatures are not registered: each is
+        # single-use and expires within seconds, we never log headers, and registering one
+        # per request would recompile the masker's regex on every call, without bound.
+        mask_secret(config.credentials.secret_key)
+        mask_secret(config.credentials.passphrase)
+        self.__dict__["config"] = config
+        return config
+
+    async def _aconfig(self) -> OkxConfig:
+        if "config" in self.__dict__:
+            return self.__dict__["config"]
+        aget = getattr(BaseHook, "aget_connection", None)
+        if aget is not None:  # Airflow 3.1+: no thread, no blocking the event loop
+            conn = await aget(self.okx_conn_id)
+        else:
+            from asgiref.sync import sync_to_async
+
+            conn = await sync_to_async(self.get_connection)(self.okx_conn_id)
+        return self._configure(conn)
+
+    @cached_property
+    def protocol(self) -> OkxProtocol:
+        state = shared_state(self.config)
+        return OkxProtocol(
+            self.config.credentials,
+            self.config.base_url,
+            retry=self.config.retry,
+            limiter=state.limiter,
+            clock=state.clock,
+        )
+
+    # --- sync transport ----------------------------------------------------------------------
+
+    @cached_property
+    def session(self) -> requests.Session:
+        """One pooled keep-alive session per hook; safe to share across threads."""
+        import requests
+        from requests.adapters import HTTPAdapter
+
+        session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def _run(self, request: ApiRequest) -> list[Any]:
+        import requests
+
+        steps = self.protocol.exchange(request)
+        timeout = self.config.timeout
+        outcome: Outcome = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, Wait):
+                    self._sleep(step.seconds)
+                    outcome = None
+                    continue
+                try:
+                    response = self.session.request(
+                        step.method,
+                        step.url,
+                        headers=step.headers,
+                        data=step.body,
+                        timeout=timeout,
+                        allow_redirects=False,
+                    )
+                    outcome = Received(response.status_code, response.headers, response.content)
+                except requests.RequestException as exc:
+                    outcome = OkxTransportError(request.route, _describe(exc))
+        except StopIteration as stop:
+            return stop.value
+
+    def _execute(self, plan: Plan[T]) -> T:
+        requests_, combine = plan
+        return combine([self._run(request) for request in requests_])
+
+    # --- async transport ---------------------------------------------------------------------
+
+    async def _arun(self, request: ApiRequest) -> list[Any]:
+        import httpx
+
+        if self._async_client is None:
+            self._async_client = _ASYNC_CLIENTS.acquire()
+        client = self._async_client
+        timeout = self.config.timeout
+        steps: Generator[Step, Outcome, list[Any]] = self.protocol.exchange(request)
+        outcome: Outcome = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, Wait):
+                    await self._asleep(step.seconds)
+                    outcome = None
+                    continue
+                try:
+                    response = await client.request(
+                        step.method, step.url, headers=step.headers, content=step.body, timeout=timeout
+                    )
+                    outcome = Received(response.status_code, response.headers, response.content)
+                except httpx.HTTPError as exc:
+                    outcome = OkxTransportError(request.route, _describe(exc))
+        except StopIteration as stop:
+            return stop.value
+
+    async def _aexecute(self, plan_for: Callable[[], Plan[T]]) -> T:
+        await self._aconfig()
+        requests_, combine = plan_for()
+        return combine([await self._arun(request) for request in requests_])
+
+    async def aclose(self) -> None:
+        """Release this hook's share of the event loop's HTTP client (closed by its last user)."""
+        if self._async_client is not None:
+            client, self._async_client = self._async_client, None
+            await _ASYNC_CLIENTS.release(client)
+
+    def close(self) -> None:
+        """Close the sync session's pooled connections."""
+        if "session" in self.__dict__:
+            self.__dict__.pop("session").close()
+
+    # --- plans: one per API call, shared by the sync and async methods -----------------------
+
+    def _address_and_chains(self, address: object, chains: object) -> tuple[str, list[str]]:
+        address = validate_address(address)
+        chain_list = normalize_chains(chains)
+        check_family(address, chain_list)
+        return address, chain_list
+
+    def _plan_all_token_balances(
+        self, address: object, chains: object, exclude_risk_tokens: bool
+    ) -> Plan[list[TokenBalance]]:
+        addr, chain_list = self._address_and_chains(address, chains)
+        version = self.config.version
+        requests_ = [
+            routes.all_token_balances(version, addr, chunk, exclude_risk_tokens=exclude_risk_tokens)
+            for chunk in chunked(chain_list)
+        ]
+        return requests_, lambda results: _token_balances(results, addr)
+
+    def _plan_total_value(
+        self, address: object, chains: object, asset_type: str, exclude_risk_tokens: bool
+    ) -> Plan[Decimal]:
+        addr, chain_list = self._address_and_chains(address, chains)
+        version = self.config.version
+        requests_ = [
+            routes.total_value(
+                version, addr, chunk, asset_type=asset_type, exclude_risk_tokens=exclude_risk_tokens
+            )
+            for chunk in chunked(chain_list)
+        ]
+        endpoint = requests_[0].route
+
+        def combine(results: list[list[Any]]) -> Decimal:
+            return exact_sum(
+                parse_decimal(first(data, endpoint).get("totalValue"), "totalValue") for data in results
+            )
+
+        return requests_, combine
+
+    def _plan_token_balances(
+        self, address: object, tokens: Iterable[tuple[Any, str]], exclude_risk_tokens: bool
+    ) -> Plan[list[TokenBalance]]:
+        addr = validate_address(address)
+        pairs: list[tuple[str, str]] = []
+        for item in tokens:
+            try:
+                chain, token = item
+            except (TypeError, ValueError):
+                raise OkxInvalidInputError(
+                    "tokens", item, "each token is a (chain, token_address) pair"
+                ) from None
+            pairs.append((normalize_chains([chain])[0], str(token or "").strip()))
+        check_family(addr, list(dict.fromkeys(chain for chain, _ in pairs)))
+        request = routes.token_balances(
+            self.config.version, addr, pairs, exclude_risk_tokens=exclude_risk_tokens
+        )
+        return [request], lambda results: _token_balances(results, addr)
+
+    def _plan_supported_chains(self) -> Plan[list[Chain]]:
+        return [routes.supported_chains(self.config.version)], lambda results: [
+            Chain.from_okx(item) for item in results[0]
+        ]
+
+    # --- public API ----------------------------------------------------------------------------
+
+    def get_all_token_balances(
+        self, address: str, chains: Any, *, exclude_risk_tokens: bool = True
+    ) -> list[TokenBalance]:
+        """Every token ``address`` holds on ``chains`` (ints, strings, ``"1,56"`` or names).
+
+        More than 50 chains are fetched in several requests and merged; if any fails after
+        retries, the whole call fails.
+        """
+        return self._execute(self._plan_all_token_balances(address, chains, exclude_risk_tokens))
+
+    def get_total_value(
+        self, address: str, chains: Any, *, asset_type: str = "all", exclude_risk_tokens: bool = True
+    ) -> Decimal:
+        """OKX's own USD valuation of ``address`` over ``chains``: ``all``, ``token`` or ``defi``."""
+        return self._execute(self._plan_total_value(address, chains, asset_type, exclude_risk_tokens))
+
+    def get_token_balances(
+        self, address: str, tokens: Iterable[tuple[Any, str]], *, exclude_risk_tokens: bool = True
+    ) -> list[TokenBalance]:
+        """Balances of specific tokens: ``(chain, token_address)`` pairs, ``""`` for native, max 20."""
+        return self._execute(self._plan_token_balances(address, tokens, exclude_risk_tokens))
+
+    def get_supported_chains(self) -> list[Chain]:
+        """The chains OKX's balance API serves."""
+        return self._execute(self._plan_supported_chains())
+
+    async def aget_all_token_balances(
+        self, address: str, chains: Any, *, exclude_risk_tokens: bool = True
+    ) -> list[TokenBalance]:
+        return await self._aexecute(
+            lambda: self._plan_all_token_balances(address, chains, exclude_risk_tokens)
+        )
+
+    async def aget_total_value(
+        self, address: str, chains: Any, *, asset_type: str = "all", exclude_risk_tokens: bool = True
+    ) -> Decimal:
+        return await self._aexecute(
+            lambda: self._plan_total_value(address, chains, asset_type, exclude_risk_tokens)
+        )
+
+    async def aget_token_balances(
+        self, address: str, tokens: Iterable[tuple[Any, str]], *, exclude_risk_tokens: bool = True
+    ) -> list[TokenBalance]:
+        return await self._aexecute(lambda: self._plan_token_balances(address, tokens, exclude_risk_tokens))
+
+    async def aget_supported_chains(self) -> list[Chain]:
+        return await self._aexecute(self._plan_supported_chains)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """One cheap signed call (supported chains); OKX's own message on failure."""
+        try:
+            chains = self.get_supported_chains()
+        except OkxError as error:
+            return False, str(error)
+        except Exception as error:  # the UI shows the message; never a traceback with secrets
+            return False, f"{type(error).__name__}: {error}"
+        config = self.config
+        return True, (
+            f"Connected to OKX Web3 API {config.version.name} at {config.base_url}: "
+            f"{len(chains)} chains supported"
+        )
+
+
+def _token_balances(results: list[list[Any]], address: str) -> list[TokenBalance]:
+    balances: list[TokenBalance] = []
+    for data in results:
+        for entry in data:
+            assets = entry.get("tokenAssets") if isinstance(entry, dict) else None
+            for item in assets or ():
+                balances.append(TokenBalance.from_okx(item, address=address))
+    return balances
+
+
+def _describe(exc: BaseException) -> str:
+    """A transport error's kind and message (they carry the URL, never our headers)."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+class _SharedAsyncClients:
+    """One ``httpx.AsyncClient`` per event loop, reference-counted across hooks.
+
+    A triggerer runs every trigger in one loop: they share one connection pool instead of
+    opening a client per trigger (or worse, per poll); the last hook to release it closes it.
+    """
+
+    def __init__(self) -> None:
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, int]]
+        self._clients = weakref.WeakKeyDictionary()
+
+    def acquire(self) -> httpx.AsyncClient:
+        import httpx
+
+        key = asyncio.get_running_loop()
+        client, users = self._clients.get(key, (None, 0))
+        if client is None or client.is_closed:
+            client = httpx.AsyncClient(
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+                follow_redirects=False,
+            )
+            users = 0
+        self._clients[key] = (client, users + 1)
+        return client
+
+    async def release(self, client: httpx.AsyncClient) -> None:
+        for key, (shared, users) in list(self._clients.items()):
+            if shared is client:
+                if users > 1:
+                    self._clients[key] = (shared, users - 1)
+                    return
+                del self._clients[key]
+        await client.aclose()
+
+    def open_clients(self) -> int:
+        return len(self._clients)
+
+
+_ASYNC_CLIENTS = _SharedAsyncClients()
