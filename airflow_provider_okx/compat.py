@@ -11,23 +11,38 @@ from typing import Any
 try:  # Airflow 3
     from airflow.sdk import Asset as ReportAsset
     from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue
+    from airflow.sdk.configuration import conf
+    from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, AirflowSkipException
 
     AIRFLOW_V3 = True
 except ImportError:  # Airflow 2.10 / 2.11
+    from airflow.configuration import conf  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.datasets import Dataset as ReportAsset  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+        AirflowException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.models import BaseOperator  # type: ignore[no-redef,attr-defined,unused-ignore]
-    from airflow.sensors.base import BaseSensorOperator, PokeReturnValue  # type: ignore[no-redef,attr-defined,unused-ignore]
+    from airflow.sensors.base import (  # type: ignore[no-redef,attr-defined,unused-ignore]
+        BaseSensorOperator,
+        PokeReturnValue,
+    )
 
     AIRFLOW_V3 = False
 
 __all__ = [
     "AIRFLOW_V3",
+    "AirflowException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
     "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
     "PokeReturnValue",
     "ReportAsset",
+    "conf",
     "mask_secret",
     "object_storage_path",
 ]

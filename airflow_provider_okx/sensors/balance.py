@@ -1,0 +1,148 @@
+"""``OkxBalanceSensor``: wait until a wallet's balance crosses a threshold."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_okx import DEFAULT_CONN_ID
+from airflow_provider_okx.api.retry import RETRYABLE
+from airflow_provider_okx.api.signing import format_timestamp
+from airflow_provider_okx.compat import (
+    AirflowException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    BaseSensorOperator,
+    PokeReturnValue,
+    conf,
+)
+from airflow_provider_okx.thresholds import BalanceCondition, check_condition, check_metric, is_templated
+
+if TYPE_CHECKING:
+    from airflow_provider_okx.hooks.okx import OkxHook
+
+
+class OkxBalanceSensor(BaseSensorOperator):
+    """Wait until ``<metric> <condition> threshold`` holds for a wallet.
+
+    :param address: the wallet (templated).
+    :param chain: the chain (index or name); for ``total_usd`` a list or comma string (templated).
+    :param threshold: a string, int or ``Decimal``, never a float (templated).
+    :param token_address: the token to watch, ``""`` for the native coin (templated).
+    :param condition: one of ``>= > <= < ==``.
+    :param metric: ``balance`` (token units), ``usd_value`` (that token's USD value) or
+        ``total_usd`` (OKX's valuation of the whole wallet over ``chain``).
+    :param exclude_risk_tokens: let OKX drop tokens it flags as risky.
+    :param deferrable: hand the wait to the triggerer (no worker slot held); defaults to
+        ``[operators] default_deferrable``.
+
+    Returns ``{"address", "chain", "token_address", "metric", "condition", "threshold",
+    "value", "observed_at"}`` with exact decimal strings, in poke and deferrable mode alike.
+    """
+
+    template_fields = ("address", "chain", "threshold", "token_address", "okx_conn_id")
+    ui_color = "#e8f4fd"
+
+    def __init__(
+        self,
+        *,
+        address: str,
+        chain: Any,
+        threshold: Any,
+        token_address: str = "",
+        condition: str = ">=",
+        metric: str = "balance",
+        exclude_risk_tokens: bool = True,
+        okx_conn_id: str = DEFAULT_CONN_ID,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.address = address
+        self.chain = chain
+        self.threshold = threshold
+        self.token_address = token_address
+        self.condition = check_condition(condition)
+        self.metric = check_metric(metric)
+        self.exclude_risk_tokens = exclude_risk_tokens
+        self.okx_conn_id = okx_conn_id
+        self.deferrable = deferrable
+        if not any(is_templated(v) for v in (address, chain, threshold, token_address)):
+            self._wait()  # everything is known now: fail at DAG parse, not at 3 a.m.
+
+    def _wait(self) -> BalanceCondition:
+        return BalanceCondition.build(
+            address=self.address,
+            chain=self.chain,
+            threshold=self.threshold,
+            token_address=self.token_address,
+            condition=self.condition,
+            metric=self.metric,
+            exclude_risk_tokens=self.exclude_risk_tokens,
+        )
+
+    @cached_property
+    def hook(self) -> OkxHook:
+        from airflow_provider_okx.hooks.okx import OkxHook
+
+        return OkxHook(okx_conn_id=self.okx_conn_id)
+
+    def poke(self, context: Any) -> PokeReturnValue:
+        wait = self._wait()
+        try:
+            value = wait.observe(self.hook)
+        except RETRYABLE as error:
+            # The hook already retried; a wait outlives a bad minute at OKX.
+            self.log.warning("OKX unavailable for this poke, waiting on: %s", error)
+            return PokeReturnValue(is_done=False)
+        self.log.info(
+            "%s of %s on chain %s is %s (waiting for %s %s)",
+            wait.metric,
+            wait.address,
+            wait.chain,
+            value,
+            wait.condition,
+            wait.threshold,
+        )
+        return PokeReturnValue(
+            is_done=wait.is_met(value), xcom_value=wait.result(value, format_timestamp(time.time()))
+        )
+
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        wait = self._wait()
+        first = self.poke(context)
+        if first.is_done:
+            return first.xcom_value
+        from airflow_provider_okx.triggers.balance import OkxBalanceTrigger
+
+        timeout = float(self.timeout.total_seconds() if isinstance(self.timeout, timedelta) else self.timeout)
+        self.defer(
+            trigger=OkxBalanceTrigger(
+                condition=wait.to_kwargs(),
+                poke_interval=float(
+                    self.poke_interval.total_seconds()
+                    if isinstance(self.poke_interval, timedelta)
+                    else self.poke_interval
+                ),
+                end_at=time.time() + timeout,
+                okx_conn_id=self.okx_conn_id,
+            ),
+            method_name="execute_complete",
+            # A backstop only: the trigger times out by itself first, with a clear message.
+            timeout=timedelta(seconds=timeout + 300),
+        )
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
+        status = (event or {}).get("status")
+        if status == "success":
+            return event["result"]  # type: ignore[index]
+        message = (event or {}).get("message") or f"unexpected trigger event {event!r}"
+        if status == "timeout":
+            if self.soft_fail:
+                raise AirflowSkipException(message)
+            raise AirflowSensorTimeout(message)
+        raise AirflowException(f"OKX balance wait failed: {message}")

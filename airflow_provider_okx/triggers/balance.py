@@ -1,0 +1,117 @@
+"""``OkxBalanceTrigger``: waits for a balance threshold in the triggerer, no worker slot held."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_okx import DEFAULT_CONN_ID
+from airflow_provider_okx.api.errors import OkxError
+from airflow_provider_okx.api.retry import RETRYABLE
+from airflow_provider_okx.api.signing import format_timestamp
+from airflow_provider_okx.thresholds import BalanceCondition
+
+log = logging.getLogger(__name__)
+
+
+class OkxBalanceTrigger(BaseTrigger):
+    """Poll OKX until ``condition`` holds, then fire one event.
+
+    Events: ``{"status": "success", "result": {...}}`` (the sensor's XCom),
+    ``{"status": "timeout", ...}`` past ``end_at``, or ``{"status": "error", "message",
+    "code"}`` for an error OKX will not get over (auth, parameters). Transient errors are
+    retried by the hook, then logged, and the wait goes on.
+
+    :param condition: :meth:`BalanceCondition.to_kwargs` (JSON primitives).
+    :param poke_interval: seconds between polls.
+    :param end_at: epoch seconds after which the wait times out (``None``: never).
+    """
+
+    def __init__(
+        self,
+        *,
+        condition: dict[str, Any],
+        poke_interval: float = 60.0,
+        end_at: float | None = None,
+        okx_conn_id: str = DEFAULT_CONN_ID,
+    ) -> None:
+        super().__init__()
+        self.condition = condition
+        self.poke_interval = float(poke_interval)
+        self.end_at = end_at
+        self.okx_conn_id = okx_conn_id
+        self._hook: Any = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "condition": self.condition,
+                "poke_interval": self.poke_interval,
+                "end_at": self.end_at,
+                "okx_conn_id": self.okx_conn_id,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        from airflow_provider_okx.hooks.okx import OkxHook
+
+        wait = BalanceCondition.from_kwargs(self.condition)
+        self._hook = OkxHook(okx_conn_id=self.okx_conn_id)
+        try:
+            while True:
+                try:
+                    value = await wait.aobserve(self._hook)
+                except RETRYABLE as error:
+                    log.warning("OKX unavailable for this poll, waiting on: %s", error)
+                except OkxError as error:
+                    yield TriggerEvent(
+                        {"status": "error", "code": getattr(error, "code", None), "message": str(error)}
+                    )
+                    return
+                else:
+                    log.info(
+                        "%s of %s on chain %s is %s (waiting for %s %s)",
+                        wait.metric,
+                        wait.address,
+                        wait.chain,
+                        value,
+                        wait.condition,
+                        wait.threshold,
+                    )
+                    if wait.is_met(value):
+                        yield TriggerEvent(
+                            {"status": "success", "result": wait.result(value, format_timestamp(time.time()))}
+                        )
+                        return
+                remaining = None if self.end_at is None else self.end_at - time.time()
+                if remaining is not None and remaining <= 0:
+                    yield TriggerEvent({"status": "timeout", "message": self._timeout_message(wait)})
+                    return
+                # The last sleep is cut short so that one final poll happens at end_at.
+                await asyncio.sleep(
+                    self.poke_interval if remaining is None else min(self.poke_interval, remaining)
+                )
+        finally:
+            await self._release()
+
+    def _timeout_message(self, wait: BalanceCondition) -> str:
+        return (
+            f"{wait.metric} of {wait.address} on chain {wait.chain} did not reach "
+            f"{wait.condition} {wait.threshold} before the sensor's timeout"
+        )
+
+    async def _release(self) -> None:
+        hook, self._hook = self._hook, None
+        if hook is not None:
+            await hook.aclose()
+
+    async def cleanup(self) -> None:
+        """Release the shared HTTP client even when the triggerer cancels the wait."""
+        await self._release()
+        await super().cleanup()
