@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import time
+from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -137,4 +138,4 @@ class OkxTokenBalancesOperator(BaseOperator):
 
 def _unresolved(value: object) -> bool:
     """Still a template, or an XComArg / mapped argument Airflow resolves later."""
-    return is_templated(value) or not isinstance(value, (str, int, list, tuple, dict, type(None)))
+    return is_templated(value) or not isinstance(value, (str, int, float, Decimal, list, tuple, dict, type(None)))

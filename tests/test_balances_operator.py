@@ -1,0 +1,119 @@
+"""OkxTokenBalancesOperator: XCom contents, ordering, dust, validation, mapping."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from airflow_provider_okx.api.errors import OkxInvalidInputError
+from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator, parse_addresses
+from airflow_provider_okx.testing import SEED_ADDRESS
+
+WALLET_B = "0x" + "1b" * 20
+SOL = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
+
+
+def run(**kwargs):
+    op = OkxTokenBalancesOperator(task_id="balances", **kwargs)
+    return op.execute({})
+
+
+def test_seed_wallet_xcom_shape_and_exact_total(okx_simulator_connection):
+    result = run(address=SEED_ADDRESS, chains="ethereum", exclude_risk_tokens=False)
+    assert set(result) == {
+        "addresses", "chains", "fetched_at", "exclude_risk_tokens", "token_count", "total_usd",
+        "min_usd_value", "dropped_count", "balances",
+    }
+    assert result["addresses"] == [SEED_ADDRESS]
+    assert result["chains"] == ["1"]
+    assert result["token_count"] == 31 == len(result["balances"])
+    assert result["fetched_at"].endswith("Z") and len(result["fetched_at"]) == 24
+    exact = sum(Fraction(row["balance"]) * Fraction(row["token_price"]) for row in result["balances"])
+    assert Fraction(result["total_usd"]) == exact
+    assert all(isinstance(row["balance"], str) for row in result["balances"])
+    values = [Decimal(row["usd_value"]) for row in result["balances"]]
+    assert values == sorted(values, reverse=True)
+
+
+def test_identical_data_gives_identical_rows(okx_simulator_connection):
+    first = run(address=[WALLET_B, SEED_ADDRESS], chains="1,56")
+    second = run(address=[WALLET_B, SEED_ADDRESS], chains="1,56")
+    assert first["balances"] == second["balances"]
+    keys = [(r["address"], int(r["chain_index"])) for r in first["balances"]]
+    assert keys == sorted(keys)
+
+
+def test_min_usd_value_drops_dust_and_says_so(okx_simulator_connection):
+    everything = run(address=SEED_ADDRESS, chains=1, exclude_risk_tokens=False)
+    result = run(address=SEED_ADDRESS, chains=1, exclude_risk_tokens=False, min_usd_value="1000000")
+    kept = [r for r in everything["balances"] if Decimal(r["usd_value"]) >= 1000000]
+    assert result["token_count"] == len(kept) > 0
+    assert result["dropped_count"] == 31 - len(kept) > 0
+    assert Fraction(result["total_usd"]) == sum(Fraction(r["usd_value"]) for r in kept)
+    assert result["min_usd_value"] == "1000000"
+
+
+def test_each_address_gets_only_its_family_chains(okx_simulator_connection):
+    result = run(address=[WALLET_B, SOL], chains="ethereum,solana")
+    sim = okx_simulator_connection
+    sent = {r.query for r in sim.requests if r.endpoint == "all_token_balances"}
+    assert any("chains=1&" in q and WALLET_B in q for q in sent)
+    assert any("chains=501&" in q and SOL in q for q in sent)
+    assert {r["chain_index"] for r in result["balances"]} <= {"1", "501"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"address": [], "chains": "1"}, "address"),
+        ({"address": "", "chains": "1"}, "address"),
+        ({"address": "0xnope", "chains": "1"}, "address"),
+        ({"address": SEED_ADDRESS, "chains": "middle-earth"}, "chains"),
+        ({"address": SEED_ADDRESS, "chains": "1", "min_usd_value": "-1"}, "min_usd_value"),
+        ({"address": SEED_ADDRESS, "chains": "1", "min_usd_value": 0.5}, "min_usd_value"),
+    ],
+)
+def test_bad_input_fails_at_construction(kwargs, field):
+    with pytest.raises(OkxInvalidInputError) as info:
+        OkxTokenBalancesOperator(task_id="t", **kwargs)
+    assert info.value.field == field
+
+
+def test_templated_values_are_checked_at_execute(okx_simulator_connection):
+    op = OkxTokenBalancesOperator(task_id="t", address="{{ params.wallet }}", chains="1")
+    op.address = "not-an-address"  # what rendering produced
+    with pytest.raises(OkxInvalidInputError, match="address"):
+        op.execute({})
+    assert okx_simulator_connection.count() == 0
+
+
+def test_address_with_no_chain_of_its_family_fails_before_requests(okx_simulator_connection):
+    with pytest.raises(OkxInvalidInputError, match="none of these chains"):
+        run(address=SOL, chains="1,56")
+    assert okx_simulator_connection.count() == 0
+
+
+def test_rendered_list_strings_are_understood():
+    assert parse_addresses(f"['{SEED_ADDRESS}', '{WALLET_B}']") == [SEED_ADDRESS, WALLET_B]
+    assert parse_addresses(f'["{SEED_ADDRESS}"]') == [SEED_ADDRESS]
+    assert parse_addresses(f"{SEED_ADDRESS}, {WALLET_B}") == [SEED_ADDRESS, WALLET_B]
+    assert parse_addresses({"hot": SEED_ADDRESS}) == [SEED_ADDRESS]
+
+
+def test_template_fields_and_mapping():
+    assert OkxTokenBalancesOperator.template_fields == ("address", "chains", "min_usd_value", "okx_conn_id")
+    from airflow_provider_okx.compat import AIRFLOW_V3
+
+    if AIRFLOW_V3:
+        from airflow.sdk import DAG
+    else:
+        from airflow import DAG
+    import pendulum
+
+    with DAG("mapping_check", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+        mapped = OkxTokenBalancesOperator.partial(task_id="m", chains="1", pool="okx_api").expand(
+            address=[SEED_ADDRESS, WALLET_B]
+        )
+    assert mapped.partial_kwargs["pool"] == "okx_api"
