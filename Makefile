@@ -12,7 +12,7 @@ VENV2 := .venv-af2
 HOME3 := $(CURDIR)/.airflow/af3
 HOME2 := $(CURDIR)/.airflow/af2
 
-AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False AIRFLOW__CORE__UNIT_TEST_MODE=True \
+AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING
 
 .PHONY: help venv test test-af3 test-af2 lint format demo bench clean

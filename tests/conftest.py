@@ -10,7 +10,6 @@ import tempfile
 # Makefile already chose one (it migrates that home's database once).
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="okx-airflow-home-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
 
 import pytest  # noqa: E402
 

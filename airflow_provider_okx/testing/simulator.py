@@ -1,0 +1,395 @@
+"""``OkxSimulator``: OKX's Web3 balance API on loopback, for tests, demos and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from decimal import Decimal
+from email.utils import formatdate
+from types import TracebackType
+from typing import Any
+
+from airflow_provider_okx.testing.auth import ApiKey, RateLimiter, check_request
+from airflow_provider_okx.testing.endpoints import (
+    ROUTES,
+    BalanceApi,
+    Reply,
+    Request,
+    envelope,
+    not_found,
+)
+from airflow_provider_okx.testing.faults import Fault, FaultQueue
+from airflow_provider_okx.testing.server import SimulatorHTTPServer
+from airflow_provider_okx.testing.wallets import SEED_ADDRESS, SEED_CHAIN, WalletBook
+
+DEFAULT_API_KEY = "sim-api-key"
+DEFAULT_SECRET_KEY = "sim-secret-key"
+DEFAULT_PASSPHRASE = "sim-passphrase"
+DEFAULT_PROJECT_ID = "sim-project"
+
+UNLIMITED_CLIENT_RPS = 1000
+"""``rate_limit_rps`` put in the connection extra when the simulator itself has no limit."""
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request the simulator received and what it answered.
+
+    ``target`` is the raw request target (path and query) exactly as received; ``query`` the
+    raw query string; ``headers`` the headers with their names as sent (use :meth:`header` for
+    a case-insensitive lookup); ``status`` 0 when the connection was dropped; ``code`` the OKX
+    code answered ("" for a raw body or an HTML page); ``endpoint`` one of ``all_token_balances``,
+    ``total_value``, ``token_balances``, ``supported_chains`` or ``None`` for an unknown path;
+    ``time`` when it arrived (``time.time()``, the local clock).
+    """
+
+    method: str
+    path: str
+    query: str
+    target: str
+    headers: dict[str, str]
+    body: str
+    status: int
+    code: str
+    api_key: str | None
+    endpoint: str | None
+    time: float
+    faulted: bool = False
+
+    def header(self, name: str) -> str | None:
+        """A request header by case-insensitive name."""
+        lowered = name.lower()
+        for key, value in self.headers.items():
+            if key.lower() == lowered:
+                return value
+        return None
+
+    def json(self) -> Any:
+        """The request body parsed as JSON."""
+        return json.loads(self.body)
+
+
+@dataclass(frozen=True)
+class _Handled:
+    reply: Reply
+    endpoint: str | None
+    faulted: bool = False
+
+
+class OkxSimulator:
+    """A real HTTP server on loopback that behaves like OKX's Web3 balance API (v5 and v6).
+
+    It verifies OK-ACCESS-* signatures exactly as OKX does, enforces the timestamp window
+    and a per-key token-bucket rate limit, serves deterministic wallets (the seed address
+    returns OKX's documented example) and injects faults on demand. Use it as a context
+    manager, or call :meth:`start` and :meth:`stop`. ``clock_offset``, ``latency``,
+    ``rate_limit_rps``, ``timestamp_window``, ``send_retry_after`` and ``unsupported_chains``
+    may be changed while it runs.
+    """
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        rate_limit_rps: float | None = None,
+        latency: float = 0.0,
+        clock_offset: float = 0.0,
+        timestamp_window: float = 30.0,
+        send_retry_after: bool = False,
+        api_key: str = DEFAULT_API_KEY,
+        secret_key: str = DEFAULT_SECRET_KEY,
+        passphrase: str = DEFAULT_PASSPHRASE,
+        project_id: str | None = DEFAULT_PROJECT_ID,
+        max_recorded: int | None = 100_000,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.rate_limit_rps = rate_limit_rps
+        self.latency = latency
+        self.clock_offset = clock_offset
+        self.timestamp_window = timestamp_window
+        self.send_retry_after = send_retry_after
+        self.api_key = api_key
+        self.secret_key = secret_key
+        self.passphrase = passphrase
+        self.project_id = project_id
+        self.max_recorded = max_recorded
+        self.unsupported_chains: set[str] = set()
+        self.requests: list[RecordedRequest] = []
+        self.errors: list[str] = []
+        self._keys: dict[str, ApiKey] = {api_key: ApiKey(api_key, secret_key, passphrase)}
+        self._log_lock = threading.Lock()
+        self._faults = FaultQueue()
+        self._limiter = RateLimiter()
+        self._book = WalletBook()
+        self._api = BalanceApi(self._book)
+        self._api.warm(SEED_ADDRESS, [SEED_CHAIN])
+        self._server: SimulatorHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        state = self.base_url if self._server is not None else "stopped"
+        return f"OkxSimulator({state}, api_key={self.api_key!r})"
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> OkxSimulator:
+        """Bind and serve in a daemon thread. After a stop it binds the same port again."""
+        if self._server is not None:
+            return self
+        server = SimulatorHTTPServer((self.host, self.port), self._handle, self.server_time, self._record)
+        self.port = server.server_port
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="okx-simulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the listening socket and every open connection."""
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        server.close_connections()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def __enter__(self) -> OkxSimulator:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- how to reach it ----------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """``http://<host>:<port>`` (the port is known once started)."""
+        if not self.port:
+            raise RuntimeError("the simulator has no port until it is started")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def connection_extra(self, **overrides: Any) -> dict[str, Any]:
+        """The ``extra`` of an ``okx`` connection to this simulator; ``overrides`` replace or add keys.
+
+        ``rate_limit_rps`` is the simulator's own limit, or a high one when it has none.
+        """
+        extra: dict[str, Any] = {"passphrase": self.passphrase}
+        if self.project_id is not None:
+            extra["project_id"] = self.project_id
+        extra["rate_limit_rps"] = (
+            self.rate_limit_rps if self.rate_limit_rps is not None else UNLIMITED_CLIENT_RPS
+        )
+        extra.update(overrides)
+        return extra
+
+    def connection_json(self, **overrides: Any) -> str:
+        """A JSON connection for ``AIRFLOW_CONN_OKX_DEFAULT`` pointing at this simulator."""
+        return json.dumps(
+            {
+                "conn_type": "okx",
+                "host": self.base_url,
+                "login": self.api_key,
+                "password": self.secret_key,
+                "extra": self.connection_extra(**overrides),
+            }
+        )
+
+    def server_time(self) -> float:
+        """The simulated server clock: ``time.time() + clock_offset``."""
+        return time.time() + self.clock_offset
+
+    def server_date(self) -> str:
+        """The ``Date`` header the server would send now."""
+        return formatdate(self.server_time(), usegmt=True)
+
+    # --- request log --------------------------------------------------------------------
+
+    def clear_requests(self) -> None:
+        with self._log_lock:
+            self.requests.clear()
+
+    def count(self, endpoint: str | None = None, status: int | None = None, code: str | None = None) -> int:
+        """How many recorded requests match every given filter."""
+        with self._log_lock:
+            records = list(self.requests)
+        return sum(
+            1
+            for r in records
+            if (endpoint is None or r.endpoint == endpoint)
+            and (status is None or r.status == status)
+            and (code is None or r.code == code)
+        )
+
+    def _record(self, request: Request, reply: Reply, received: float) -> None:
+        route = ROUTES.get(request.path)
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            target=request.target,
+            headers=dict(request.sent_headers),
+            body=request.body.decode("utf-8", "replace"),
+            status=reply.status,
+            code=reply.code,
+            api_key=request.headers.get("ok-access-key"),
+            endpoint=route.name if route is not None else None,
+            time=received,
+            faulted=getattr(reply, "faulted", False),
+        )
+        with self._log_lock:
+            self.requests.append(record)
+            if self.max_recorded is not None and len(self.requests) > self.max_recorded:
+                del self.requests[: len(self.requests) - self.max_recorded]
+
+    # --- faults, balances, keys ---------------------------------------------------------
+
+    def inject(self, fault: Fault) -> Fault:
+        """Queue a fault; each request takes the first matching fault with uses left."""
+        self._faults.add(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
+    @property
+    def faults(self) -> list[Fault]:
+        """Injected faults that still have uses left."""
+        return self._faults.pending()
+
+    def set_balance(
+        self,
+        address: str,
+        chain_index: str | int,
+        token_address: str,
+        balance: str | int | Decimal,
+        *,
+        price: str | int | Decimal | None = None,
+        symbol: str | None = None,
+    ) -> None:
+        """Override (or add) one token of a wallet. Balance "0" shows the token with 0."""
+        self._book.set_balance(address, chain_index, token_address, balance, price=price, symbol=symbol)
+
+    def set_balance_sequence(
+        self,
+        address: str,
+        chain_index: str | int,
+        token_address: str,
+        balances: list[str],
+        *,
+        price: str | int | Decimal = "1",
+        symbol: str = "TKN",
+    ) -> None:
+        """The k-th balance request reading this wallet and chain sees ``balances[min(k, len-1)]``."""
+        self._book.set_sequence(address, chain_index, token_address, balances, price=price, symbol=symbol)
+
+    def clear_balances(self) -> None:
+        """Drop every balance override (the deterministic portfolios remain)."""
+        self._book.clear()
+
+    def add_key(self, api_key: str, secret_key: str, passphrase: str) -> None:
+        """Accept another API key (each key has its own rate-limit bucket)."""
+        self._keys[api_key] = ApiKey(api_key, secret_key, passphrase)
+
+    def reset(self) -> None:
+        """Forget requests, faults, balance overrides, rate-limit state and recorded errors."""
+        self.clear_requests()
+        self.clear_faults()
+        self.clear_balances()
+        self._limiter.reset()
+        self.errors.clear()
+
+    # --- serving ------------------------------------------------------------------------
+
+    def _handle(self, request: Request, received: float) -> Reply:
+        try:
+            return self._answer(request)
+        except Exception:
+            self.errors.append(traceback.format_exc())
+            return envelope("50026", "System error, please try again later", status=500)
+
+    def _answer(self, request: Request) -> Reply:
+        if self.latency > 0:
+            time.sleep(self.latency)
+        route = ROUTES.get(request.path)
+        fault = self._faults.take(route.name if route is not None else None, request.path)
+        extra_headers: tuple[tuple[str, str], ...] = ()
+        if fault is not None:
+            if fault.latency > 0:
+                time.sleep(fault.latency)
+            if fault.drop:
+                return _FaultReply(status=0, drop=True)
+            if fault.answers:
+                return self._fault_reply(fault)
+            extra_headers = tuple(fault.headers.items())
+        reply = self._authorised_answer(request)
+        if extra_headers:
+            reply = Reply(
+                reply.status, reply.body, reply.code, reply.headers + extra_headers, reply.content_type
+            )
+        return reply
+
+    def _fault_reply(self, fault: Fault) -> Reply:
+        status = fault.response_status()
+        headers = dict(fault.headers)
+        if status == 429 and self.send_retry_after and not any(k.lower() == "retry-after" for k in headers):
+            headers["Retry-After"] = "1"
+        raw = fault.body_bytes()
+        if raw is not None:
+            content_type = "text/html" if raw.lstrip()[:1] == b"<" else "application/json"
+            return _FaultReply(status, raw, "", tuple(headers.items()), content_type)
+        code = fault.response_code()
+        body = envelope(code, fault.response_msg()).body
+        return _FaultReply(status, body, code, tuple(headers.items()))
+
+    def _authorised_answer(self, request: Request) -> Reply:
+        route = ROUTES.get(request.path)
+        if route is None:
+            return not_found()
+        if request.method != route.method:
+            return envelope("50000", f"Method {request.method} not allowed; use {route.method}", status=405)
+        failure = check_request(
+            request.headers,
+            request.method,
+            request.target,
+            request.path,
+            request.body,
+            self._keys,
+            self.server_time(),
+            self.timestamp_window,
+        )
+        if failure is not None:
+            return envelope(failure.code, failure.msg, status=failure.status)
+        key = request.headers["ok-access-key"]
+        if not self._limiter.allow(key, self.rate_limit_rps):
+            reply = envelope("50011", "Too Many Requests", status=429)
+            if self.send_retry_after:
+                reply = Reply(reply.status, reply.body, reply.code, (("Retry-After", "1"),))
+            return reply
+        unsupported = frozenset(str(chain) for chain in self.unsupported_chains)
+        return self._api.answer(route, request, unsupported)
+
+
+@dataclass(frozen=True)
+class _FaultReply(Reply):
+    """A reply produced by an injected fault (recorded as ``faulted``)."""
+
+    faulted: bool = field(default=True)

@@ -1,0 +1,579 @@
+"""Deterministic wallet data: the documented seed wallet, generated portfolios, overrides.
+
+The seed wallet (:data:`SEED_ADDRESS`) on chain 1 holds exactly the 31 tokens of OKX's
+documented v5 example (``seed_example.json``). Every other well-formed address gets a
+portfolio derived from SHA-256 of ``(address lower-cased, chain)``: the same inputs give the
+same tokens in every process and on every run. Tests layer their own balances on top with
+:class:`WalletBook`.
+"""
+
+from __future__ import annotations
+
+import base64
+import decimal
+import functools
+import hashlib
+import json
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_okx.chains import (
+    APTOS,
+    BITCOIN,
+    DOGECOIN,
+    EVM,
+    LITECOIN,
+    SOLANA,
+    SUI,
+    TON,
+    TRON,
+    address_families,
+    chain_info,
+)
+
+SEED_ADDRESS = "0xEd0C6079229E2d407672a117c22b62064f4a4312"
+"""The wallet of OKX's documented example: on chain 1 it returns the example's 31 tokens."""
+
+SEED_CHAIN = "1"
+
+RISK_FILTER_CHAINS = frozenset({"1", "56", "501", "8453"})
+"""The chains where OKX flags risk (honeypot) tokens; generated risk tokens live only here."""
+
+EXACT = decimal.Context(prec=200, traps=[decimal.Inexact, decimal.InvalidOperation, decimal.Overflow])
+"""Arithmetic on money: wide enough never to round, and it raises rather than round."""
+
+_SEED_FILE = Path(__file__).with_name("seed_example.json")
+
+
+def plain(value: Decimal) -> str:
+    """An exact decimal as a plain string: no exponent, no trailing fractional zeros."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("", "-0"):
+        return "0"
+    return text
+
+
+def chain_family(chain: str) -> str:
+    """The address family of a chain; chains missing from the registry are treated as EVM."""
+    info = chain_info(chain)
+    return info.family if info is not None else EVM
+
+
+def wallet_key(address: str) -> str:
+    """How wallets are matched: the address lower-cased."""
+    return address.lower()
+
+
+def display_address(address: str) -> str:
+    """The ``address`` field OKX returns: lower case for EVM addresses, as given otherwise."""
+    return address.lower() if EVM in address_families(address) else address
+
+
+def token_key(token_address: str) -> str:
+    """How token addresses are matched: hex addresses case-insensitively, others exactly."""
+    return token_address.lower() if token_address.startswith("0x") else token_address
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One token holding, in OKX's words. Amounts and prices are exact decimal strings."""
+
+    chain_index: str
+    token_address: str
+    symbol: str
+    balance: str
+    token_price: str
+    address: str
+    is_risk_token: bool = False
+    token_type: str = "1"
+    transfer_amount: str = "0"
+    available_amount: str = "0"
+    raw_balance: str = ""
+    decimals: int | None = None
+
+    def usd_value(self) -> Decimal:
+        """``balance x tokenPrice``, exact."""
+        return EXACT.multiply(Decimal(self.balance), Decimal(self.token_price))
+
+    def v5(self) -> dict[str, Any]:
+        """The v5 wallet API's token object (field order as OKX documents it)."""
+        return {
+            "chainIndex": self.chain_index,
+            "tokenAddress": self.token_address,
+            "symbol": self.symbol,
+            "balance": self.balance,
+            "tokenPrice": self.token_price,
+            "tokenType": self.token_type,
+            "isRiskToken": self.is_risk_token,
+            "transferAmount": self.transfer_amount,
+            "availableAmount": self.available_amount,
+            "rawBalance": self.raw_balance,
+            "address": self.address,
+        }
+
+    def v6(self) -> dict[str, Any]:
+        """The v6 DEX balance API's token object (no inscription fields)."""
+        return {
+            "chainIndex": self.chain_index,
+            "tokenContractAddress": self.token_address,
+            "address": self.address,
+            "symbol": self.symbol,
+            "balance": self.balance,
+            "rawBalance": self.raw_balance,
+            "tokenPrice": self.token_price,
+            "isRiskToken": self.is_risk_token,
+        }
+
+    def with_balance(self, balance: str, price: str | None = None, symbol: str | None = None) -> Asset:
+        """This asset with another balance (and optionally price and symbol)."""
+        raw = ""
+        if self.raw_balance and self.decimals is not None:
+            scaled = Decimal(balance).scaleb(self.decimals, EXACT)
+            if scaled == scaled.to_integral_value():
+                raw = str(int(scaled))
+        return replace(
+            self,
+            balance=balance,
+            token_price=self.token_price if price is None else price,
+            symbol=self.symbol if symbol is None else symbol,
+            raw_balance=raw,
+            # An inscription's balance becomes all available; other tokens keep OKX's "0"s.
+            transfer_amount="0" if self.token_type == "2" else self.transfer_amount,
+            available_amount=balance if self.token_type == "2" else self.available_amount,
+        )
+
+
+# --- the seed wallet --------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def seed_example() -> dict[str, Any]:
+    """The documented example request and response (``seed_example.json``), parsed."""
+    with _SEED_FILE.open(encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+@functools.lru_cache(maxsize=1)
+def seed_assets() -> tuple[Asset, ...]:
+    """The seed wallet's 31 tokens on chain 1, exactly as the example documents them."""
+    assets = []
+    for item in seed_example()["response"]["data"][0]["tokenAssets"]:
+        assets.append(
+            Asset(
+                chain_index=item["chainIndex"],
+                token_address=item["tokenAddress"],
+                symbol=item["symbol"],
+                balance=item["balance"],
+                token_price=item["tokenPrice"],
+                address=item["address"],
+                is_risk_token=item["isRiskToken"],
+                token_type=item["tokenType"],
+                transfer_amount=item["transferAmount"],
+                available_amount=item["availableAmount"],
+                raw_balance=item["rawBalance"],
+            )
+        )
+    return tuple(assets)
+
+
+# --- generated portfolios ----------------------------------------------------------------
+
+
+class _Stream:
+    """Deterministic integers from SHA-256 in counter mode (independent of :mod:`random`)."""
+
+    def __init__(self, *parts: str) -> None:
+        self._seed = "\x1f".join(("okx-sim-v1", *parts)).encode("utf-8")
+        self._counter = 0
+
+    def below(self, n: int) -> int:
+        """An integer in ``[0, n)``."""
+        if n <= 1:
+            return 0
+        need = (n.bit_length() + 64 + 7) // 8
+        data = b""
+        while len(data) < need:
+            data += hashlib.sha256(self._seed + self._counter.to_bytes(8, "big")).digest()
+            self._counter += 1
+        return int.from_bytes(data[:need], "big") % n
+
+
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def _base58(data: bytes) -> str:
+    number = int.from_bytes(data, "big")
+    out = ""
+    while number:
+        number, rest = divmod(number, 58)
+        out = _B58[rest] + out
+    return "1" * (len(data) - len(data.lstrip(b"\0"))) + out
+
+
+def _digest(*parts: str) -> bytes:
+    return hashlib.sha256("\x1f".join(("okx-sim-token", *parts)).encode("utf-8")).digest()
+
+
+def _token_address(family: str, chain: str, symbol: str) -> str:
+    digest = _digest(chain, symbol)
+    if family == SOLANA:
+        return _base58(digest)
+    if family == TRON:
+        return "T" + _base58(digest + _digest(chain, symbol, "2"))[:33]
+    if family == TON:
+        return "EQ" + base64.urlsafe_b64encode(digest + _digest(chain, symbol, "2")).decode()[:46]
+    if family in (SUI, APTOS):
+        return f"0x{digest.hex()}::coin::{symbol.upper()}"
+    return "0x" + digest.hex()[:40]
+
+
+# chain -> native symbol, USD price, decimals. Chains not listed: EVM with ETH.
+_NATIVE: dict[str, tuple[str, str, int]] = {
+    "0": ("BTC", "98847.8", 8),
+    "2": ("LTC", "102.37", 8),
+    "3": ("DOGE", "0.3214", 8),
+    "25": ("CRO", "0.1417", 18),
+    "56": ("BNB", "612.41", 18),
+    "66": ("OKT", "12.31", 18),
+    "100": ("XDAI", "1.0001", 18),
+    "137": ("POL", "0.4213", 18),
+    "146": ("S", "0.6231", 18),
+    "195": ("TRX", "0.2441", 6),
+    "196": ("OKB", "48.92", 18),
+    "204": ("BNB", "612.41", 18),
+    "250": ("FTM", "0.7112", 18),
+    "501": ("SOL", "187.21", 9),
+    "607": ("TON", "5.412", 9),
+    "637": ("APT", "9.121", 8),
+    "784": ("SUI", "3.713", 9),
+    "1088": ("METIS", "41.27", 18),
+    "5000": ("MNT", "1.1204", 18),
+    "43114": ("AVAX", "38.51", 18),
+}
+_DEFAULT_NATIVE = ("ETH", "3638.63", 18)
+
+# symbol, USD price ("0": OKX has no price), decimals.
+_TOKENS: dict[str, tuple[tuple[str, str, int], ...]] = {
+    EVM: (
+        ("USDC", "0.99991", 6),
+        ("USDT", "1.0002", 6),
+        ("DAI", "0.99987", 18),
+        ("WETH", "3634.32", 18),
+        ("WBTC", "98847.8", 8),
+        ("LINK", "14.372", 18),
+        ("UNI", "9.813", 18),
+        ("AAVE", "187.41", 18),
+        ("PEPE", "0.00001873", 18),
+        ("SHIB", "0.00002131", 18),
+        ("ARB", "0.7412", 18),
+        ("LDO", "1.7231", 18),
+        ("ENA", "0.9617", 18),
+        ("MKR", "1543.2", 18),
+        ("UNI-V2", "0", 18),
+        ("veNFT-RWD", "0", 18),
+    ),
+    SOLANA: (
+        ("USDC", "0.99991", 6),
+        ("USDT", "1.0002", 6),
+        ("JUP", "1.0412", 6),
+        ("BONK", "0.00002613", 5),
+        ("WIF", "2.4117", 6),
+        ("RAY", "4.812", 6),
+        ("mSOL", "215.4", 9),
+        ("MEMEX", "0", 9),
+    ),
+    TRON: (
+        ("USDT", "1.0002", 6),
+        ("USDD", "0.9991", 18),
+        ("BTT", "0.00000112", 18),
+        ("JST", "0.0381", 18),
+        ("WIN", "0", 6),
+    ),
+    TON: (("USDT", "1.0002", 6), ("NOT", "0.0071", 9), ("DOGS", "0.00071", 9), ("JETTON-X", "0", 9)),
+    SUI: (("USDC", "0.99991", 6), ("CETUS", "0.2412", 9), ("DEEP", "0.2114", 6), ("SUIX", "0", 9)),
+    APTOS: (("USDC", "0.99991", 6), ("THL", "0.4312", 8), ("CELL", "0", 8)),
+}
+
+# Bitcoin inscriptions (tokenType "2"): token address, symbol, price, decimals.
+_INSCRIPTIONS: tuple[tuple[str, str, str, int], ...] = (
+    ("btc-brc20-ordi", "ordi", "38.12", 18),
+    ("btc-brc20-sats", "sats", "0.0000003121", 18),
+    ("btc-runesMain-840000:3", "DOG•GO•TO•THE•MOON", "0.0062113", 5),
+    ("btc-runesMain-840000:28", "RSIC•GENESIS•RUNE", "0.00091", 0),
+    ("btc-src20-stamp", "STAMP", "0", 0),
+    ("btc-brc20-rats", "rats", "0.000000112", 18),
+)
+
+# Risk (honeypot) tokens: symbol, a price a scammer would like you to believe.
+_RISK_TOKENS: tuple[tuple[str, str], ...] = (
+    ("USDT-CLAIM", "0.9999"),
+    ("ETH-AIRDROP", "0"),
+    ("visit-rewards-claim.com", "0"),
+    ("SAFEMOON2", "0.0000000421"),
+    ("FREE-GAS", "12.4"),
+)
+
+
+def _amount(raw: int, decimals: int) -> str:
+    return plain(Decimal(raw).scaleb(-decimals, EXACT))
+
+
+def _raw_amount(stream: _Stream, decimals: int) -> int:
+    """A balance in the token's smallest unit: mostly ordinary, sometimes dust or a whale's."""
+    mode = stream.below(12)
+    if mode == 0:  # dust: 1 to 999 base units (1 wei = 0.000000000000000001)
+        return 1 + stream.below(999)
+    if mode == 11:  # a whale: tens of millions of tokens
+        return 10 ** (decimals + 7) + stream.below(10 ** (decimals + 9))
+    return 1 + stream.below(10 ** (decimals + stream.below(6)))
+
+
+def _price(stream: _Stream, base: str) -> str:
+    """``base`` moved by up to 1%, with 4 to 18 significant digits (``"0"`` stays unpriced)."""
+    value = Decimal(base)
+    if not value:
+        return "0"
+    factor = Decimal(1_000_000 + stream.below(20_001) - 10_000).scaleb(-6)
+    moved = EXACT.multiply(value, factor)
+    digits = 4 + stream.below(15)
+    quantum = Decimal(1).scaleb(moved.adjusted() - digits + 1)
+    return plain(moved.quantize(quantum, rounding=decimal.ROUND_DOWN, context=decimal.Context(prec=200)))
+
+
+def _has_raw_balance(chain: str) -> bool:
+    """Whether OKX reports ``rawBalance`` on this chain (deterministic: index not divisible by 3)."""
+    return int(chain) % 3 != 0 if chain.isdigit() else False
+
+
+@functools.lru_cache(maxsize=16384)
+def generated_assets(key: str, chain: str, address: str) -> tuple[Asset, ...]:
+    """The deterministic portfolio of wallet ``key`` (lower-cased address) on ``chain``.
+
+    ``address`` is what goes into each asset's ``address`` field. Sorted by USD value,
+    largest first, as OKX lists them.
+    """
+    stream = _Stream(key, chain)
+    family = chain_family(chain)
+    with_raw = _has_raw_balance(chain)
+    assets: list[Asset] = []
+
+    symbol, base_price, decimals = _NATIVE.get(chain, _DEFAULT_NATIVE)
+    raw = _raw_amount(stream, decimals)
+    assets.append(
+        Asset(
+            chain_index=chain,
+            token_address="",
+            symbol=symbol,
+            balance=_amount(raw, decimals),
+            token_price=_price(stream, base_price),
+            address=address,
+            raw_balance=str(raw) if with_raw else "",
+            decimals=decimals,
+        )
+    )
+
+    if family == BITCOIN:
+        pool = list(_INSCRIPTIONS)
+        for _ in range(stream.below(5)):
+            token, symbol, base_price, decimals = pool.pop(stream.below(len(pool)))
+            raw = _raw_amount(stream, decimals)
+            transferable = stream.below(raw + 1) if stream.below(2) else 0
+            assets.append(
+                Asset(
+                    chain_index=chain,
+                    token_address=token,
+                    symbol=symbol,
+                    balance=_amount(raw, decimals),
+                    token_price=_price(stream, base_price),
+                    address=address,
+                    token_type="2",
+                    transfer_amount=_amount(transferable, decimals),
+                    available_amount=_amount(raw - transferable, decimals),
+                    decimals=decimals,
+                )
+            )
+    elif family not in (LITECOIN, DOGECOIN):
+        tokens = list(_TOKENS.get(family, _TOKENS[EVM]))
+        for _ in range(min(stream.below(7), len(tokens))):
+            symbol, base_price, decimals = tokens.pop(stream.below(len(tokens)))
+            raw = _raw_amount(stream, decimals)
+            assets.append(
+                Asset(
+                    chain_index=chain,
+                    token_address=_token_address(family, chain, symbol),
+                    symbol=symbol,
+                    balance=_amount(raw, decimals),
+                    token_price=_price(stream, base_price),
+                    address=address,
+                    raw_balance=str(raw) if with_raw else "",
+                    decimals=decimals,
+                )
+            )
+
+    if chain in RISK_FILTER_CHAINS:
+        risky = list(_RISK_TOKENS)
+        decimals = 9 if family == SOLANA else 18
+        for _ in range(1 + stream.below(2)):
+            symbol, base_price = risky.pop(stream.below(len(risky)))
+            raw = _raw_amount(stream, decimals)
+            assets.append(
+                Asset(
+                    chain_index=chain,
+                    token_address=_token_address(family, chain, symbol),
+                    symbol=symbol,
+                    balance=_amount(raw, decimals),
+                    token_price=_price(stream, base_price),
+                    address=address,
+                    is_risk_token=True,
+                    raw_balance=str(raw) if with_raw else "",
+                    decimals=decimals,
+                )
+            )
+
+    assets.sort(key=Asset.usd_value, reverse=True)
+    return tuple(assets)
+
+
+@functools.lru_cache(maxsize=16384)
+def defi_value(key: str, chain: str) -> Decimal:
+    """The wallet's deterministic DeFi position value on ``chain`` in USD (0 for the seed wallet)."""
+    if key == wallet_key(SEED_ADDRESS):
+        return Decimal(0)
+    stream = _Stream("defi", key, chain)
+    if stream.below(3) == 0:
+        return Decimal(0)
+    return Decimal(1 + stream.below(10**10)).scaleb(-(2 + stream.below(7)))
+
+
+def base_assets(address: str, chain: str) -> tuple[Asset, ...]:
+    """What the wallet holds on ``chain`` before any test override."""
+    key = wallet_key(address)
+    if key == wallet_key(SEED_ADDRESS) and chain == SEED_CHAIN:
+        return seed_assets()
+    return generated_assets(key, chain, display_address(address))
+
+
+# --- test overrides -----------------------------------------------------------------------
+
+
+@dataclass
+class _Override:
+    token_address: str
+    balances: Sequence[str]
+    price: str | None
+    symbol: str | None
+    sequence: bool
+
+
+def _decimal_text(value: object, what: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise TypeError(f"{what} must be a decimal string, an int or a Decimal, not {type(value).__name__}")
+    try:
+        parsed = Decimal(str(value).strip())
+    except decimal.InvalidOperation:
+        raise ValueError(f"{what} {value!r} is not a decimal number") from None
+    if not parsed.is_finite():
+        raise ValueError(f"{what} {value!r} is not a finite number")
+    return str(value).strip()
+
+
+class WalletBook:
+    """Balances set by tests on top of the deterministic portfolios. Thread-safe.
+
+    A balance sequence advances once per balance request that reads its wallet and chain: the
+    k-th such request (counting from when the sequence was set) sees ``balances[min(k, n-1)]``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._overrides: dict[tuple[str, str], dict[str, _Override]] = {}
+        self._reads: dict[tuple[str, str], int] = {}
+
+    def set_balance(
+        self,
+        address: str,
+        chain_index: str | int,
+        token_address: str,
+        balance: str | int | Decimal,
+        *,
+        price: str | int | Decimal | None = None,
+        symbol: str | None = None,
+    ) -> None:
+        text = _decimal_text(balance, "balance")
+        price_text = None if price is None else _decimal_text(price, "price")
+        self._put(address, chain_index, _Override(token_address, (text,), price_text, symbol, False))
+
+    def set_sequence(
+        self,
+        address: str,
+        chain_index: str | int,
+        token_address: str,
+        balances: Iterable[str | int | Decimal],
+        *,
+        price: str | int | Decimal = "1",
+        symbol: str = "TKN",
+    ) -> None:
+        texts = tuple(_decimal_text(b, "balance") for b in balances)
+        if not texts:
+            raise ValueError("balances must hold at least one balance")
+        override = _Override(token_address, texts, _decimal_text(price, "price"), symbol, True)
+        self._put(address, chain_index, override)
+        with self._lock:
+            self._reads[(wallet_key(address), str(chain_index))] = 0
+
+    def _put(self, address: str, chain_index: str | int, override: _Override) -> None:
+        chain = str(chain_index).strip()
+        if not chain.isdigit():
+            raise ValueError(f"chain_index {chain_index!r} is not a chain index")
+        with self._lock:
+            slot = self._overrides.setdefault((wallet_key(address), str(int(chain))), {})
+            slot[token_key(override.token_address)] = override
+
+    def clear(self) -> None:
+        with self._lock:
+            self._overrides.clear()
+            self._reads.clear()
+
+    def touches(self, address: str, chains: Iterable[str]) -> bool:
+        """Whether any override applies to ``address`` on one of ``chains``."""
+        key = wallet_key(address)
+        with self._lock:
+            return any((key, chain) in self._overrides for chain in chains)
+
+    def assets(self, address: str, chain: str) -> list[Asset]:
+        """The wallet's holdings on ``chain`` with overrides applied; one read of any sequence."""
+        key = wallet_key(address)
+        base = list(base_assets(address, chain))
+        with self._lock:
+            overrides = list(self._overrides.get((key, chain), {}).values())
+            step = self._reads.get((key, chain), 0)
+            if any(o.sequence for o in overrides):
+                self._reads[(key, chain)] = step + 1
+        if not overrides:
+            return base
+        index = {token_key(a.token_address): i for i, a in enumerate(base)}
+        for override in overrides:
+            balance = override.balances[min(step, len(override.balances) - 1)]
+            where = index.get(token_key(override.token_address))
+            if where is not None:
+                base[where] = base[where].with_balance(balance, override.price, override.symbol)
+            else:
+                index[token_key(override.token_address)] = len(base)
+                base.append(
+                    Asset(
+                        chain_index=chain,
+                        token_address=override.token_address,
+                        symbol=override.symbol or "TKN",
+                        balance=balance,
+                        token_price=override.price if override.price is not None else "1",
+                        address=display_address(address),
+                    )
+                )
+        return base
