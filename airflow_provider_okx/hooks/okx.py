@@ -9,6 +9,7 @@ Neither library is imported until a request is made, so DAG parsing never pays f
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -21,7 +22,13 @@ from airflow_provider_okx.api import routes
 from airflow_provider_okx.api.errors import OkxError, OkxInvalidInputError, OkxTransportError
 from airflow_provider_okx.api.protocol import OkxProtocol, Outcome, Received, Step, Wait
 from airflow_provider_okx.api.responses import first
-from airflow_provider_okx.chains import check_family, chunked, normalize_chains, validate_address
+from airflow_provider_okx.chains import (
+    check_family,
+    chunked,
+    compatible_chains,
+    normalize_chains,
+    validate_address,
+)
 from airflow_provider_okx.compat import BaseHook, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
 from airflow_provider_okx.models import Chain, TokenBalance, exact_sum, parse_decimal
@@ -183,6 +190,38 @@ class OkxHook(BaseHook):
         requests_, combine = plan
         return combine([self._run(request) for request in requests_])
 
+    def _execute_many(self, plans: list[Plan[T]], max_workers: int | None) -> list[T]:
+        """Run every request of every plan on a thread pool; results in plan order.
+
+        The threads share this hook's session and the process's rate limiter, so the pool
+        only keeps enough requests in flight to use the rate the key allows. The first
+        failure cancels what has not started and is raised: nothing partial comes back.
+        """
+        flat = [request for requests_, _ in plans for request in requests_]
+        workers = max_workers or self.default_concurrency
+        if workers <= 1 or len(flat) <= 1:
+            results = [self._run(request) for request in flat]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = ThreadPoolExecutor(max_workers=min(workers, len(flat)), thread_name_prefix="okx")
+            try:
+                results = list(pool.map(self._run, flat))
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        combined, start = [], 0
+        for requests_, combine in plans:
+            combined.append(combine(results[start : start + len(requests_)]))
+            start += len(requests_)
+        return combined
+
+    @property
+    def default_concurrency(self) -> int:
+        """Requests kept in flight by the bulk methods: enough to fill ``rate_limit_rps``
+        at up to two seconds of latency, at most 32 (unlimited keys: 8)."""
+        rate = self.config.rate_limit_rps
+        return 8 if not rate else max(1, min(32, math.ceil(rate * 2)))
+
     # --- async transport ---------------------------------------------------------------------
 
     async def _arun(self, request: ApiRequest) -> list[Any]:
@@ -339,6 +378,56 @@ class OkxHook(BaseHook):
 
     async def aget_supported_chains(self) -> list[Chain]:
         return await self._aexecute(self._plan_supported_chains)
+
+    def get_wallets_token_balances(
+        self,
+        addresses: Iterable[str],
+        chains: Any,
+        *,
+        exclude_risk_tokens: bool = True,
+        max_workers: int | None = None,
+    ) -> dict[str, list[TokenBalance]]:
+        """:meth:`get_all_token_balances` for many wallets at once, concurrently.
+
+        Each address is asked only for the chains of its own family (an EVM address is not
+        sent Solana); an address that no chain fits fails before any request. All or nothing:
+        if any request fails after retries, this raises and returns nothing.
+        """
+        plans = {
+            address: self._plan_all_token_balances(address, chains, exclude_risk_tokens)
+            for address, chains in self._per_family(addresses, chains).items()
+        }
+        return dict(zip(plans, self._execute_many(list(plans.values()), max_workers), strict=True))
+
+    def get_wallets_total_value(
+        self,
+        addresses: Iterable[str],
+        chains: Any,
+        *,
+        asset_type: str = "all",
+        exclude_risk_tokens: bool = True,
+        max_workers: int | None = None,
+    ) -> dict[str, Decimal]:
+        """:meth:`get_total_value` for many wallets at once, concurrently (all or nothing)."""
+        plans = {
+            address: self._plan_total_value(address, chains, asset_type, exclude_risk_tokens)
+            for address, chains in self._per_family(addresses, chains).items()
+        }
+        return dict(zip(plans, self._execute_many(list(plans.values()), max_workers), strict=True))
+
+    @staticmethod
+    def _per_family(addresses: Iterable[str], chains: Any) -> dict[str, list[str]]:
+        chain_list = normalize_chains(chains)
+        selection: dict[str, list[str]] = {}
+        for raw in addresses:
+            address = validate_address(raw)
+            own = compatible_chains(address, chain_list)
+            if not own:
+                raise OkxInvalidInputError(
+                    "chains", ",".join(chain_list), f"none of these chains can hold address {address}"
+                )
+            selection[address] = own
+        return selection
 
     def test_connection(self) -> tuple[bool, str]:
         """One cheap signed call (supported chains); OKX's own message on failure."""

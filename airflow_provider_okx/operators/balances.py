@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.api.errors import OkxInvalidInputError
 from airflow_provider_okx.api.signing import format_timestamp
-from airflow_provider_okx.chains import compatible_chains, normalize_chains, validate_address
+from airflow_provider_okx.chains import normalize_chains, validate_address
 from airflow_provider_okx.compat import BaseOperator
 from airflow_provider_okx.models import decimal_str, sort_key, total_usd
 from airflow_provider_okx.thresholds import is_templated, parse_amount
@@ -101,19 +101,10 @@ class OkxTokenBalancesOperator(BaseOperator):
         floor = (
             None if self.min_usd_value in (None, "") else parse_amount(self.min_usd_value, "min_usd_value")
         )
-        plan = []
-        for address in addresses:
-            own = compatible_chains(address, chains)
-            if not own:
-                raise OkxInvalidInputError(
-                    "chains", ",".join(chains), f"none of these chains can hold address {address}"
-                )
-            plan.append((address, own))
-        rows = []
-        for address, own in plan:
-            rows.extend(
-                self.hook.get_all_token_balances(address, own, exclude_risk_tokens=self.exclude_risk_tokens)
-            )
+        fetched = self.hook.get_wallets_token_balances(
+            addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
+        )
+        rows = [row for balances in fetched.values() for row in balances]
         kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
         kept.sort(key=sort_key)
         self.log.info(
@@ -138,4 +129,6 @@ class OkxTokenBalancesOperator(BaseOperator):
 
 def _unresolved(value: object) -> bool:
     """Still a template, or an XComArg / mapped argument Airflow resolves later."""
-    return is_templated(value) or not isinstance(value, (str, int, float, Decimal, list, tuple, dict, type(None)))
+    return is_templated(value) or not isinstance(
+        value, (str, int, float, Decimal, list, tuple, dict, type(None))
+    )
