@@ -33,9 +33,12 @@ $(VENV3)/.installed: pyproject.toml | $(UV)
 		"apache-airflow==$(AIRFLOW3_VERSION)" "apache-airflow-providers-http"
 	touch $@
 
+# Airflow 2.10.5 predates universal-pathlib 0.3 (its ObjectStoragePath rejects every protocol
+# with it): pin what its own constraints file pins.
 $(VENV2)/.installed: pyproject.toml | $(UV)
 	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV2)
-	VIRTUAL_ENV=$(CURDIR)/$(VENV2) $(UV) pip install --quiet -e ".[test]" "apache-airflow==$(AIRFLOW2_VERSION)"
+	VIRTUAL_ENV=$(CURDIR)/$(VENV2) $(UV) pip install --quiet -e ".[test]" "apache-airflow==$(AIRFLOW2_VERSION)" \
+		"universal-pathlib==0.2.6"
 	touch $@
 
 $(HOME3)/.migrated: $(VENV3)/.installed

@@ -202,12 +202,7 @@ def total_usd(balances: Iterable[TokenBalance]) -> Decimal:
 
 def sort_key(balance: TokenBalance) -> tuple[str, int, str, Decimal, str, str]:
     """Stable row order: address, chain (numeric), then USD value descending, then token."""
-    chain = int(balance.chain_index) if balance.chain_index.isdigit() else -1
-    return (
-        balance.address.lower(),
-        chain,
-        balance.chain_index,
-        -balance.usd_value,
-        balance.symbol,
-        balance.token_address,
-    )
+    index = balance.chain_index
+    chain = int(index) if index.isascii() and index.isdigit() else -1
+    usd_desc = EXACT.minus(balance.usd_value)
+    return (balance.address.lower(), chain, index, usd_desc, balance.symbol, balance.token_address)

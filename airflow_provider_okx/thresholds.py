@@ -58,11 +58,6 @@ def check_metric(metric: object) -> str:
     return str(metric)
 
 
-def is_templated(value: object) -> bool:
-    """A value Airflow will still render (we validate it at execute time instead)."""
-    return isinstance(value, str) and ("{{" in value or "{%" in value)
-
-
 @dataclass(frozen=True)
 class BalanceCondition:
     """A validated wait: ``<metric of address on chains> <condition> <threshold>``."""

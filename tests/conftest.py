@@ -11,7 +11,7 @@ import tempfile
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="okx-airflow-home-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-import pytest  # noqa: E402
+import pytest
 
 API_KEY = "test-api-key-0001"
 SECRET_KEY = "test-secret-key-s3cr3t-value"

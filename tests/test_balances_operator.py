@@ -23,8 +23,15 @@ def run(**kwargs):
 def test_seed_wallet_xcom_shape_and_exact_total(okx_simulator_connection):
     result = run(address=SEED_ADDRESS, chains="ethereum", exclude_risk_tokens=False)
     assert set(result) == {
-        "addresses", "chains", "fetched_at", "exclude_risk_tokens", "token_count", "total_usd",
-        "min_usd_value", "dropped_count", "balances",
+        "addresses",
+        "chains",
+        "fetched_at",
+        "exclude_risk_tokens",
+        "token_count",
+        "total_usd",
+        "min_usd_value",
+        "dropped_count",
+        "balances",
     }
     assert result["addresses"] == [SEED_ADDRESS]
     assert result["chains"] == ["1"]

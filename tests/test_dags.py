@@ -9,8 +9,6 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,20 +36,37 @@ def test_mapped_balances_then_deferrable_threshold(okx_simulator, tmp_path):
     snapshots = result["balances"]
     assert len(snapshots) == 3
     for snap in snapshots:
-        assert set(snap) >= {"addresses", "chains", "fetched_at", "exclude_risk_tokens", "token_count",
-                             "total_usd", "balances"}
+        assert set(snap) >= {
+            "addresses",
+            "chains",
+            "fetched_at",
+            "exclude_risk_tokens",
+            "token_count",
+            "total_usd",
+            "balances",
+        }
         assert snap["chains"] == ["1", "56"]
         assert snap["token_count"] == len(snap["balances"])
         assert Fraction(snap["total_usd"]) == sum(Fraction(r["usd_value"]) for r in snap["balances"])
     assert {s["addresses"][0] for s in snapshots} == {
-        "0xEd0C6079229E2d407672a117c22b62064f4a4312", wallet, "0x" + "b2" * 20
+        "0xEd0C6079229E2d407672a117c22b62064f4a4312",
+        wallet,
+        "0x" + "b2" * 20,
     }
     deposit = result["deposit"]
     assert deposit["value"] == "1500"
     assert deposit["threshold"] == "1000"
     assert deposit["condition"] == ">="
-    assert set(deposit) == {"address", "chain", "token_address", "metric", "condition", "threshold", "value",
-                            "observed_at"}
+    assert set(deposit) == {
+        "address",
+        "chain",
+        "token_address",
+        "metric",
+        "condition",
+        "threshold",
+        "value",
+        "observed_at",
+    }
     # The mapped balances task read that wallet first (10); the sensor's check in the worker
     # saw 500 and deferred; the trigger saw 1500 and fired.
     assert sim.count(endpoint="token_balances") == 2

@@ -32,8 +32,17 @@ def assets(*items):
 
 
 def asset(chain="1", token="", symbol="ETH", balance="1.5", price="3000.25", **more):
-    return {"chainIndex": chain, "tokenContractAddress": token, "symbol": symbol, "balance": balance,
-            "tokenPrice": price, "rawBalance": "", "isRiskToken": False, "address": EVM.lower(), **more}
+    return {
+        "chainIndex": chain,
+        "tokenContractAddress": token,
+        "symbol": symbol,
+        "balance": balance,
+        "tokenPrice": price,
+        "rawBalance": "",
+        "isRiskToken": False,
+        "address": EVM.lower(),
+        **more,
+    }
 
 
 def signed_ok(request) -> bool:
@@ -53,7 +62,9 @@ def test_init_touches_nothing(requests_mock):
 
 
 def test_all_token_balances_v6(okx_conn, requests_mock, no_sleep):
-    requests_mock.get(V6_ALL, json=assets(asset(), asset(token="0xdac1", symbol="USDT", balance="10", price="1")))
+    requests_mock.get(
+        V6_ALL, json=assets(asset(), asset(token="0xdac1", symbol="USDT", balance="10", price="1"))
+    )
     balances = OkxHook().get_all_token_balances(EVM, "ethereum")
     assert [b.symbol for b in balances] == ["ETH", "USDT"]
     assert balances[0].balance == Decimal("1.5")
@@ -69,9 +80,18 @@ def test_all_token_balances_v6(okx_conn, requests_mock, no_sleep):
 
 def test_v5_names_and_risk_flag(okx_conn, requests_mock, no_sleep):
     okx_conn(api_version="v5", project_id="proj-1")
-    item = {"chainIndex": "0", "tokenAddress": "btc-brc20-ordi", "symbol": "ordi", "balance": "2",
-            "tokenPrice": "30", "tokenType": "2", "transferAmount": "1", "availableAmount": "1",
-            "rawBalance": "", "isRiskToken": False}
+    item = {
+        "chainIndex": "0",
+        "tokenAddress": "btc-brc20-ordi",
+        "symbol": "ordi",
+        "balance": "2",
+        "tokenPrice": "30",
+        "tokenType": "2",
+        "transferAmount": "1",
+        "availableAmount": "1",
+        "rawBalance": "",
+        "isRiskToken": False,
+    }
     requests_mock.get(V5_ALL, json=assets(item))
     btc = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
     [balance] = OkxHook().get_all_token_balances(btc, 0, exclude_risk_tokens=False)
@@ -87,9 +107,11 @@ def test_v5_names_and_risk_flag(okx_conn, requests_mock, no_sleep):
 def test_total_value_sums_chunks_exactly(okx_conn, requests_mock, no_sleep):
     requests_mock.get(
         V6_TOTAL,
-        [{"json": {"code": "0", "data": [{"totalValue": "0.1"}]}},
-         {"json": {"code": "0", "data": [{"totalValue": "0.2"}]}},
-         {"json": {"code": "0", "data": [{"totalValue": "1000000000000.000000000000000001"}]}}],
+        [
+            {"json": {"code": "0", "data": [{"totalValue": "0.1"}]}},
+            {"json": {"code": "0", "data": [{"totalValue": "0.2"}]}},
+            {"json": {"code": "0", "data": [{"totalValue": "1000000000000.000000000000000001"}]}},
+        ],
     )
     chains = list(range(1000, 1120))
     total = OkxHook().get_total_value(EVM, chains, asset_type="token", exclude_risk_tokens=False)
@@ -188,7 +210,14 @@ def test_auth_error_is_not_retried_and_hides_secrets(okx_conn, requests_mock, no
         hook.get_all_token_balances(EVM, 1)
     assert requests_mock.call_count == 1
     signature = requests_mock.request_history[0].headers["OK-ACCESS-SIGN"]
-    text = str(info.value) + repr(info.value) + repr(hook) + repr(hook.config) + repr(hook.protocol) + caplog.text
+    text = (
+        str(info.value)
+        + repr(info.value)
+        + repr(hook)
+        + repr(hook.config)
+        + repr(hook.protocol)
+        + caplog.text
+    )
     assert "50113" in str(info.value) and "Invalid Sign" in str(info.value)
     for secret in (SECRET_KEY, PASSPHRASE, signature):
         assert secret not in text
@@ -212,7 +241,10 @@ def test_uri_form_connection(monkeypatch, requests_mock, no_sleep):
     )
     requests_mock.get(
         f"{BASE_URL}/api/v5/wallet/chain/supported-chains",
-        json={"code": "0", "data": [{"name": "Ethereum", "shortName": "eth", "chainIndex": "1", "logoUrl": ""}]},
+        json={
+            "code": "0",
+            "data": [{"name": "Ethereum", "shortName": "eth", "chainIndex": "1", "logoUrl": ""}],
+        },
     )
     ok, message = OkxHook("okx_uri").test_connection()
     assert ok, message

@@ -42,7 +42,7 @@ def test_seed_wallet_is_exactly_the_documented_example(okx_simulator, monkeypatc
     hook = OkxHook()
     balances = hook.get_all_token_balances(SEED_ADDRESS, 1, exclude_risk_tokens=False)
     assert len(balances) == 31
-    for got, doc in zip(balances, SEED_ASSETS):
+    for got, doc in zip(balances, SEED_ASSETS, strict=True):
         assert got.token_address == doc["tokenAddress"]
         assert got.balance == Decimal(doc["balance"])
         assert decimal_str(got.balance) == doc["balance"]
@@ -107,7 +107,9 @@ def test_retryable_code_is_retried(sim, no_sleep, status, code, cls):
 
 @pytest.mark.parametrize(("status", "code", "cls"), RETRYABLE)
 def test_retryable_code_gives_up_after_max_retries(okx_simulator, monkeypatch, no_sleep, status, code, cls):
-    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=3))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=3)
+    )
     okx_simulator.inject(Fault(status=status, code=code, times=None))
     with pytest.raises(cls) as info:
         OkxHook().get_all_token_balances(SEED_ADDRESS, 1)
@@ -143,7 +145,9 @@ def test_broken_answers_are_retried(sim, no_sleep, fault):
 
 
 def test_timeouts_are_retried(okx_simulator, monkeypatch, no_sleep):
-    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, timeout=0.3))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, timeout=0.3)
+    )
     okx_simulator.inject(Fault(latency=1.0))
     assert len(OkxHook().get_all_token_balances(SEED_ADDRESS, 1)) > 0
     assert len(no_sleep.waits) == 1
@@ -157,7 +161,9 @@ def test_retry_after_is_honoured(sim, no_sleep):
 
 def test_429_burst_is_absorbed_with_growing_delays(okx_simulator, monkeypatch):
     """No client-side limit, a server allowing 4 rps: the hook backs off until all succeed."""
-    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=8))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=8)
+    )
     okx_simulator.rate_limit_rps = 4
     from tests.conftest import SleepRecorder
 

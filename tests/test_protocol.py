@@ -142,7 +142,7 @@ def test_backoff_grows_and_gives_up_after_max_retries():
     assert len(waits) == 4
     # full jitter on the upper half of an exponential ceiling: each window is above the last
     ceilings = [0.5 * 2**i for i in range(4)]
-    for wait, ceiling in zip(waits, ceilings):
+    for wait, ceiling in zip(waits, ceilings, strict=True):
         assert ceiling / 2 <= wait <= ceiling
     assert waits == sorted(waits)
 

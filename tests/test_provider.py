@@ -18,7 +18,14 @@ def test_provider_info_declares_the_okx_connection():
     assert conn["connection-type"] == "okx"
     assert conn["hook-class-name"] == "airflow_provider_okx.hooks.okx.OkxHook"
     assert conn["hook-name"] == "OKX Web3"
-    assert set(conn["conn-fields"]) == {"passphrase", "project_id", "api_version", "rate_limit_rps", "timeout", "max_retries"}
+    assert set(conn["conn-fields"]) == {
+        "passphrase",
+        "project_id",
+        "api_version",
+        "rate_limit_rps",
+        "timeout",
+        "max_retries",
+    }
     assert conn["conn-fields"]["passphrase"]["schema"]["format"] == "password"
     behaviour = conn["ui-field-behaviour"]
     assert behaviour["relabeling"] == {"host": "Base URL", "login": "API Key", "password": "Secret Key"}
@@ -71,7 +78,13 @@ def _new_modules(code: str) -> set[str]:
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-FORBIDDEN = ("requests", "httpx", "urllib3", "airflow_provider_okx.testing", "airflow_provider_okx.triggers.balance")
+FORBIDDEN = (
+    "requests",
+    "httpx",
+    "urllib3",
+    "airflow_provider_okx.testing",
+    "airflow_provider_okx.triggers.balance",
+)
 
 
 def test_importing_operators_and_sensor_pulls_in_no_http_library():

@@ -35,11 +35,16 @@ def sensor(**kwargs):
 @pytest.mark.parametrize(
     ("condition", "threshold", "done"),
     [
-        (">=", "100", True), (">=", "100.000000000000000001", False),
-        (">", "99.99", True), (">", "100", False),
-        ("<=", "100", True), ("<=", "99", False),
-        ("<", "101", True), ("<", "100", False),
-        ("==", "100.0", True), ("==", "100.1", False),
+        (">=", "100", True),
+        (">=", "100.000000000000000001", False),
+        (">", "99.99", True),
+        (">", "100", False),
+        ("<=", "100", True),
+        ("<=", "99", False),
+        ("<", "101", True),
+        ("<", "100", False),
+        ("==", "100.0", True),
+        ("==", "100.1", False),
     ],
 )
 def test_poke_balance_every_condition(okx_simulator_connection, condition, threshold, done):
@@ -64,7 +69,9 @@ def test_poke_total_usd_over_several_chains(okx_simulator_connection):
 
     expected = OkxHook().get_total_value(SEED_ADDRESS, "1,56", asset_type="all")
     hit = sensor(address=SEED_ADDRESS, chain=[1, 56], metric="total_usd", threshold=str(expected)).poke({})
-    miss = sensor(address=SEED_ADDRESS, chain="1,56", metric="total_usd", threshold=str(expected + 1)).poke({})
+    miss = sensor(address=SEED_ADDRESS, chain="1,56", metric="total_usd", threshold=str(expected + 1)).poke(
+        {}
+    )
     assert hit.is_done and not miss.is_done
     assert hit.xcom_value["chain"] == "1,56"
     assert Decimal(hit.xcom_value["value"]) == expected
@@ -77,7 +84,9 @@ def test_absent_token_counts_as_zero(okx_simulator_connection):
 
 
 def test_transient_errors_do_not_fail_a_wait(okx_simulator, monkeypatch, no_sleep):
-    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=1))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=1)
+    )
     okx_simulator.inject(Fault(status=503, code="50001", times=2))
     result = sensor(token_address=USDT).poke({})
     assert result.is_done is False
@@ -151,11 +160,15 @@ def test_execute_complete_events():
     with pytest.raises(AirflowSensorTimeout, match="did not reach"):
         s.execute_complete({}, {"status": "timeout", "message": "balance did not reach >= 100"})
     with pytest.raises(AirflowException, match="50113"):
-        s.execute_complete({}, {"status": "error", "code": "50113", "message": "OKX error 50113: Invalid Sign"})
+        s.execute_complete(
+            {}, {"status": "error", "code": "50113", "message": "OKX error 50113: Invalid Sign"}
+        )
 
 
 def _trigger(threshold="5", poke_interval=0.05, end_at=None, **cond):
-    condition = BalanceCondition.build(address=WALLET, chain=1, threshold=threshold, token_address=USDT, **cond)
+    condition = BalanceCondition.build(
+        address=WALLET, chain=1, threshold=threshold, token_address=USDT, **cond
+    )
     return OkxBalanceTrigger(condition=condition.to_kwargs(), poke_interval=poke_interval, end_at=end_at)
 
 
@@ -214,7 +227,9 @@ async def test_trigger_error_event_on_auth_failure(okx_simulator, monkeypatch):
 
 @pytest.mark.asyncio
 async def test_trigger_rides_out_transient_errors(okx_simulator, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=0))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=0)
+    )
     okx_simulator.inject(Fault(status=503, code="50001", times=2))
     okx_simulator.set_balance(WALLET, "1", USDT, "9", price="1")
     event = await asyncio.wait_for(_trigger().run().__anext__(), timeout=10)
@@ -234,7 +249,7 @@ async def test_triggers_share_one_client_and_release_it(okx_simulator_connection
     clients = {id(t._hook._async_client) for t in triggers if t._hook is not None}
     assert len(clients) == 1  # one pool for the whole event loop
     assert _ASYNC_CLIENTS.open_clients() == 1
-    for trigger, run in zip(triggers, runs):  # what the triggerer does after an event
+    for trigger, run in zip(triggers, runs, strict=True):  # what the triggerer does after an event
         await run.aclose()
         await trigger.cleanup()
     assert _ASYNC_CLIENTS.open_clients() == 0

@@ -13,7 +13,9 @@ SECRET = "22582BD0CFF14C41EDBF1AB98506286D"
 
 
 def independent(secret: str, message: str) -> str:
-    return base64.b64encode(hmac.new(secret.encode("utf-8"), message.encode("utf-8"), "sha256").digest()).decode()
+    return base64.b64encode(
+        hmac.new(secret.encode("utf-8"), message.encode("utf-8"), "sha256").digest()
+    ).decode()
 
 
 def test_timestamp_is_iso_utc_with_milliseconds():

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import json
 import time
-from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +14,8 @@ from airflow_provider_okx.api.signing import format_timestamp
 from airflow_provider_okx.chains import normalize_chains, validate_address
 from airflow_provider_okx.compat import BaseOperator
 from airflow_provider_okx.models import decimal_str, sort_key, total_usd
-from airflow_provider_okx.thresholds import is_templated, parse_amount
+from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.thresholds import parse_amount
 
 if TYPE_CHECKING:
     from airflow_provider_okx.hooks.okx import OkxHook
@@ -82,11 +82,11 @@ class OkxTokenBalancesOperator(BaseOperator):
         self.min_usd_value = min_usd_value
         self.okx_conn_id = okx_conn_id
         # Fail at parse time what can be known at parse time; templates are checked in execute.
-        if not _unresolved(address):
+        if not unresolved(address):
             parse_addresses(address)
-        if not _unresolved(chains):
+        if not unresolved(chains):
             normalize_chains(chains)
-        if min_usd_value is not None and not _unresolved(min_usd_value):
+        if min_usd_value is not None and not unresolved(min_usd_value):
             parse_amount(min_usd_value, "min_usd_value")
 
     @cached_property
@@ -125,10 +125,3 @@ class OkxTokenBalancesOperator(BaseOperator):
             "dropped_count": len(rows) - len(kept),
             "balances": [row.to_dict() for row in kept],
         }
-
-
-def _unresolved(value: object) -> bool:
-    """Still a template, or an XComArg / mapped argument Airflow resolves later."""
-    return is_templated(value) or not isinstance(
-        value, (str, int, float, Decimal, list, tuple, dict, type(None))
-    )

@@ -18,7 +18,8 @@ from airflow_provider_okx.compat import (
     PokeReturnValue,
     conf,
 )
-from airflow_provider_okx.thresholds import BalanceCondition, check_condition, check_metric, is_templated
+from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.thresholds import BalanceCondition, check_condition, check_metric
 
 if TYPE_CHECKING:
     from airflow_provider_okx.hooks.okx import OkxHook
@@ -69,7 +70,7 @@ class OkxBalanceSensor(BaseSensorOperator):
         self.exclude_risk_tokens = exclude_risk_tokens
         self.okx_conn_id = okx_conn_id
         self.deferrable = deferrable
-        if not any(is_templated(v) for v in (address, chain, threshold, token_address)):
+        if not any(unresolved(v) for v in (address, chain, threshold, token_address)):
             self._wait()  # everything is known now: fail at DAG parse, not at 3 a.m.
 
     def _wait(self) -> BalanceCondition:

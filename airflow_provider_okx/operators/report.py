@@ -1,0 +1,320 @@
+"""``OkxTreasuryReportOperator``: the daily treasury report, exact and idempotent."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_okx import DEFAULT_CONN_ID
+from airflow_provider_okx.api.errors import OkxInvalidInputError
+from airflow_provider_okx.chains import normalize_chains, validate_address
+from airflow_provider_okx.compat import BaseOperator, ReportAsset
+from airflow_provider_okx.operators.balances import parse_addresses
+from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.thresholds import parse_amount
+
+if TYPE_CHECKING:
+    from decimal import Decimal
+
+    from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.models import TokenBalance
+
+REPORT_FILES = ("balances.csv", "summary.json", "report.html")
+_DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+
+
+def parse_wallets(value: object) -> dict[str, str]:
+    """``label -> address`` from a dict, a list of addresses (labelled by themselves), or
+    their rendered string form."""
+    if isinstance(value, str) and value.strip().startswith("{"):
+        text = value.strip()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            import ast
+
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                raise OkxInvalidInputError("wallets", text, "not a mapping of label to address") from None
+    if isinstance(value, dict):
+        if not value:
+            raise OkxInvalidInputError("wallets", value, "at least one wallet is required")
+        wallets = {str(label): validate_address(address, "wallets") for label, address in value.items()}
+        if len({a.lower() for a in wallets.values()}) != len(wallets):
+            raise OkxInvalidInputError("wallets", value, "an address is listed under two labels")
+        return wallets
+    return {address: address for address in parse_addresses(value, "wallets")}
+
+
+class OkxTreasuryReportOperator(BaseOperator):
+    """Snapshot every treasury wallet on every chain, value it exactly and publish a report.
+
+    Writes ``balances.csv``, ``summary.json`` and ``report.html`` under
+    ``<output_uri>/<logical date YYYY-MM-DD>/``. The fetch completes before anything is
+    written, so a failed fetch leaves no files; the files appear together (staged, then moved
+    into place) and a rerun of the same date replaces them.
+
+    :param wallets: addresses, or ``{label: address}`` (templated).
+    :param chains: chain indices or names (templated); each wallet is asked only for the
+        chains of its family.
+    :param output_uri: where reports live: any ``ObjectStoragePath`` URI (``file://``,
+        ``s3://``...) (templated).
+    :param exclude_risk_tokens: let OKX drop tokens it flags as risky.
+    :param reconcile: compare each wallet's exact sum with OKX's own total-value (one more
+        request per wallet and 50 chains); differences beyond tolerance are flagged and logged.
+    :param tolerance_usd: absolute reconciliation tolerance in USD.
+    :param tolerance_ratio: relative reconciliation tolerance (of OKX's total).
+    :param max_workers: requests kept in flight (default: from the connection's rate limit).
+    :param output_conn_id: connection for the object store (``None``: the store's default).
+    :param report_asset: the Asset (Dataset on Airflow 2) this report updates; defaults to
+        ``output_uri`` when it is not templated, else ``okx_treasury_report``.
+    :param balances: optional: the results of mapped :class:`OkxTokenBalancesOperator` tasks
+        (``.output`` of the mapped task). The report then aggregates those snapshots instead
+        of fetching again; they must cover every wallet and the same chains, without dust
+        filtering, or the task fails.
+    """
+
+    template_fields = ("wallets", "chains", "output_uri", "okx_conn_id", "balances")
+    ui_color = "#fdf2e8"
+
+    def __init__(
+        self,
+        *,
+        wallets: Any,
+        chains: Any,
+        output_uri: str,
+        exclude_risk_tokens: bool = True,
+        reconcile: bool = True,
+        tolerance_usd: Any = "0.01",
+        tolerance_ratio: Any = "0.001",
+        max_workers: int | None = None,
+        output_conn_id: str | None = None,
+        report_asset: str | None = None,
+        balances: Any = None,
+        okx_conn_id: str = DEFAULT_CONN_ID,
+        **kwargs: Any,
+    ) -> None:
+        if "outlets" not in kwargs:
+            asset = report_asset or (output_uri if not unresolved(output_uri) else "okx_treasury_report")
+            kwargs["outlets"] = [ReportAsset(asset)]
+        super().__init__(**kwargs)
+        self.wallets = wallets
+        self.chains = chains
+        self.output_uri = output_uri
+        self.exclude_risk_tokens = exclude_risk_tokens
+        self.reconcile = reconcile
+        self.tolerance_usd = parse_amount(tolerance_usd, "tolerance_usd")
+        self.tolerance_ratio = parse_amount(tolerance_ratio, "tolerance_ratio")
+        self.max_workers = max_workers
+        self.output_conn_id = output_conn_id
+        self.okx_conn_id = okx_conn_id
+        self.balances = balances
+        if not unresolved(wallets):
+            parse_wallets(wallets)
+        if not unresolved(chains):
+            normalize_chains(chains)
+        if not unresolved(output_uri) and not str(output_uri).strip():
+            raise OkxInvalidInputError("output_uri", output_uri, "where should the report be written?")
+
+    @cached_property
+    def hook(self) -> OkxHook:
+        from airflow_provider_okx.hooks.okx import OkxHook
+
+        return OkxHook(okx_conn_id=self.okx_conn_id)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_okx.report import (
+            Snapshot,
+            build_summary,
+            render_csv,
+            render_html,
+            render_summary_json,
+        )
+
+        wallets = parse_wallets(self.wallets)
+        chains = normalize_chains(self.chains)
+        date, as_of = _report_date(context)
+        addresses = list(wallets.values())
+
+        # 1. Fetch everything first: a failure here leaves no files behind.
+        if self.balances is None:
+            fetched = self.hook.get_wallets_token_balances(
+                addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens, max_workers=self.max_workers
+            )
+            rows = [row for wallet_rows in fetched.values() for row in wallet_rows]
+        else:
+            rows = rows_from_snapshots(self.balances, addresses, chains, self.exclude_risk_tokens)
+        okx_totals: dict[str, Decimal] | None = None
+        if self.reconcile:
+            okx_totals = self.hook.get_wallets_total_value(
+                addresses,
+                chains,
+                asset_type="token",
+                exclude_risk_tokens=self.exclude_risk_tokens,
+                max_workers=self.max_workers,
+            )
+
+        # 2. Aggregate and render (pure).
+        root = self._root()
+        previous = _previous_summary(root, date)
+        snapshot = Snapshot(
+            date=date,
+            generated_at=as_of,
+            wallets=wallets,
+            chains=chains,
+            exclude_risk_tokens=self.exclude_risk_tokens,
+            balances=rows,
+        )
+        summary = build_summary(
+            snapshot,
+            okx_totals=okx_totals,
+            previous=previous,
+            tolerance_usd=self.tolerance_usd,
+            tolerance_ratio=self.tolerance_ratio,
+        )
+        for check in summary["reconciliation"]["flagged"]:
+            self.log.warning("Reconciliation: %s", json.dumps(check, sort_keys=True))
+        contents = {
+            "balances.csv": render_csv(snapshot),
+            "summary.json": render_summary_json(summary),
+            "report.html": render_html(summary),
+        }
+
+        # 3. Publish atomically.
+        target = _publish(root, date, contents)
+        self.log.info(
+            "Treasury report for %s: %s USD over %d wallets, %d chains, %d tokens -> %s",
+            date,
+            summary["total_usd"],
+            summary["wallet_count"],
+            summary["chain_count"],
+            summary["token_count"],
+            target,
+        )
+        return {
+            "date": date,
+            "total_usd": summary["total_usd"],
+            "wallet_count": summary["wallet_count"],
+            "chain_count": summary["chain_count"],
+            "token_count": summary["token_count"],
+            "row_count": summary["row_count"],
+            "previous_date": summary["previous_date"],
+            "flagged_wallets": [check.get("address") for check in summary["reconciliation"]["flagged"]],
+            "report_dir": str(target),
+            "files": {name: str(target / name) for name in REPORT_FILES},
+        }
+
+    def _root(self) -> Any:
+        from airflow_provider_okx.compat import object_storage_path
+
+        uri = str(self.output_uri).strip()
+        if not uri:
+            raise OkxInvalidInputError("output_uri", self.output_uri, "where should the report be written?")
+        if "://" not in uri:
+            uri = f"file://{uri}"
+        return object_storage_path(uri, self.output_conn_id)
+
+
+def rows_from_snapshots(
+    snapshots: Any, addresses: list[str], chains: list[str], exclude_risk_tokens: bool
+) -> list[TokenBalance]:
+    """The rows of :class:`OkxTokenBalancesOperator` results, checked to be the whole picture."""
+    from airflow_provider_okx.models import TokenBalance
+
+    if isinstance(snapshots, dict):
+        snapshots = [snapshots]
+    rows: list[TokenBalance] = []
+    covered: set[str] = set()
+    for snap in snapshots:
+        if not isinstance(snap, dict) or "balances" not in snap:
+            raise OkxInvalidInputError(
+                "balances", type(snap).__name__, "expected OkxTokenBalancesOperator results"
+            )
+        if snap.get("dropped_count"):
+            raise OkxInvalidInputError(
+                "balances", snap.get("addresses"), "dust was dropped (min_usd_value): totals would be short"
+            )
+        if list(snap.get("chains") or []) != chains:
+            raise OkxInvalidInputError(
+                "balances", snap.get("chains"), f"fetched for other chains than {chains}"
+            )
+        if bool(snap.get("exclude_risk_tokens")) != exclude_risk_tokens:
+            raise OkxInvalidInputError("balances", snap.get("addresses"), "fetched with another risk filter")
+        covered.update(address.lower() for address in snap.get("addresses") or ())
+        rows.extend(TokenBalance.from_dict(item) for item in snap["balances"])
+    wanted = {address.lower() for address in addresses}
+    rows = [row for row in rows if row.address.lower() in wanted]
+    missing = [address for address in addresses if address.lower() not in covered]
+    if missing:
+        raise OkxInvalidInputError(
+            "balances", missing, "no snapshot for these wallets: the report would be partial"
+        )
+    return rows
+
+
+def _report_date(context: Any) -> tuple[str, str]:
+    """The logical date (``YYYY-MM-DD``) and the as-of instant the report is stamped with.
+
+    The stamp comes from the run (not the wall clock) so that rerunning a date over the same
+    data rewrites byte-identical files.
+    """
+    import pendulum
+
+    moment = context.get("data_interval_end") or context.get("logical_date") or pendulum.now("UTC")
+    moment = pendulum.instance(moment).in_timezone("UTC")
+    logical = context.get("logical_date") or moment
+    date = context.get("ds") or pendulum.instance(logical).in_timezone("UTC").to_date_string()
+    return date, moment.format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"
+
+
+def _previous_summary(root: Any, date: str) -> dict[str, Any] | None:
+    """The summary of the latest report strictly before ``date`` under ``root``, if any."""
+    if not root.exists():
+        return None
+    dates = sorted(
+        (p.name for p in root.iterdir() if _DATE_DIR.match(p.name) and p.name < date), reverse=True
+    )
+    for name in dates:
+        summary = root / name / "summary.json"
+        if summary.exists():
+            return json.loads(summary.read_text())
+    return None
+
+
+def _publish(root: Any, date: str, contents: dict[str, str]) -> Any:
+    """Write the files into a staging folder, then swap it in for ``<root>/<date>``.
+
+    Readers see either the previous complete report or the new complete one, never a
+    half-written file. On object stores without renames, each object still appears whole.
+    """
+    token = uuid.uuid4().hex[:12]
+    staging = root / f".{date}.staging-{token}"
+    target = root / date
+    staging.mkdir(parents=True, exist_ok=True)
+    try:
+        for name, text in contents.items():
+            with (staging / name).open("w", encoding="utf-8", newline="") as out:
+                out.write(text)
+        retired = None
+        if target.exists():
+            retired = root / f".{date}.retired-{token}"
+            target.rename(retired)
+        staging.rename(target)
+    except BaseException:
+        _remove_tree(staging)
+        raise
+    if retired is not None:
+        _remove_tree(retired)
+    return target
+
+
+def _remove_tree(path: Any) -> None:
+    try:
+        if path.exists():
+            path.fs.rm(path.path if hasattr(path, "path") else str(path), recursive=True)
+    except OSError:
+        pass

@@ -1,0 +1,89 @@
+"""The example DAGs: they parse with no network and no connection, and run end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from tests.test_dags import ROOT, airflow_dags_test
+
+EXAMPLES = ROOT / "example_dags"
+
+
+def test_example_dags_import_without_network_or_connection(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_OKX_DEFAULT", raising=False)
+    code = (
+        "import socket, sys\n"
+        "def deny(*a, **k): raise RuntimeError('network at parse time')\n"
+        "socket.socket.connect = deny\n"
+        "from airflow.models.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(EXAMPLES)!r})\n"
+        "assert not bag.import_errors, bag.import_errors\n"
+        "print(sorted(bag.dag_ids))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "['okx_balance_threshold', 'okx_treasury_report']"
+
+
+@pytest.fixture
+def okx_api_pool():
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    subprocess.run([airflow, "pools", "set", "okx_api", "8", "OKX API key"], check=True, capture_output=True)
+
+
+def test_treasury_report_dag_end_to_end(okx_simulator, okx_api_pool, tmp_path):
+    sim = okx_simulator
+    output = tmp_path / "reports"
+    env = {
+        "AIRFLOW_CONN_OKX_DEFAULT": sim.connection_json(rate_limit_rps=50),
+        "OKX_REPORT_URI": f"file://{output}",
+    }
+    airflow_dags_test("okx_treasury_report", EXAMPLES, env, "2026-11-23")
+    day = output / "2026-11-23"
+    assert sorted(p.name for p in day.iterdir()) == ["balances.csv", "report.html", "summary.json"]
+    summary = json.loads((day / "summary.json").read_text())
+    assert summary["wallet_count"] == 3
+    assert summary["reconciliation"]["checked"] is True
+    assert summary["reconciliation"]["flagged"] == []
+    html = (day / "report.html").read_text()
+    ET.fromstring(html.split("\n", 1)[1] if html.startswith("<!DOCTYPE") else html)
+    assert "<svg" in html and "<script" not in html
+    # The report aggregated the mapped snapshots: balances were fetched once per wallet.
+    assert sim.count(endpoint="all_token_balances") == 3
+    assert sim.count(endpoint="total_value") == 3
+    # CSV decimals are exact
+    import csv
+
+    with (day / "balances.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    total = sum(
+        Fraction(r["usd_value"]) for r in rows if r["is_priced"] == "true" and r["is_risk_token"] == "false"
+    )
+    assert Fraction(summary["total_usd"]) == total
+    assert all(Decimal(r["balance"]) == Decimal(r["balance"].strip()) for r in rows)
+
+
+def test_balance_threshold_dag_end_to_end(okx_simulator):
+    sim = okx_simulator
+    address = "0x28c6c06298d514db089934071355e5743bf21d60"
+    usdt = "0xdac17f958d2ee523a2206206994597c13d831ec7"
+    sim.set_balance_sequence(address, "1", usdt, ["100", "250000.5"], price="1", symbol="USDT")
+    env = {"AIRFLOW_CONN_OKX_DEFAULT": sim.connection_json(rate_limit_rps=50)}
+    subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "pools", "set", "okx_api", "8", "OKX"],
+        check=True,
+        capture_output=True,
+    )
+    output = airflow_dags_test("okx_balance_threshold", EXAMPLES, env)
+    assert "Deposit confirmed: 250000.5 USDT" in output
+    assert sim.count(endpoint="token_balances") == 2
