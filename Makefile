@@ -72,8 +72,8 @@ test-af2: $(HOME2)/.migrated
 
 test: lint test-af3 test-af2
 
-demo: $(HOME3)/.migrated
-	$(VENV3)/bin/python -m bench.demo 2>/dev/null || $(VENV3)/bin/python demo/run_demo.py
+demo: $(VENV3)/.installed
+	$(VENV3)/bin/python demo/run_demo.py
 
 bench: $(HOME3)/.migrated
 	AIRFLOW_HOME=$(HOME3) $(AIRFLOW_ENV) $(VENV3)/bin/python -m bench

@@ -330,8 +330,8 @@ def _raw_amount(stream: _Stream, decimals: int) -> int:
     mode = stream.below(12)
     if mode == 0:  # dust: 1 to 999 base units (1 wei = 0.000000000000000001)
         return 1 + stream.below(999)
-    if mode == 11:  # a whale: tens of millions of tokens
-        return 10 ** (decimals + 7) + stream.below(10 ** (decimals + 9))
+    if mode == 11:  # a whale: ten thousand to a hundred thousand tokens
+        return 10 ** (decimals + 4) + stream.below(10 ** (decimals + 5))
     return 1 + stream.below(10 ** (decimals + stream.below(6)))
 
 
