@@ -42,6 +42,7 @@ __all__ = [
     "BaseSensorOperator",
     "PokeReturnValue",
     "ReportAsset",
+    "amask_secret",
     "conf",
     "mask_secret",
     "object_storage_path",
@@ -57,6 +58,19 @@ def mask_secret(secret: str) -> None:
     except ImportError:
         from airflow.utils.log.secrets_masker import mask_secret as _mask  # type: ignore[no-redef,attr-defined,unused-ignore]
     _mask(secret)
+
+
+async def amask_secret(secret: str) -> None:
+    """:func:`mask_secret` from the event loop: Airflow 3's sync call would block the loop
+    while it tells the supervisor (and can deadlock a triggerer)."""
+    if not secret:
+        return
+    try:
+        from airflow.sdk.log import amask_secret as _amask
+    except ImportError:  # Airflow 2 (no supervisor to tell) or an Airflow 3 without it
+        mask_secret(secret)
+        return
+    await _amask(secret)
 
 
 def object_storage_path(uri: str, conn_id: str | None = None) -> Any:

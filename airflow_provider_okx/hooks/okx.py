@@ -29,7 +29,7 @@ from airflow_provider_okx.chains import (
     normalize_chains,
     validate_address,
 )
-from airflow_provider_okx.compat import BaseHook, mask_secret
+from airflow_provider_okx.compat import BaseHook, amask_secret, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
 from airflow_provider_okx.models import Chain, TokenBalance, exact_sum, parse_decimal
 
@@ -131,7 +131,11 @@ class OkxHook(BaseHook):
             from asgiref.sync import sync_to_async
 
             conn = await sync_to_async(self.get_connection)(self.okx_conn_id)
-        return self._configure(conn)
+        config = config_from_connection(conn)
+        await amask_secret(config.credentials.secret_key)
+        await amask_secret(config.credentials.passphrase)
+        self.__dict__["config"] = config
+        return config
 
     @cached_property
     def protocol(self) -> OkxProtocol:
