@@ -124,6 +124,13 @@ class BalanceCondition:
     def is_met(self, value: Decimal) -> bool:
         return CONDITIONS[self.condition](value, self.threshold)
 
+    def describe(self, value: Decimal) -> str:
+        """One log line for a poll: what was seen and what is awaited (no secrets in it)."""
+        return (
+            f"{self.metric} of {self.address} on chain {self.chain} is {decimal_str(value)} "
+            f"(waiting for {self.condition} {decimal_str(self.threshold)})"
+        )
+
     def result(self, value: Decimal, observed_at: str) -> dict[str, Any]:
         """The XCom a finished wait returns, in poke and deferrable mode alike."""
         return {

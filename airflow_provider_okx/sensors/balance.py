@@ -98,15 +98,7 @@ class OkxBalanceSensor(BaseSensorOperator):
             # The hook already retried; a wait outlives a bad minute at OKX.
             self.log.warning("OKX unavailable for this poke, waiting on: %s", error)
             return PokeReturnValue(is_done=False)
-        self.log.info(
-            "%s of %s on chain %s is %s (waiting for %s %s)",
-            wait.metric,
-            wait.address,
-            wait.chain,
-            value,
-            wait.condition,
-            wait.threshold,
-        )
+        self.log.info("%s", wait.describe(value))
         return PokeReturnValue(
             is_done=wait.is_met(value), xcom_value=wait.result(value, format_timestamp(time.time()))
         )

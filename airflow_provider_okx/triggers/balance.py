@@ -75,15 +75,7 @@ class OkxBalanceTrigger(BaseTrigger):
                     )
                     return
                 else:
-                    log.info(
-                        "%s of %s on chain %s is %s (waiting for %s %s)",
-                        wait.metric,
-                        wait.address,
-                        wait.chain,
-                        value,
-                        wait.condition,
-                        wait.threshold,
-                    )
+                    log.info("%s", wait.describe(value))
                     if wait.is_met(value):
                         yield TriggerEvent(
                             {"status": "success", "result": wait.result(value, format_timestamp(time.time()))}
