@@ -208,6 +208,7 @@ class OkxHook(BaseHook):
         else:
             from concurrent.futures import ThreadPoolExecutor
 
+            _ = self.session, self.protocol  # build them once, before threads race to
             pool = ThreadPoolExecutor(max_workers=min(workers, len(flat)), thread_name_prefix="okx")
             try:
                 results = list(pool.map(self._run, flat))
