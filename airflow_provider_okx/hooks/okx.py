@@ -68,6 +68,7 @@ class OkxHook(BaseHook):
         super().__init__(**kwargs)
         self.okx_conn_id = okx_conn_id
         self._async_client: httpx.AsyncClient | None = None
+        self._async_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(okx_conn_id={self.okx_conn_id!r})"
@@ -230,11 +231,16 @@ class OkxHook(BaseHook):
     # --- async transport ---------------------------------------------------------------------
 
     async def _arun(self, request: ApiRequest) -> list[Any]:
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or self._async_loop is not loop:
+            self._async_client = _ASYNC_CLIENTS.acquire()
+            self._async_loop = loop
+        async with _ASYNC_CLIENTS.gate():
+            return await self._arun_admitted(request, self._async_client)
+
+    async def _arun_admitted(self, request: ApiRequest, client: httpx.AsyncClient) -> list[Any]:
         import httpx
 
-        if self._async_client is None:
-            self._async_client = _ASYNC_CLIENTS.acquire()
-        client = self._async_client
         timeout = self.config.timeout
         steps: Generator[Step, Outcome, list[Any]] = self.protocol.exchange(request)
         outcome: Outcome = None
@@ -465,35 +471,50 @@ def _describe(exc: BaseException) -> str:
 
 
 class _SharedAsyncClients:
-    """One ``httpx.AsyncClient`` per event loop, reference-counted across hooks.
+    """One ``httpx.AsyncClient`` per event loop, reference-counted across hooks, with a gate.
 
     A triggerer runs every trigger in one loop: they share one connection pool instead of
     opening a client per trigger (or worse, per poll); the last hook to release it closes it.
+    The gate admits at most :attr:`MAX_IN_FLIGHT` requests into the pool at once: httpcore's
+    pool rescans every queued request on each change, so a thousand triggers polling together
+    would otherwise spend their CPU in that queue (measured: 25 ms per poll) instead of an
+    O(1) semaphore wait. The gate is taken before a request is signed, so no timestamp ages
+    in a queue.
     """
 
+    MAX_IN_FLIGHT = 32
+
     def __init__(self) -> None:
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, int]]
-        self._clients = weakref.WeakKeyDictionary()
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, int, asyncio.Semaphore]
+        ] = weakref.WeakKeyDictionary()
 
     def acquire(self) -> httpx.AsyncClient:
         import httpx
 
         key = asyncio.get_running_loop()
-        client, users = self._clients.get(key, (None, 0))
-        if client is None or client.is_closed:
+        client, users, gate = self._clients.get(key, (None, 0, None))
+        if client is None or gate is None or client.is_closed:
             client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+                limits=httpx.Limits(
+                    max_connections=self.MAX_IN_FLIGHT, max_keepalive_connections=self.MAX_IN_FLIGHT
+                ),
                 follow_redirects=False,
             )
+            gate = asyncio.Semaphore(self.MAX_IN_FLIGHT)
             users = 0
-        self._clients[key] = (client, users + 1)
+        self._clients[key] = (client, users + 1, gate)
         return client
 
+    def gate(self) -> asyncio.Semaphore:
+        """The running loop's gate (call :meth:`acquire` first)."""
+        return self._clients[asyncio.get_running_loop()][2]
+
     async def release(self, client: httpx.AsyncClient) -> None:
-        for key, (shared, users) in list(self._clients.items()):
+        for key, (shared, users, gate) in list(self._clients.items()):
             if shared is client:
                 if users > 1:
-                    self._clients[key] = (shared, users - 1)
+                    self._clients[key] = (shared, users - 1, gate)
                     return
                 del self._clients[key]
         await client.aclose()
