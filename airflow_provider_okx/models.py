@@ -158,22 +158,43 @@ class TokenBalance:
         v6 names the contract ``tokenContractAddress`` and has no inscription fields; v5 says
         ``tokenAddress``. ``""`` and missing fields become ``None`` (or zero for amounts).
         """
-        token = item.get("tokenContractAddress")
+        get = item.get  # this runs once per token of every response: kept lean
+        token = get("tokenContractAddress")
         if token is None:
-            token = item.get("tokenAddress")
-        return cls(
-            chain_index=str(item.get("chainIndex", "")),
-            token_address=str(token or ""),
-            address=str(item.get("address") or address),
-            symbol=str(item.get("symbol") or ""),
-            balance=parse_decimal(item.get("balance"), "balance"),
-            raw_balance=_optional_int(item.get("rawBalance"), "rawBalance"),
-            token_price=parse_decimal(item.get("tokenPrice"), "tokenPrice"),
-            token_type=(str(item["tokenType"]) if item.get("tokenType") not in (None, "") else None),
-            transfer_amount=_optional_decimal(item.get("transferAmount"), "transferAmount"),
-            available_amount=_optional_decimal(item.get("availableAmount"), "availableAmount"),
-            is_risk_token=_bool(item.get("isRiskToken", False)),
+            token = get("tokenAddress")
+        token_type = get("tokenType")
+        transfer = get("transferAmount")
+        available = get("availableAmount")
+        risk = get("isRiskToken", False)
+        balance = object.__new__(cls)
+        # The frozen dataclass __init__ pays object.__setattr__ per field: half the cost of
+        # a row. Filling __dict__ once gives an equal object for half the CPU.
+        balance.__dict__.update(
+            chain_index=str(get("chainIndex", "")),
+            token_address=token or "",
+            address=get("address") or address,
+            symbol=get("symbol") or "",
+            balance=_amount(get("balance"), "balance"),
+            raw_balance=_optional_int(get("rawBalance"), "rawBalance"),
+            token_price=_amount(get("tokenPrice"), "tokenPrice"),
+            token_type=None if token_type in (None, "") else str(token_type),
+            transfer_amount=None if transfer in (None, "") else _amount(transfer, "transferAmount"),
+            available_amount=None if available in (None, "") else _amount(available, "availableAmount"),
+            is_risk_token=risk if risk is True or risk is False else _bool(risk),
         )
+        return balance
+
+
+def _amount(raw: object, field: str) -> Decimal:
+    """:func:`parse_decimal` with a fast path for the usual case, a non-empty numeric string."""
+    if type(raw) is str and raw:
+        try:
+            value = Decimal(raw)
+        except decimal.InvalidOperation:
+            raise ValueError(f"{field}: {raw!r} is not a number") from None
+        if value.is_finite():
+            return value
+    return parse_decimal(raw, field)
 
 
 @dataclass(frozen=True)

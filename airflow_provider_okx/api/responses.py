@@ -36,13 +36,19 @@ def parse_envelope(endpoint: str, status: int, headers: Mapping[str, str], body:
     :param endpoint: ``METHOD /path`` of the request, for the error message.
     :param headers: case-insensitive mapping (``requests`` and ``httpx`` both give one).
     """
-    retry_after = parse_retry_after(headers.get("Retry-After"))
-    server_time = parse_http_date(headers.get("Date"))
-    extra = {"retry_after": retry_after, "server_time": server_time}
     try:
         payload = json.loads(body)
     except ValueError:
         payload = None
+    if isinstance(payload, dict) and status < 400 and str(payload.get("code")).strip() == "0":
+        data = payload.get("data")
+        if data is None:
+            return []
+        return data if isinstance(data, list) else [data]
+    # An error: only now are the headers worth reading.
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    server_time = parse_http_date(headers.get("Date"))
+    extra = {"retry_after": retry_after, "server_time": server_time}
     if not isinstance(payload, dict) or "code" not in payload:
         shown = _snippet(body) or "empty body"
         if 400 <= status < 500:
@@ -52,13 +58,6 @@ def parse_envelope(endpoint: str, status: int, headers: Mapping[str, str], body:
         raise OkxUnavailableError("malformed", f"unreadable response: {shown}", status, endpoint, **extra)
     code = str(payload.get("code")).strip()
     msg = str(payload.get("msg") or "")
-    if code == "0" and status < 400:
-        data = payload.get("data")
-        if data is None:
-            return []
-        if not isinstance(data, list):
-            return [data]
-        return data
     raise error_for(code, msg, status, endpoint, **extra)
 
 

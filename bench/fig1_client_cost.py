@@ -1,0 +1,232 @@
+"""Figure 1: client CPU per balance call, ours vs a raw ``http.client`` floor vs ``python-okx``.
+
+The simulator runs as ``python -m airflow_provider_okx.testing`` in another process, so
+``time.process_time()`` here is the client's alone. Every contender fetches the seed wallet on
+chain 1 with risk tokens included (OKX's documented 31-token example) over one keep-alive
+connection; each round runs ``N`` calls of each contender, the order rotating between rounds,
+and the figure is the median over rounds of CPU per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from bench.common import FigureResult, cli_simulator, figure_main, median, profile_top, rotations, spread
+
+TITLE = "1. Client CPU per balance call"
+CALLS = 300
+ROUNDS = 9
+WARMUP = 30
+TOKENS = 31
+FLOOR_GOAL = 1.5
+OKX_SDK_GOAL = 0.8
+
+
+def _okx_timestamp() -> str:
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now * 1000) % 1000:03d}Z"
+
+
+class Floor:
+    """The least a client can do: one keep-alive ``http.client`` connection, the request
+    signed once per round (not per call), ``json.loads`` of the body. No typed rows."""
+
+    def __init__(self, base_url: str, path: str, conn: dict[str, Any]) -> None:
+        url = urlsplit(base_url)
+        self.connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+        self.path = path
+        self.secret = conn["password"].encode()
+        self.static = {
+            "OK-ACCESS-KEY": conn["login"],
+            "OK-ACCESS-PASSPHRASE": conn["extra"]["passphrase"],
+            "OK-ACCESS-PROJECT": conn["extra"].get("project_id") or "",
+            "Content-Type": "application/json",
+        }
+        self.headers: dict[str, str] = {}
+
+    def sign(self) -> None:
+        timestamp = _okx_timestamp()
+        digest = hmac.new(self.secret, f"{timestamp}GET{self.path}".encode(), hashlib.sha256).digest()
+        self.headers = {
+            **self.static,
+            "OK-ACCESS-TIMESTAMP": timestamp,
+            "OK-ACCESS-SIGN": base64.b64encode(digest).decode(),
+        }
+
+    def call(self) -> Any:
+        self.connection.request("GET", self.path, headers=self.headers)
+        response = self.connection.getresponse()
+        return json.loads(response.read())
+
+    def tokens(self, answer: Any) -> int:
+        if answer.get("code") != "0":
+            raise RuntimeError(f"floor: OKX code {answer.get('code')}: {answer.get('msg')}")
+        return len(answer["data"][0]["tokenAssets"])
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+class PythonOkx:
+    """OKX's official SDK (``python-okx``): ``okx.okxclient.OkxClient`` is an ``httpx.Client``
+    whose ``base_api`` argument is its base URL; ``_request_with_params`` signs (the same
+    ``base64(hmac_sha256(secret, ts + METHOD + path?query))`` scheme) and sends a GET."""
+
+    def __init__(self, base_url: str, params: dict[str, str], path: str, conn: dict[str, Any]) -> None:
+        from okx.okxclient import OkxClient
+
+        self.client = OkxClient(
+            api_key=conn["login"],
+            api_secret_key=conn["password"],
+            passphrase=conn["extra"]["passphrase"],
+            flag="0",
+            base_api=base_url,
+            debug=False,
+        )
+        self.path = path
+        self.params = params
+
+    def call(self) -> Any:
+        return self.client._request_with_params("GET", self.path, self.params)
+
+    def tokens(self, answer: Any) -> int:
+        if answer.get("code") != "0":
+            raise RuntimeError(f"python-okx: OKX code {answer.get('code')}: {answer.get('msg')}")
+        return len(answer["data"][0]["tokenAssets"])
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class Ours:
+    """``OkxHook().get_all_token_balances``: typed, exact ``TokenBalance`` rows."""
+
+    def __init__(self, address: str) -> None:
+        from airflow_provider_okx.hooks.okx import OkxHook
+
+        self.hook = OkxHook()
+        self.address = address
+
+    def call(self) -> Any:
+        return self.hook.get_all_token_balances(self.address, 1, exclude_risk_tokens=False)
+
+    def tokens(self, answer: Any) -> int:
+        return len(answer)
+
+    def close(self) -> None:
+        self.hook.close()
+
+
+def _cpu_per_call(call: Callable[[], Any], n: int) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) per call over ``n`` calls."""
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        call()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return cpu / n, wall / n
+
+
+def measure(args: argparse.Namespace) -> FigureResult:
+    from airflow_provider_okx.api import routes
+    from airflow_provider_okx.testing import SEED_ADDRESS
+
+    result = FigureResult(TITLE)
+    calls, rounds = (60, 3) if args.quick else (CALLS, ROUNDS)
+    request = routes.all_token_balances(routes.V6, SEED_ADDRESS, ["1"], exclude_risk_tokens=False)
+    path, _, query = request.path.partition("?")
+    params = dict(part.split("=", 1) for part in query.split("&"))
+
+    with cli_simulator() as sim:
+        os.environ["AIRFLOW_CONN_OKX_DEFAULT"] = sim.connection_json(rate_limit_rps=0)
+        floor = Floor(sim.base_url, request.path, sim.connection)
+        contenders: dict[str, Any] = {"floor": floor, "ours": Ours(SEED_ADDRESS)}
+        sdk_error = None
+        try:
+            contenders["python-okx"] = PythonOkx(sim.base_url, params, path, sim.connection)
+        except Exception as error:  # reported honestly, not hidden
+            sdk_error = f"{type(error).__name__}: {error}"
+
+        floor.sign()
+        for name, contender in list(contenders.items()):
+            try:
+                count = contender.tokens(contender.call())
+                if count != TOKENS:
+                    raise RuntimeError(f"{name}: {count} tokens, expected {TOKENS}")
+                for _ in range(WARMUP):
+                    contender.call()
+            except Exception as error:
+                if name != "python-okx":
+                    raise
+                sdk_error = f"{type(error).__name__}: {error}"
+                del contenders[name]
+
+        cpu: dict[str, list[float]] = {name: [] for name in contenders}
+        wall: dict[str, list[float]] = {name: [] for name in contenders}
+        for order in rotations(list(contenders), rounds):
+            floor.sign()  # a fresh timestamp each round, outside the timed loops
+            for name in order:
+                c, w = _cpu_per_call(contenders[name].call, calls)
+                cpu[name].append(c)
+                wall[name].append(w)
+
+        profile = None
+        if args.profile:
+            ours = contenders["ours"]
+            profile = profile_top(lambda: [ours.call() for _ in range(calls)])
+        for contender in contenders.values():
+            contender.close()
+
+    # Ratios are taken round by round (contenders measured seconds apart share the machine's
+    # mood), then the median over rounds.
+    us = {name: median(values) * 1e6 for name, values in cpu.items()}
+    floor_ratio = median([o / f for o, f in zip(cpu["ours"], cpu["floor"], strict=True)])
+    result.goal(
+        f"{us['ours']:.0f} us CPU/call = {floor_ratio:.2f}x floor ({us['floor']:.0f} us)",
+        f"<= {FLOOR_GOAL}x floor",
+        floor_ratio <= FLOOR_GOAL,
+    )
+    if "python-okx" in us:
+        sdk_ratio = median([o / p for o, p in zip(cpu["ours"], cpu["python-okx"], strict=True)])
+        result.goal(
+            f"{sdk_ratio:.2f}x python-okx ({us['python-okx']:.0f} us)",
+            f"<= {OKX_SDK_GOAL}x python-okx",
+            sdk_ratio <= OKX_SDK_GOAL,
+        )
+    else:
+        result.goal(f"python-okx failed: {sdk_error}", f"<= {OKX_SDK_GOAL}x python-okx", None)
+
+    result.detail(
+        f"{rounds} interleaved rounds x {calls} calls each, seed wallet, chain 1, {TOKENS} tokens; "
+        "median CPU per call (range over rounds); ratios are medians of per-round ratios:"
+    )
+    for name in cpu:
+        result.detail(
+            f"  {name:<10} CPU {us[name]:7.0f} us ({spread([v * 1e6 for v in cpu[name]], '.0f')})   "
+            f"wall {median(wall[name]) * 1e6:7.0f} us"
+        )
+    result.detail(
+        "python-okx pointed at the simulator with OkxClient(base_api=<url>, flag='0'); its "
+        "signature verifies (code 0)."
+        if sdk_error is None
+        else f"python-okx could not be measured: {sdk_error}"
+    )
+    result.data = {"cpu_us": us, "cpu_rounds": cpu, "wall_rounds": wall, "profile": profile}
+    if profile:
+        result.detail("cProfile of ours (top by cumulative time):")
+        for line in profile.splitlines():
+            result.detail("    " + line)
+    return result
+
+
+if __name__ == "__main__":
+    figure_main(measure, __doc__ or TITLE)
