@@ -15,14 +15,12 @@ from airflow_provider_okx.api.errors import (
     OkxApiError,
     OkxAuthError,
     OkxClockSkewError,
-    OkxInvalidRequestError,
-    OkxRateLimitError,
     OkxTransportError,
-    OkxUnavailableError,
 )
 from airflow_provider_okx.hooks.okx import OkxHook
 from airflow_provider_okx.models import decimal_str
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
+from tests.okx_codes import NOT_RETRYABLE, RETRYABLE
 
 SEED = json.loads(resources.files("airflow_provider_okx.testing").joinpath("seed_example.json").read_text())
 SEED_ASSETS = SEED["response"]["data"][0]["tokenAssets"]
@@ -64,37 +62,6 @@ def test_requests_are_signed_as_okx_verifies_them(sim):
     assert sim.count() == 3
     assert sim.count(status=200) == 3
     assert {r.method for r in sim.requests} == {"GET", "POST"}
-
-
-RETRYABLE = [
-    (429, "50011", OkxRateLimitError),
-    (503, "50001", OkxUnavailableError),
-    (200, "50001", OkxUnavailableError),
-    (500, "50026", OkxUnavailableError),
-    (200, "81159", OkxUnavailableError),
-    (200, "81451", OkxUnavailableError),
-]
-NOT_RETRYABLE = [
-    (400, "50014", OkxInvalidRequestError),
-    (400, "51000", OkxInvalidRequestError),
-    (401, "50103", OkxAuthError),
-    (401, "50104", OkxAuthError),
-    (401, "50105", OkxAuthError),
-    (401, "50106", OkxAuthError),
-    (401, "50107", OkxAuthError),
-    (401, "50111", OkxAuthError),
-    (401, "50113", OkxAuthError),
-    (200, "50125", OkxAuthError),
-    (200, "80001", OkxAuthError),
-    (200, "50050", OkxInvalidRequestError),
-    (200, "81104", OkxInvalidRequestError),
-    (200, "81150", OkxInvalidRequestError),
-    (200, "81106", OkxInvalidRequestError),
-    (200, "81151", OkxInvalidRequestError),
-    (200, "81152", OkxInvalidRequestError),
-    (200, "81157", OkxInvalidRequestError),
-    (200, "81353", OkxInvalidRequestError),
-]
 
 
 @pytest.mark.parametrize(("status", "code", "cls"), RETRYABLE)

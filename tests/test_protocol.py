@@ -28,6 +28,7 @@ from airflow_provider_okx.api.ratelimit import RateLimiter
 from airflow_provider_okx.api.responses import parse_envelope
 from airflow_provider_okx.api.retry import RetryPolicy
 from airflow_provider_okx.api.signing import Credentials
+from tests.okx_codes import NOT_RETRYABLE, RETRYABLE
 
 REQUEST = routes.supported_chains(routes.V6)
 
@@ -78,18 +79,7 @@ def ok(data=None, headers=None):
     return Received(200, headers or {}, envelope(data=data or [{"chainIndex": "1"}]))
 
 
-@pytest.mark.parametrize(
-    ("status", "code", "cls"),
-    [
-        (429, "50011", OkxRateLimitError),
-        (503, "50001", OkxUnavailableError),
-        (200, "50001", OkxUnavailableError),
-        (500, "50026", OkxUnavailableError),
-        (200, "81159", OkxUnavailableError),
-        (200, "81451", OkxUnavailableError),
-        (502, "", OkxUnavailableError),
-    ],
-)
+@pytest.mark.parametrize(("status", "code", "cls"), [*RETRYABLE, (502, "", OkxUnavailableError)])
 def test_retryable_codes_retry_then_succeed(status, code, cls):
     failure = Received(status, {}, envelope(code, "try later"))
     result, sends, waits = drive(make_protocol(), [failure, failure, ok()])
@@ -98,30 +88,7 @@ def test_retryable_codes_retry_then_succeed(status, code, cls):
     assert len(waits) == 2
 
 
-@pytest.mark.parametrize(
-    ("status", "code", "cls"),
-    [
-        (400, "50014", OkxInvalidRequestError),
-        (400, "51000", OkxInvalidRequestError),
-        (401, "50103", OkxAuthError),
-        (401, "50104", OkxAuthError),
-        (401, "50105", OkxAuthError),
-        (401, "50106", OkxAuthError),
-        (401, "50107", OkxAuthError),
-        (401, "50111", OkxAuthError),
-        (401, "50113", OkxAuthError),
-        (200, "50125", OkxAuthError),
-        (200, "80001", OkxAuthError),
-        (200, "50050", OkxInvalidRequestError),
-        (200, "81104", OkxInvalidRequestError),
-        (200, "81150", OkxInvalidRequestError),
-        (200, "81106", OkxInvalidRequestError),
-        (200, "81151", OkxInvalidRequestError),
-        (200, "81152", OkxInvalidRequestError),
-        (200, "81157", OkxInvalidRequestError),
-        (200, "81353", OkxInvalidRequestError),
-    ],
-)
+@pytest.mark.parametrize(("status", "code", "cls"), NOT_RETRYABLE)
 def test_non_retryable_codes_fail_on_first_answer(status, code, cls):
     error, sends, waits = drive(make_protocol(), [Received(status, {}, envelope(code, f"msg {code}"))])
     assert type(error) is cls
