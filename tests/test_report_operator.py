@@ -158,3 +158,19 @@ def test_outlet_asset_and_validation(tmp_path):
     with pytest.raises(OkxInvalidInputError, match="wallets"):
         parse_wallets({"a": SEED_ADDRESS, "b": SEED_ADDRESS.lower()})
     assert parse_wallets(f"{{'cold': '{SEED_ADDRESS}'}}") == {"cold": SEED_ADDRESS}
+
+
+def test_object_store_publishing_without_folder_renames(okx_simulator_connection, tmp_path, monkeypatch):
+    """The object-store branch (S3/GCS have no folder renames): each file moved to its key."""
+    from airflow_provider_okx.operators import report as report_module
+
+    monkeypatch.setattr(report_module, "_is_local", lambda path: False)
+    op = report(tmp_path, wallets={"hot": HOT})
+    result = op.execute(context("2026-11-23"))
+    day = tmp_path / "2026-11-23"
+    first = {p.name: p.read_bytes() for p in day.iterdir()}
+    assert sorted(first) == ["balances.csv", "report.html", "summary.json"]
+    assert json.loads(first["summary.json"])["total_usd"] == result["total_usd"]
+    op.execute(context("2026-11-23"))  # a rerun replaces the files in place
+    assert {p.name: p.read_bytes() for p in day.iterdir()} == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2026-11-23"]  # staging cleaned up

@@ -286,35 +286,56 @@ def _previous_summary(root: Any, date: str) -> dict[str, Any] | None:
 
 
 def _publish(root: Any, date: str, contents: dict[str, str]) -> Any:
-    """Write the files into a staging folder, then swap it in for ``<root>/<date>``.
+    """Write the files into a staging folder, then move them into ``<root>/<date>``.
 
-    Readers see either the previous complete report or the new complete one, never a
-    half-written file. On object stores without renames, each object still appears whole.
+    Readers never see a half-written file. On a local filesystem the staged folder is swapped
+    in whole (readers see the previous complete report or the new one). Object stores have no
+    folder renames: there each file is staged, then moved to its final key, where it appears
+    whole (S3 and GCS publish an object atomically); the three files change one by one.
     """
     token = uuid.uuid4().hex[:12]
     staging = root / f".{date}.staging-{token}"
     target = root / date
     staging.mkdir(parents=True, exist_ok=True)
+    retired = None
     try:
         for name, text in contents.items():
             with (staging / name).open("w", encoding="utf-8", newline="") as out:
                 out.write(text)
-        retired = None
-        if target.exists():
-            retired = root / f".{date}.retired-{token}"
-            target.rename(retired)
-        staging.rename(target)
-    except BaseException:
+        if _is_local(root):
+            if target.exists():
+                retired = root / f".{date}.retired-{token}"
+                target.rename(retired)
+            try:
+                staging.rename(target)
+            except BaseException:
+                if retired is not None:  # put the previous complete report back
+                    retired.rename(target)
+                    retired = None
+                raise
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            for name in contents:
+                staged, final = staging / name, target / name
+                root.fs.mv(_fs_path(staged), _fs_path(final))
+    finally:
         _remove_tree(staging)
-        raise
-    if retired is not None:
-        _remove_tree(retired)
+        if retired is not None:
+            _remove_tree(retired)
     return target
+
+
+def _is_local(path: Any) -> bool:
+    return str(getattr(path, "protocol", "file") or "file") in ("file", "local")
+
+
+def _fs_path(path: Any) -> str:
+    return path.path if hasattr(path, "path") else str(path)
 
 
 def _remove_tree(path: Any) -> None:
     try:
         if path.exists():
-            path.fs.rm(path.path if hasattr(path, "path") else str(path), recursive=True)
+            path.fs.rm(_fs_path(path), recursive=True)
     except OSError:
         pass
