@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import ast
-import json
 import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -14,7 +12,7 @@ from airflow_provider_okx.api.signing import format_timestamp
 from airflow_provider_okx.chains import normalize_chains, validate_address
 from airflow_provider_okx.compat import BaseOperator
 from airflow_provider_okx.models import decimal_str, sort_key, total_usd
-from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.templating import literal, unresolved
 from airflow_provider_okx.thresholds import parse_amount
 
 if TYPE_CHECKING:
@@ -27,12 +25,9 @@ def parse_addresses(value: object, field: str = "address") -> list[str]:
         text = value.strip()
         if text.startswith("["):
             try:
-                value = json.loads(text)
+                value = literal(text)
             except ValueError:
-                try:
-                    value = ast.literal_eval(text)
-                except (ValueError, SyntaxError):
-                    raise OkxInvalidInputError(field, value, "not a list of addresses") from None
+                raise OkxInvalidInputError(field, value, "not a list of addresses") from None
         else:
             value = [part for part in text.split(",") if part.strip()] or [text]
     if isinstance(value, dict):

@@ -13,7 +13,7 @@ from airflow_provider_okx.api.errors import OkxInvalidInputError
 from airflow_provider_okx.chains import normalize_chains, validate_address
 from airflow_provider_okx.compat import BaseOperator, ReportAsset
 from airflow_provider_okx.operators.balances import parse_addresses
-from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.templating import literal, unresolved
 from airflow_provider_okx.thresholds import parse_amount
 
 if TYPE_CHECKING:
@@ -32,14 +32,9 @@ def parse_wallets(value: object) -> dict[str, str]:
     if isinstance(value, str) and value.strip().startswith("{"):
         text = value.strip()
         try:
-            value = json.loads(text)
+            value = literal(text)
         except ValueError:
-            import ast
-
-            try:
-                value = ast.literal_eval(text)
-            except (ValueError, SyntaxError):
-                raise OkxInvalidInputError("wallets", text, "not a mapping of label to address") from None
+            raise OkxInvalidInputError("wallets", text, "not a mapping of label to address") from None
     if isinstance(value, dict):
         if not value:
             raise OkxInvalidInputError("wallets", value, "at least one wallet is required")
