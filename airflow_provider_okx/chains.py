@@ -189,6 +189,24 @@ def address_families(address: str) -> frozenset[str]:
     return frozenset(families)
 
 
+_FOLDABLE_RE = re.compile(
+    r"^(?:0x[0-9a-fA-F]+|(?:bc|tb|ltc|tltc)1[02-9ac-hj-np-z]+|(?:BC|TB|LTC|TLTC)1[02-9AC-HJ-NP-Z]+|-?\d+:[0-9a-fA-F]{64})$"
+)
+
+
+def address_key(address: str) -> str:
+    """The identity of an address (or token contract) for matching, de-duplicating and grouping.
+
+    Case is folded only where the address family ignores it: ``0x`` hex (EVM, whose mixed case
+    is only a checksum, Sui, Aptos), bech32 (``bc1``, ``ltc1``...) and TON's raw ``0:<hex>``
+    form. Base58 (Solana, Tron, legacy Bitcoin) and TON's user-friendly form are
+    case-sensitive and kept as written, as is anything unrecognised (inscription ids).
+    Surrounding whitespace is dropped.
+    """
+    text = address.strip()
+    return text.lower() if _FOLDABLE_RE.match(text) else text
+
+
 def validate_address(address: object, field: str = "address") -> str:
     """Strip and check an address; raise naming ``field`` when it is empty or malformed."""
     if not isinstance(address, str) or not address.strip():

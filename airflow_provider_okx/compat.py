@@ -12,7 +12,12 @@ try:  # Airflow 3
     from airflow.sdk import Asset as ReportAsset
     from airflow.sdk import BaseHook, BaseOperator, BaseSensorOperator, PokeReturnValue
     from airflow.sdk.configuration import conf
-    from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, AirflowSkipException
+    from airflow.sdk.exceptions import (
+        AirflowException,
+        AirflowFailException,
+        AirflowSensorTimeout,
+        AirflowSkipException,
+    )
 
     AIRFLOW_V3 = True
 except ImportError:  # Airflow 2.10 / 2.11
@@ -20,6 +25,7 @@ except ImportError:  # Airflow 2.10 / 2.11
     from airflow.datasets import Dataset as ReportAsset  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.exceptions import (  # type: ignore[no-redef,attr-defined,unused-ignore]
         AirflowException,
+        AirflowFailException,
         AirflowSensorTimeout,
         AirflowSkipException,
     )
@@ -35,6 +41,7 @@ except ImportError:  # Airflow 2.10 / 2.11
 __all__ = [
     "AIRFLOW_V3",
     "AirflowException",
+    "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseHook",

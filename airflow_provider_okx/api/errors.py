@@ -81,6 +81,11 @@ class OkxInvalidRequestError(OkxApiError):
     """OKX rejected the parameters (never retried)."""
 
 
+class OkxMalformedResponseError(OkxUnavailableError):
+    """A success envelope whose ``data`` is not OKX's documented shape (a field missing, null
+    or of the wrong type). Never read as "holds nothing": retried as transient, then raised."""
+
+
 class OkxTransportError(OkxError):
     """The request never got an HTTP answer: timeout, refused or dropped connection."""
 
@@ -88,6 +93,14 @@ class OkxTransportError(OkxError):
         self.endpoint = endpoint
         self.reason = reason
         super().__init__(f"no answer from OKX for {endpoint}: {reason}")
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether retrying cannot help: authentication, signature, permission, invalid input or
+    parameters, a retired endpoint. Operators and sensors fail the task at once on these
+    (no task retries spent); everything else (rate limits, OKX unavailable, malformed answers,
+    transport errors) stays retryable."""
+    return isinstance(error, (OkxAuthError, OkxInvalidRequestError, OkxInvalidInputError))
 
 
 # --- code table --------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow_provider_okx.api.clock import ClockOffset
 from airflow_provider_okx.api.errors import OkxError, OkxTransportError
@@ -25,6 +25,12 @@ from airflow_provider_okx.api.routes import ApiRequest
 from airflow_provider_okx.api.signing import Credentials, format_timestamp
 
 log = logging.getLogger("airflow_provider_okx")
+
+T = TypeVar("T")
+
+
+def _as_is(data: list[Any]) -> Any:
+    return data
 
 
 @dataclass(frozen=True)
@@ -91,8 +97,15 @@ class OkxProtocol:
     def __repr__(self) -> str:
         return f"OkxProtocol({self.base_url!r}, {self.credentials!r})"
 
-    def exchange(self, request: ApiRequest) -> Generator[Step, Outcome, list[Any]]:
-        """Drive one request to its ``data`` or its final error (see the module docstring)."""
+    def exchange(
+        self, request: ApiRequest, interpret: Callable[[list[Any]], T] = _as_is
+    ) -> Generator[Step, Outcome, T]:
+        """Drive one request to ``interpret(data)`` or its final error (see the module docstring).
+
+        :param interpret: reads the envelope's ``data`` into typed values. It runs inside the
+            retry loop: an :class:`~airflow_provider_okx.api.errors.OkxMalformedResponseError`
+            it raises (a success whose shape is not OKX's) is retried like any transient error.
+        """
         attempt = 0
         resynced = False
         body = request.body.encode() if request.body else None
@@ -110,6 +123,7 @@ class OkxProtocol:
                 if isinstance(outcome, OkxTransportError):
                     raise outcome
                 data = parse_envelope(request.route, outcome.status, outcome.headers, outcome.body)
+                result = interpret(data)
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug(
                         "%s -> HTTP %s in %.0f ms",
@@ -117,7 +131,7 @@ class OkxProtocol:
                         outcome.status,
                         (self._monotonic() - started) * 1000,
                     )
-                return data
+                return result
             except OkxError as error:
                 if self.retry.should_resync(error, resynced):
                     offset = self.clock.resync(error.server_time, self._wall_time())  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_okx import DEFAULT_HOST
+from airflow_provider_okx import DEFAULT_HOST, __version__
 from airflow_provider_okx.api.clock import ClockOffset
 from airflow_provider_okx.api.errors import OkxInvalidInputError
 from airflow_provider_okx.api.ratelimit import RateLimiter
@@ -29,7 +29,17 @@ class OkxConfig:
     version: ApiVersion
     rate_limit_rps: float = 1.0
     timeout: float = 10.0
+    """Total deadline of one HTTP attempt in seconds: connect, send and every read together."""
     max_retries: int = 5
+    max_response_bytes: int = 32 * 1024 * 1024
+    """Cap on a response body, counted after decompression; a larger answer is an error."""
+    proxies: Mapping[str, str] | None = None
+    """``{"https": "http://proxy:3128"}`` as ``requests`` takes them; ``None``: no proxy."""
+    verify: bool | str = True
+    """TLS verification: ``True``, ``False`` or the path of a CA bundle."""
+    cert: str | tuple[str, str] | None = None
+    """Client certificate: a PEM path, or ``(cert, key)`` paths."""
+    user_agent: str = f"airflow-provider-okx/{__version__}"
 
     @property
     def retry(self) -> RetryPolicy:

@@ -178,7 +178,7 @@ class OkxHook(BaseHook):
     def _run(self, request: ApiRequest) -> list[Any]:
         import requests
 
-        steps = self.protocol.exchange(request)
+        steps: Generator[Step, Outcome, list[Any]] = self.protocol.exchange(request)
         session = self.session
         timeout = self.config.timeout
         outcome: Outcome = None
