@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_okx import CONN_FIELDS, CONN_TYPE, DEFAULT_CONN_ID, HOOK_NAME, UI_FIELD_BEHAVIOUR
 from airflow_provider_okx.api import routes
+from airflow_provider_okx.api.calls import Call
 from airflow_provider_okx.api.errors import OkxError, OkxInvalidInputError, OkxTransportError
 from airflow_provider_okx.api.protocol import OkxProtocol, Outcome, Received, Step, Wait
 from airflow_provider_okx.api.responses import first
@@ -43,9 +44,6 @@ if TYPE_CHECKING:
     from airflow_provider_okx.api.routes import ApiRequest
 
 T = TypeVar("T")
-# A call is planned once (requests to send + how to combine their data), then run by either
-# transport: the sync and async methods share everything but the I/O.
-Plan = tuple[list["ApiRequest"], Callable[[list[list[Any]]], T]]
 
 
 class OkxHook(BaseHook):
@@ -175,10 +173,10 @@ class OkxHook(BaseHook):
         session.trust_env = False
         return session
 
-    def _run(self, request: ApiRequest) -> list[Any]:
+    def _run(self, request: ApiRequest, interpret: Callable[[list[Any]], Any]) -> Any:
         import requests
 
-        steps: Generator[Step, Outcome, list[Any]] = self.protocol.exchange(request)
+        steps: Generator[Step, Outcome, Any] = self.protocol.exchange(request, interpret)
         session = self.session
         timeout = self.config.timeout
         outcome: Outcome = None
@@ -206,34 +204,33 @@ class OkxHook(BaseHook):
         except StopIteration as stop:
             return stop.value
 
-    def _execute(self, plan: Plan[T]) -> T:
-        requests_, combine = plan
-        return combine([self._run(request) for request in requests_])
+    def _execute(self, call: Call[T]) -> T:
+        return call.combine([self._run(request, call.interpret) for request in call.requests])
 
-    def _execute_many(self, plans: list[Plan[T]], max_workers: int | None) -> list[T]:
+    def _execute_many(self, calls: list[Call[T]], max_workers: int | None) -> list[T]:
         """Run every request of every plan on a thread pool; results in plan order.
 
         The threads share this hook's session and the process's rate limiter, so the pool
         only keeps enough requests in flight to use the rate the key allows. The first
         failure cancels what has not started and is raised: nothing partial comes back.
         """
-        flat = [request for requests_, _ in plans for request in requests_]
+        flat = [(request, call.interpret) for call in calls for request in call.requests]
         workers = max_workers or self.default_concurrency
         if workers <= 1 or len(flat) <= 1:
-            results = [self._run(request) for request in flat]
+            results = [self._run(request, interpret) for request, interpret in flat]
         else:
             from concurrent.futures import ThreadPoolExecutor
 
             _ = self.session, self.protocol  # build them once, before threads race to
             pool = ThreadPoolExecutor(max_workers=min(workers, len(flat)), thread_name_prefix="okx")
             try:
-                results = list(pool.map(self._run, flat))
+                results = list(pool.map(lambda item: self._run(*item), flat))
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         combined, start = [], 0
-        for requests_, combine in plans:
-            combined.append(combine(results[start : start + len(requests_)]))
-            start += len(requests_)
+        for call in calls:
+            combined.append(call.combine(results[start : start + len(call.requests)]))
+            start += len(call.requests)
         return combined
 
     @property
@@ -245,19 +242,21 @@ class OkxHook(BaseHook):
 
     # --- async transport ---------------------------------------------------------------------
 
-    async def _arun(self, request: ApiRequest) -> list[Any]:
+    async def _arun(self, request: ApiRequest, interpret: Callable[[list[Any]], Any]) -> Any:
         loop = asyncio.get_running_loop()
         if self._async_client is None or self._async_loop is not loop:
             self._async_client = _ASYNC_CLIENTS.acquire()
             self._async_loop = loop
         async with _ASYNC_CLIENTS.gate():
-            return await self._arun_admitted(request, self._async_client)
+            return await self._arun_admitted(request, interpret, self._async_client)
 
-    async def _arun_admitted(self, request: ApiRequest, client: httpx.AsyncClient) -> list[Any]:
+    async def _arun_admitted(
+        self, request: ApiRequest, interpret: Callable[[list[Any]], Any], client: httpx.AsyncClient
+    ) -> Any:
         import httpx
 
         timeout = self.config.timeout
-        steps: Generator[Step, Outcome, list[Any]] = self.protocol.exchange(request)
+        steps: Generator[Step, Outcome, Any] = self.protocol.exchange(request, interpret)
         outcome: Outcome = None
         try:
             while True:
@@ -276,10 +275,10 @@ class OkxHook(BaseHook):
         except StopIteration as stop:
             return stop.value
 
-    async def _aexecute(self, plan_for: Callable[[], Plan[T]]) -> T:
+    async def _aexecute(self, plan: Callable[[], Call[T]]) -> T:
         await self._aconfig()
-        requests_, combine = plan_for()
-        return combine([await self._arun(request) for request in requests_])
+        call = plan()
+        return call.combine([await self._arun(request, call.interpret) for request in call.requests])
 
     async def aclose(self) -> None:
         """Release this hook's share of the event loop's HTTP client (closed by its last user)."""
@@ -302,18 +301,18 @@ class OkxHook(BaseHook):
 
     def _plan_all_token_balances(
         self, address: object, chains: object, exclude_risk_tokens: bool
-    ) -> Plan[list[TokenBalance]]:
+    ) -> Call[list[TokenBalance]]:
         addr, chain_list = self._address_and_chains(address, chains)
         version = self.config.version
         requests_ = [
             routes.all_token_balances(version, addr, chunk, exclude_risk_tokens=exclude_risk_tokens)
             for chunk in chunked(chain_list)
         ]
-        return requests_, lambda results: _token_balances(results, addr)
+        return Call(requests_, lambda results: _token_balances(results, addr))
 
     def _plan_total_value(
         self, address: object, chains: object, asset_type: str, exclude_risk_tokens: bool
-    ) -> Plan[Decimal]:
+    ) -> Call[Decimal]:
         addr, chain_list = self._address_and_chains(address, chains)
         version = self.config.version
         requests_ = [
@@ -329,11 +328,11 @@ class OkxHook(BaseHook):
                 parse_decimal(first(data, endpoint).get("totalValue"), "totalValue") for data in results
             )
 
-        return requests_, combine
+        return Call(requests_, combine)
 
     def _plan_token_balances(
         self, address: object, tokens: Iterable[tuple[Any, str]], exclude_risk_tokens: bool
-    ) -> Plan[list[TokenBalance]]:
+    ) -> Call[list[TokenBalance]]:
         addr = validate_address(address)
         pairs: list[tuple[str, str]] = []
         for item in tokens:
@@ -348,12 +347,13 @@ class OkxHook(BaseHook):
         request = routes.token_balances(
             self.config.version, addr, pairs, exclude_risk_tokens=exclude_risk_tokens
         )
-        return [request], lambda results: _token_balances(results, addr)
+        return Call([request], lambda results: _token_balances(results, addr))
 
-    def _plan_supported_chains(self) -> Plan[list[Chain]]:
-        return [routes.supported_chains(self.config.version)], lambda results: [
-            Chain.from_okx(item) for item in results[0]
-        ]
+    def _plan_supported_chains(self) -> Call[list[Chain]]:
+        return Call(
+            [routes.supported_chains(self.config.version)],
+            lambda results: [Chain.from_okx(item) for item in results[0]],
+        )
 
     # --- public API ----------------------------------------------------------------------------
 
