@@ -211,6 +211,39 @@ def test_rerun_never_duplicates_sqlite(okx_simulator_connection, lite):
     assert counts == [(DAY, 31), ("2026-11-24", 31)]
 
 
+def test_concurrent_loads_of_one_date_never_duplicate_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
+    import threading
+
+    import psycopg
+
+    table = fresh_table()
+    assert load(pg, table) == 31
+    # slow every insert down so that two loads overlap inside the database
+    with psycopg.connect(
+        host=postgres_server.host, port=postgres_server.port, user="okx", dbname="postgres"
+    ) as c:
+        c.execute(
+            "CREATE OR REPLACE FUNCTION okx_slow() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$"
+        )
+        c.execute(f"CREATE TRIGGER slow BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION okx_slow()")
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            load(pg, table, batch_size=5)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(pg_rows(postgres_server, table)) == 31
+
+
 def test_failed_insert_keeps_the_previous_rows_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
     import psycopg
 

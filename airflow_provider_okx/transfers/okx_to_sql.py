@@ -64,6 +64,7 @@ class SqlDialect:
     moment_type: str
     native: bool
     index: bool  # CREATE INDEX IF NOT EXISTS is understood
+    lock: str = ""  # taken before the delete, so that two loads of one table run one after the other
 
     def create_statements(self, table: str) -> list[str]:
         amount, text = self.amount_type, "TEXT"
@@ -101,8 +102,19 @@ class SqlDialect:
         return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-POSTGRES = SqlDialect("postgresql", "DATE", "NUMERIC", "BOOLEAN", "TIMESTAMPTZ", native=True, index=True)
-"""PostgreSQL: ``NUMERIC`` without precision keeps every digit OKX sends."""
+POSTGRES = SqlDialect(
+    "postgresql",
+    "DATE",
+    "NUMERIC",
+    "BOOLEAN",
+    "TIMESTAMPTZ",
+    native=True,
+    index=True,
+    lock="LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE",
+)
+"""PostgreSQL: ``NUMERIC`` without precision keeps every digit OKX sends. Under READ COMMITTED
+two concurrent loads of one date would each delete before the other inserted; the table lock
+(which readers do not wait for) makes the second wait and then replace the first's rows."""
 SQLITE = SqlDialect("sqlite", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=True)
 """SQLite: amounts as ``TEXT`` (a ``NUMERIC`` or ``REAL`` column would turn them into doubles)."""
 GENERIC = SqlDialect("generic", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=False)
@@ -165,7 +177,8 @@ class OkxBalancesToSqlOperator(BaseOperator):
     **Idempotent**: in one transaction it deletes the snapshot date's rows of these wallets and
     inserts the new ones (in ``executemany`` batches), then commits. A rerun or a backfill of a
     date replaces its rows; a failure rolls back and leaves the previous rows in place. Other
-    wallets' rows and other dates are never touched.
+    wallets' rows and other dates are never touched. Two loads of one table at once run one
+    after the other (PostgreSQL: a table lock readers do not wait for; SQLite: its write lock).
 
     **Exact**: amounts never pass through a float. On PostgreSQL ``balance``, ``token_price``
     and ``usd_value`` are ``NUMERIC`` without precision (bound as ``Decimal``): every digit is
@@ -365,9 +378,15 @@ class OkxBalancesToSqlOperator(BaseOperator):
                 hook.set_autocommit(conn, False)
             cursor = conn.cursor()
             try:
-                if self.create_table:
-                    for statement in dialect.create_statements(table):
-                        cursor.execute(statement)
+                create = dialect.create_statements(table) if self.create_table else []
+                if create:
+                    cursor.execute(create.pop(0))  # the table
+                if dialect.lock:
+                    # Before the index: CREATE INDEX takes a share lock, and two loads each
+                    # holding one while waiting for this lock would deadlock.
+                    cursor.execute(dialect.lock.format(table=table))
+                for statement in create:
+                    cursor.execute(statement)
                 for start in range(0, len(wallet_keys), DELETE_CHUNK):
                     chunk = wallet_keys[start : start + DELETE_CHUNK]
                     cursor.execute(
