@@ -17,9 +17,10 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,36 @@ class PostgresServer:
     def uri(self, database: str | None = None) -> str:
         """An Airflow connection URI (``AIRFLOW_CONN_...``) for this server."""
         return f"postgres://{self.user}@{self.host}:{self.port}/{database or self.database}"
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement in its own autocommitted connection; the rows it returns, if any.
+
+        Uses psycopg (3) when installed, else psycopg2 (what Airflow 2's postgres provider uses).
+        """
+        try:
+            import psycopg
+
+            with psycopg.connect(
+                host=self.host, port=self.port, user=self.user, dbname=self.database, autocommit=True
+            ) as conn:
+                cursor = conn.execute(sql, params)
+                return cursor.fetchall() if cursor.description else []
+        except ImportError:
+            import psycopg2
+
+            conn = psycopg2.connect(host=self.host, port=self.port, user=self.user, dbname=self.database)
+            try:
+                conn.autocommit = True
+                with conn.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    return cursor.fetchall() if cursor.description else []
+            finally:
+                conn.close()
+
+
+def sqlstate(error: BaseException) -> str | None:
+    """The SQLSTATE of a psycopg or psycopg2 error (``"23514"``: a check constraint refused a row)."""
+    return getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
 
 
 def find_bindir() -> Path | None:
