@@ -94,6 +94,13 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": "OKX Web3", "python-modules": ["airflow_provider_okx.triggers.balance"]}
         ],
+        "transfers": [
+            {
+                "source-integration-name": "OKX Web3",
+                "target-integration-name": "Common SQL",
+                "python-module": "airflow_provider_okx.transfers.okx_to_sql",
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": CONN_TYPE,

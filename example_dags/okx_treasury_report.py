@@ -6,6 +6,12 @@
   total, compares with the previous day and writes ``balances.csv``, ``summary.json`` and
   ``report.html`` under ``<output_uri>/<YYYY-MM-DD>/``. It updates the
   ``okx_treasury_report`` asset, so downstream DAGs can be scheduled on it.
+- ``warehouse_load`` loads the same snapshots into the ``okx_balances`` table of the
+  ``okx_warehouse`` connection, replacing that day's rows (exact, idempotent). Without any
+  configuration that is an embedded SQLite file, ``warehouse.sqlite`` in the report folder;
+  set ``AIRFLOW_CONN_OKX_WAREHOUSE`` (e.g. ``postgres://user:pass@host:5432/analytics``) to
+  point it at PostgreSQL, Snowflake, BigQuery... or ``OKX_WAREHOUSE_CONN_ID`` to use a
+  connection stored in Airflow under another id.
 
 Every OKX task runs in the ``okx_api`` pool: size it to your key's rate tier so that hundreds
 of workers never send more than OKX allows (``airflow pools set okx_api 4 "OKX API key"``).
@@ -14,13 +20,17 @@ Parsing this file makes no network call and needs no connection.
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
+from urllib.parse import urlparse
 
 import pendulum
 
 from airflow_provider_okx.compat import AIRFLOW_V3
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
 from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
+from airflow_provider_okx.transfers.okx_to_sql import OkxBalancesToSqlOperator
 
 if AIRFLOW_V3:
     from airflow.sdk import DAG, Param, task
@@ -36,6 +46,16 @@ DEFAULT_WALLETS = {
 }
 DEFAULT_CHAINS = "ethereum,bsc,base,arbitrum,polygon,optimism"
 DEFAULT_OUTPUT = os.environ.get("OKX_REPORT_URI", "file:///tmp/okx-treasury-reports")
+
+# The warehouse: the connection named by OKX_WAREHOUSE_CONN_ID, else ``okx_warehouse``, which
+# defaults to an embedded SQLite file next to the reports (or in the temp folder when reports go
+# to an object store) unless AIRFLOW_CONN_OKX_WAREHOUSE is set.
+WAREHOUSE_CONN_ID = os.environ.get("OKX_WAREHOUSE_CONN_ID", "okx_warehouse")
+if WAREHOUSE_CONN_ID == "okx_warehouse":
+    _local = urlparse(DEFAULT_OUTPUT)
+    _folder = _local.path if _local.scheme in ("", "file") else tempfile.gettempdir()
+    _sqlite = {"conn_type": "sqlite", "host": os.path.join(_folder, "warehouse.sqlite")}
+    os.environ.setdefault("AIRFLOW_CONN_OKX_WAREHOUSE", json.dumps(_sqlite))
 
 with DAG(
     dag_id="okx_treasury_report",
@@ -71,3 +91,15 @@ with DAG(
         balances=wallet_balances.output,
         report_asset="okx_treasury_report",
     )
+
+    # After the report, so the default SQLite file's folder (the report folder) exists.
+    warehouse_load = OkxBalancesToSqlOperator(
+        task_id="warehouse_load",
+        sql_conn_id=WAREHOUSE_CONN_ID,
+        table="okx_balances",
+        wallets="{{ params.wallets }}",
+        chains="{{ params.chains }}",
+        balances=wallet_balances.output,
+        pool="default_pool",
+    )
+    treasury_report >> warehouse_load

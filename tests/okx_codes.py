@@ -24,6 +24,7 @@ RETRYABLE = [
 
 NOT_RETRYABLE = [
     (400, "50014", OkxInvalidRequestError),
+    (200, "81001", OkxInvalidRequestError),
     (400, "51000", OkxInvalidRequestError),
     (401, "50103", OkxAuthError),
     (401, "50104", OkxAuthError),

@@ -172,16 +172,21 @@ def test_total_value_is_the_exact_sum(sim):
     assert total(get(sim, base)) == total(get(sim, base + "&assetType=0")) == token_sum + defi
     with_risk = total(get(sim, base + "&assetType=1&excludeRiskToken=false"))
     assert with_risk >= token_sum
-    assert error(get(sim, base + "&excludeRiskToken=0")) == (400, "51000")
+    # total value takes true/false: "0" is a v6 parameter error (50014), a v5 one (51000)
+    assert error(get(sim, base + "&excludeRiskToken=0")) == (400, "50014")
+    v5_base = f"{V5_TOTAL}?address={WALLET}&chains=1,56,137"
+    assert error(get(sim, v5_base + "&excludeRiskToken=0")) == (400, "51000")
 
 
 def test_risk_filter_v6_and_v5(sim):
-    for path, param in ((V6_ALL, "excludeRiskToken"), (V5_ALL, "filter")):
+    v6_show_all = "excludeRiskToken=1&filter=1"
+    for path, show in ((V6_ALL, v6_show_all), (V5_ALL, "filter=1")):
+        hide = "excludeRiskToken=0" if path == V6_ALL else "filter=0"
         for chain in ("1", "56", "8453"):
             base = f"{path}?address={WALLET}&chains={chain}"
             default = assets(get(sim, base))
-            filtered = assets(get(sim, f"{base}&{param}=0"))
-            unfiltered = assets(get(sim, f"{base}&{param}=1"))
+            filtered = assets(get(sim, f"{base}&{hide}"))
+            unfiltered = assets(get(sim, f"{base}&{show}"))
             assert default == filtered
             assert not any(t["isRiskToken"] for t in filtered)
             risky = [t for t in unfiltered if t["isRiskToken"]]
@@ -189,7 +194,26 @@ def test_risk_filter_v6_and_v5(sim):
             assert [t for t in unfiltered if not t["isRiskToken"]] == filtered
     # no risk tokens where OKX does not flag them
     assert not any(
-        t["isRiskToken"] for t in assets(get(sim, f"{V6_ALL}?address={WALLET}&chains=137&excludeRiskToken=1"))
+        t["isRiskToken"] for t in assets(get(sim, f"{V6_ALL}?address={WALLET}&chains=137&{v6_show_all}"))
+    )
+
+
+def test_v6_risk_tokens_need_exclude_risk_token_and_filter(sim):
+    """v6: ``filter=0`` (the default) hides risk tokens even with ``excludeRiskToken=1``."""
+    base = f"{V6_ALL}?address={WALLET}&chains=1,56,8453"
+
+    def risky(query: str) -> int:
+        return sum(t["isRiskToken"] for t in assets(get(sim, f"{base}&{query}")))
+
+    assert risky("excludeRiskToken=1&filter=1") > 0
+    assert risky("excludeRiskToken=1") == 0  # what a client that omits filter misses
+    assert risky("excludeRiskToken=1&filter=0") == 0
+    assert risky("excludeRiskToken=0&filter=1") == 0
+    assert error(get(sim, f"{base}&excludeRiskToken=1&filter=2")) == (400, "50014")
+    # v5 keeps its own meaning: filter alone decides
+    v5 = f"{V5_ALL}?address={WALLET}&chains=1,56,8453"
+    assert sum(t["isRiskToken"] for t in assets(get(sim, f"{v5}&filter=1"))) == risky(
+        "excludeRiskToken=1&filter=1"
     )
 
 
@@ -254,10 +278,36 @@ def test_token_balances_post(sim):
     too_many = [*twenty, {"chainIndex": "1", "tokenContractAddress": ""}]
     assert error(post(sim, V6_TOKENS, {"address": WALLET, "tokenContractAddresses": too_many})) == (
         400,
-        "51000",
+        "50014",
     )
     assert error(post(sim, V6_TOKENS, {"address": WALLET, "tokenContractAddresses": []})) == (400, "50014")
-    assert error(post(sim, V6_TOKENS, "{not json")) == (400, "51000")
+    assert error(post(sim, V6_TOKENS, "{not json")) == (200, "81001")
+    missing = post(sim, V6_TOKENS, "")
+    assert error(missing) == (200, "81001")
+    assert missing.json()["msg"] == "Required request body is missing"
+    v5_many = [{"chainIndex": "1", "tokenAddress": f"0x{n:040x}"} for n in range(21)]
+    assert error(post(sim, V5_TOKENS, {"address": WALLET, "tokenAddresses": v5_many})) == (400, "51000")
+    assert error(post(sim, V5_TOKENS, "{not json")) == (400, "51000")
+    assert error(post(sim, V5_TOKENS, "")) == (400, "50014")
+
+
+def test_v5_flat_token_list_option(sim):
+    """Older OKX docs show the v5 specific-token answer as a flat list: the simulator can answer either."""
+    body = {"address": SEED_ADDRESS, "tokenAddresses": [{"chainIndex": "1", "tokenAddress": ""}]}
+    wrapped = post(sim, V5_TOKENS, body).json()
+    assert wrapped["data"] == [{"tokenAssets": [t for t in SEED_TOKENS if t["symbol"] == "ETH"]}]
+    sim.v5_flat_token_list = True
+    flat = post(sim, V5_TOKENS, body).json()
+    assert flat["code"] == "0"
+    assert flat["data"] == [t for t in SEED_TOKENS if t["symbol"] == "ETH"]
+    # v6 keeps its documented shape
+    v6 = {
+        "address": SEED_ADDRESS,
+        "tokenContractAddresses": [{"chainIndex": "1", "tokenContractAddress": ""}],
+    }
+    assert list(post(sim, V6_TOKENS, v6).json()["data"][0]) == ["tokenAssets"]
+    with OkxSimulator(v5_flat_token_list=True) as flat_sim:
+        assert post(flat_sim, V5_TOKENS, body).json()["data"] == flat["data"]
 
 
 def test_supported_chains(sim):
@@ -273,20 +323,63 @@ def test_supported_chains(sim):
 # --- parameters ------------------------------------------------------------------------------
 
 
-def test_parameter_errors(sim):
-    fifty = ",".join(str(1000 + n) for n in range(50))
-    assert get(sim, f"{V6_ALL}?address={WALLET}&chains={fifty}").json()["code"] == "0"  # unknown = EVM
-    assert error(get(sim, f"{V6_ALL}?address={WALLET}&chains={fifty},1")) == (400, "51000")
-    assert error(get(sim, f"{V6_ALL}?address={WALLET}&chains=eth")) == (400, "51000")
-    assert error(get(sim, f"{V6_ALL}?address={WALLET}")) == (400, "50014")
-    assert error(get(sim, f"{V6_ALL}?address=&chains=1")) == (400, "50014")
-    assert error(get(sim, f"{V6_ALL}?chains=1")) == (400, "50014")
-    assert error(get(sim, f"{V6_ALL}?address=hello&chains=1")) == (200, "81353")
-    assert error(get(sim, f"{V6_ALL}?address={WALLET}&chains=1,501")) == (200, "81157")
-    assert error(get(sim, f"{V5_ALL}?address={SOL_WALLET}&chains=1")) == (200, "81157")
-    assert error(get(sim, f"{V6_ALL}?address={WALLET}&chains=1&excludeRiskToken=yes")) == (400, "51000")
+FIFTY = ",".join(str(1000 + n) for n in range(50))
+
+# (query after the path, v6 answer, v5 answer): v6 answers from OKX's v6 balance error table
+# (50014, 81001, 81104), v5 with the wallet API's codes (51000, 81353, 81157 are v5 only).
+PARAMETER_ERRORS = [
+    (f"address={WALLET}&chains={FIFTY},1", (400, "50014"), (400, "51000")),
+    (f"address={WALLET}&chains=eth", (400, "50014"), (400, "51000")),
+    (f"address={WALLET}&chains=1,,56", (400, "50014"), (400, "51000")),
+    (f"address={WALLET}", (400, "50014"), (400, "50014")),
+    (f"address={WALLET}&chains=", (400, "50014"), (400, "50014")),
+    ("address=&chains=1", (400, "50014"), (400, "50014")),
+    ("chains=1", (400, "50014"), (400, "50014")),
+    ("address=hello&chains=1", (200, "81001"), (200, "81353")),
+    (f"address={WALLET}&chains=1,501", (200, "81001"), (200, "81157")),
+    (f"address={SOL_WALLET}&chains=1", (200, "81001"), (200, "81157")),
+    (f"address={WALLET}&chains=1,56", (200, "81104"), (200, "81104")),  # 56 unsupported below
+]
+
+
+@pytest.mark.parametrize(("query", "v6", "v5"), PARAMETER_ERRORS)
+def test_parameter_errors_answer_by_api_version(sim, query, v6, v5):
     sim.unsupported_chains.add("56")
-    assert error(get(sim, f"{V6_ALL}?address={WALLET}&chains=1,56")) == (200, "81104")
+    for path, expected in ((V6_ALL, v6), (V6_TOTAL, v6), (V5_ALL, v5), (V5_TOTAL, v5)):
+        response = get(sim, f"{path}?{query}")
+        assert error(response) == expected, path
+        assert response.json()["data"] == []
+
+
+def test_parameter_error_messages(sim):
+    assert get(sim, f"{V6_ALL}?address={WALLET}&chains=eth").json()["msg"] == "param chains is invalid"
+    assert get(sim, f"{V6_ALL}?chains=1").json()["msg"] == "param address is invalid"
+    assert get(sim, f"{V5_ALL}?chains=1").json()["msg"] == "Parameter address can not be empty"
+    bad_flag = {V6_ALL: "excludeRiskToken=yes", V5_ALL: "filter=yes", V6_TOTAL: "assetType=3"}
+    for path, flag in bad_flag.items():
+        response = get(sim, f"{path}?address={WALLET}&chains=1&{flag}")
+        assert error(response) == (400, "50014" if "/v6/" in path else "51000")
+    assert get(sim, f"{V6_ALL}?address={WALLET}&chains=1&excludeRiskToken=yes").json()["msg"] == (
+        "param excludeRiskToken is invalid"
+    )
+    # fifty chains is the limit, not an error (unknown numeric chains are treated as EVM)
+    assert get(sim, f"{V6_ALL}?address={WALLET}&chains={FIFTY}").json()["code"] == "0"
+
+
+def test_every_v6_error_code_is_in_okx_v6_table(sim):
+    """Whatever a v6 request gets wrong, the simulator answers a code of OKX's v6 balance table."""
+    v6_table = {"50014", "81001", "81104", "50001", "50011"}
+    sim.unsupported_chains.add("56")
+    bodies = ["", "{not json", "[]", json.dumps({"address": "x"}), json.dumps({"address": WALLET})]
+    bodies.append(json.dumps({"address": "hello", "tokenContractAddresses": [{"chainIndex": "1"}]}))
+    bodies.append(json.dumps({"address": WALLET, "tokenContractAddresses": [{"chainIndex": "x"}]}))
+    bodies.append(json.dumps({"address": WALLET, "tokenContractAddresses": [{"chainIndex": "501"}]}))
+    bodies.append(json.dumps({"address": WALLET, "tokenContractAddresses": [{"chainIndex": "56"}]}))
+    seen = {post(sim, V6_TOKENS, body).json()["code"] for body in bodies}
+    for query, _, _ in PARAMETER_ERRORS:
+        seen |= {get(sim, f"{path}?{query}").json()["code"] for path in (V6_ALL, V6_TOTAL)}
+    assert seen <= v6_table, seen - v6_table
+    assert seen == {"50014", "81001", "81104"}
 
 
 def test_unknown_path_is_an_html_404(sim):
@@ -491,6 +584,12 @@ def test_fault_drop_and_latency(sim):
     assert time.monotonic() - started >= 0.1
 
 
+def test_fault_status_400_gets_the_code_of_the_route_version(sim):
+    sim.inject(Fault(status=400, times=2))
+    assert error(get(sim, f"{V6_ALL}?address={WALLET}&chains=1")) == (400, "50014")
+    assert error(get(sim, f"{V5_ALL}?address={WALLET}&chains=1")) == (400, "51000")
+
+
 def test_fault_endpoint_filter(sim):
     sim.inject(Fault(status=500, endpoint="total_value", times=2))
     sim.inject(Fault(code="50050", endpoint="/api/v5/"))
@@ -531,6 +630,380 @@ def test_set_balance_and_sequence(sim):
     assert eth[0]["balance"] == "0"
     sim.clear_balances()
     assert assets(get(sim, f"{V5_ALL}?address={SEED_ADDRESS}&chains=1")) == SEED_TOKENS
+
+
+# --- prices: one token, one price, in every wallet --------------------------------------------
+
+
+def _prices(sim: OkxSimulator, wallets: list[str], chains: str) -> dict[tuple[str, str], set[str]]:
+    seen: dict[tuple[str, str], set[str]] = {}
+    for wallet in wallets:
+        for t in assets(get(sim, f"{V6_ALL}?address={wallet}&chains={chains}&excludeRiskToken=1&filter=1")):
+            seen.setdefault((t["chainIndex"], t["tokenContractAddress"].lower()), set()).add(t["tokenPrice"])
+    return seen
+
+
+def test_one_token_has_one_price_across_wallets(sim):
+    wallets = [f"0x{n:040x}" for n in range(1, 41)]
+    seen = _prices(sim, [SEED_ADDRESS, *wallets], "1,56,8453,42161")
+    shared = {token: prices for token, prices in seen.items() if len(prices) > 0}
+    assert len(shared) >= 30
+    assert all(len(prices) == 1 for prices in seen.values()), {k: v for k, v in seen.items() if len(v) > 1}
+    # the documented example's prices are those tokens' prices: ETH, WBTC and DAI on chain 1
+    documented = {t["tokenAddress"]: t["tokenPrice"] for t in SEED_TOKENS}
+    for token in (
+        "",
+        "0x2260fac5e5542a773aa44fbcfedf7c193bc2c599",
+        "0x6b175474e89094c44da98b954eedeac495271d0f",
+    ):
+        assert seen[("1", token)] == {documented[token]}
+    holders = [
+        w
+        for w in wallets
+        if any(t["symbol"] == "WBTC" for t in assets(get(sim, f"{V6_ALL}?address={w}&chains=1")))
+    ]
+    assert holders, "some generated wallets hold the example's WBTC contract on Ethereum"
+
+
+def test_set_price_and_set_balance_price_apply_to_every_wallet(sim):
+    other = "0x" + "22" * 20
+    wbtc = SEED_TOKENS[2]["tokenAddress"]
+    sim.set_balance(other, 1, wbtc.upper().replace("0X", "0x"), "2", price="100000.5", symbol="WBTC")
+    for wallet in (SEED_ADDRESS, other):
+        (row,) = [t for t in assets(get(sim, f"{V6_ALL}?address={wallet}&chains=1")) if t["symbol"] == "WBTC"]
+        assert row["tokenPrice"] == "100000.5"
+    (mine,) = [t for t in assets(get(sim, f"{V6_ALL}?address={other}&chains=1")) if t["symbol"] == "WBTC"]
+    assert mine["balance"] == "2"
+    (seed_wbtc,) = [
+        t for t in assets(get(sim, f"{V5_ALL}?address={SEED_ADDRESS}&chains=1")) if t["symbol"] == "WBTC"
+    ]
+    assert seed_wbtc["balance"] == SEED_TOKENS[2]["balance"]  # the balance stays the wallet's own
+    # set_price alone, the total follows, and 0 means unpriced
+    sim.set_price("1", "", "0")
+    expected = sum(
+        Fraction(t["balance"]) * Fraction(t["tokenPrice"] if t["symbol"] != "WBTC" else "100000.5")
+        for t in SEED_TOKENS
+        if t["tokenAddress"] != ""
+    )
+    assert total(get(sim, f"{V6_TOTAL}?address={SEED_ADDRESS}&chains=1")) == expected
+    with pytest.raises(TypeError):
+        sim.set_price("1", "", 1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="chain_index"):
+        sim.set_price("eth", "", "1")
+    sim.clear_balances()
+    assert assets(get(sim, f"{V5_ALL}?address={SEED_ADDRESS}&chains=1")) == SEED_TOKENS
+
+
+# --- the request log per wallet ----------------------------------------------------------------
+
+
+def test_count_by_queried_address(sim):
+    get(sim, f"{V6_ALL}?address={WALLET}&chains=1")
+    get(sim, f"{V6_TOTAL}?address={WALLET.upper().replace('0X', '0x')}&chains=1")
+    get(sim, f"{V6_ALL}?address={SOL_WALLET}&chains=501")
+    post(
+        sim,
+        V6_TOKENS,
+        {"address": WALLET, "tokenContractAddresses": [{"chainIndex": "1", "tokenContractAddress": ""}]},
+    )
+    get(sim, f"{V6}/supported/chain")
+    assert sim.count(address=WALLET) == 3
+    assert sim.count(address=WALLET, endpoint="all_token_balances") == 1
+    assert sim.count(address=SOL_WALLET) == 1
+    assert sim.count(address=SOL_WALLET.lower()) == 0  # base58 is case-sensitive
+    assert [r.address for r in sim.requests] == [
+        WALLET,
+        WALLET.upper().replace("0X", "0x"),
+        SOL_WALLET,
+        WALLET,
+        None,
+    ]
+
+
+# --- the admin API ------------------------------------------------------------------------------
+
+
+def admin(sim: OkxSimulator, method: str, route: str, payload: Any = None, **kw: Any) -> requests.Response:
+    body = None if payload is None else (payload if isinstance(payload, str) else json.dumps(payload))
+    return requests.request(method, f"{sim.base_url}/_admin/{route}", data=body, timeout=5, **kw)
+
+
+def test_admin_state_and_request_log(sim):
+    assert admin(sim, "GET", "state").json() == {
+        "requests": 0,
+        "faults": 0,
+        "rate_limit_rps": None,
+        "latency": 0.0,
+    }
+    get(sim, f"{V6_ALL}?address={WALLET}&chains=1")
+    post(
+        sim,
+        V6_TOKENS,
+        {
+            "address": SEED_ADDRESS,
+            "tokenContractAddresses": [{"chainIndex": "1", "tokenContractAddress": ""}],
+        },
+    )
+    get(sim, "/api/v6/nope")
+    state = admin(sim, "GET", "state").json()
+    assert state["requests"] == 3  # admin calls are not logged
+    log = admin(sim, "GET", "requests").json()
+    assert log["next"] == 3
+    first, second, third = log["requests"]
+    assert set(first) == {
+        "index",
+        "method",
+        "path",
+        "query",
+        "status",
+        "code",
+        "endpoint",
+        "address",
+        "time",
+        "faulted",
+    }
+    assert (first["index"], first["method"], first["path"], first["query"]) == (
+        0,
+        "GET",
+        V6_ALL,
+        f"address={WALLET}&chains=1",
+    )
+    assert (first["status"], first["code"], first["endpoint"], first["address"], first["faulted"]) == (
+        200,
+        "0",
+        "all_token_balances",
+        WALLET,
+        False,
+    )
+    assert abs(first["time"] - time.time()) < 60
+    assert (second["index"], second["method"], second["endpoint"], second["address"]) == (
+        1,
+        "POST",
+        "token_balances",
+        SEED_ADDRESS,
+    )
+    assert (third["status"], third["endpoint"], third["address"]) == (404, None, None)
+    # never a header: not the passphrase, the key, the signature or the timestamp
+    text = admin(sim, "GET", "requests").text
+    assert DEFAULT_PASSPHRASE not in text and DEFAULT_API_KEY not in text
+    assert "OK-ACCESS" not in text.upper() and "headers" not in text
+    assert sim.requests[0].header("OK-ACCESS-SIGN") not in text
+    # since=N gives what is new
+    get(sim, f"{V6_ALL}?address={SOL_WALLET}&chains=501")
+    newer = admin(sim, "GET", "requests?since=3").json()
+    assert [r["index"] for r in newer["requests"]] == [3] and newer["next"] == 4
+    assert admin(sim, "GET", "requests?since=4").json() == {"requests": [], "next": 4}
+    assert admin(sim, "GET", "requests?since=-1").status_code == 400
+    assert admin(sim, "DELETE", "requests").json() == {"ok": True}
+    assert admin(sim, "GET", "requests").json() == {"requests": [], "next": 0}
+    assert sim.requests == []
+
+
+def test_admin_log_indexes_survive_the_cap():
+    with OkxSimulator(max_recorded=3) as sim:
+        for _ in range(5):
+            get(sim, f"{V6}/supported/chain")
+        log = admin(sim, "GET", "requests?since=0").json()
+        assert [r["index"] for r in log["requests"]] == [2, 3, 4]
+        assert log["next"] == 5
+        assert admin(sim, "GET", "state").json()["requests"] == 5
+
+
+def test_admin_balances_and_prices(sim):
+    token = "0x" + "cd" * 20
+    other = "0x" + "33" * 20
+    answer = admin(
+        sim,
+        "PUT",
+        "balances",
+        {
+            "address": WALLET,
+            "chain_index": "8453",
+            "token_address": token,
+            "balance": "12.000000000000000001",
+            "price": "2.5",
+            "symbol": "DEP",
+        },
+    )
+    assert answer.json() == {"ok": True}
+    (row,) = [
+        t
+        for t in assets(get(sim, f"{V6_ALL}?address={WALLET}&chains=8453"))
+        if t["tokenContractAddress"] == token
+    ]
+    assert (row["balance"], row["tokenPrice"], row["symbol"]) == ("12.000000000000000001", "2.5", "DEP")
+    # the price is the token's: another wallet given a balance of it without a price sees 2.5
+    admin(
+        sim,
+        "PUT",
+        "balances",
+        {"address": other, "chain_index": 8453, "token_address": token, "balance": "1"},
+    )
+    (row,) = [
+        t
+        for t in assets(get(sim, f"{V6_ALL}?address={other}&chains=8453"))
+        if t["tokenContractAddress"] == token
+    ]
+    assert row["tokenPrice"] == "2.5"
+    assert admin(
+        sim, "PUT", "prices", {"chain_index": "8453", "token_address": token, "price": "3"}
+    ).json() == {"ok": True}
+    for wallet in (WALLET, other):
+        (row,) = [
+            t
+            for t in assets(get(sim, f"{V6_ALL}?address={wallet}&chains=8453"))
+            if t["tokenContractAddress"] == token
+        ]
+        assert row["tokenPrice"] == "3"
+    # amounts never as floats; bad fields are refused with a message naming them
+    refused = [
+        ("balances", {"address": WALLET, "chain_index": "1", "token_address": "", "balance": 1.5}, "balance"),
+        (
+            "balances",
+            '{"address": "0x1", "chain_index": "1", "token_address": "", "balance": 1e3}',
+            "balance",
+        ),
+        (
+            "balances",
+            {"address": WALLET, "chain_index": "1", "token_address": "", "balance": "1", "price": 0.1},
+            "price",
+        ),
+        (
+            "balances",
+            {"address": WALLET, "chain_index": "1", "token_address": "", "balance": "abc"},
+            "balance",
+        ),
+        (
+            "balances",
+            {"address": WALLET, "chain_index": "1", "token_address": "", "balance": "NaN"},
+            "balance",
+        ),
+        ("balances", {"address": WALLET, "chain_index": "1", "token_address": ""}, "balance"),
+        (
+            "balances",
+            {"address": WALLET, "chain_index": "eth", "token_address": "", "balance": "1"},
+            "chain_index",
+        ),
+        ("balances", {"address": "", "chain_index": "1", "token_address": "", "balance": "1"}, "address"),
+        (
+            "balances",
+            {"address": WALLET, "chain_index": "1", "token_address": "", "balance": "1", "x": 1},
+            "x",
+        ),
+        ("prices", {"chain_index": "1", "token_address": "", "price": 3638.5}, "price"),
+        ("prices", '{"chain_index": "1", "token_address": "", "price": NaN}', "NaN"),
+        ("prices", "[1]", "object"),
+        ("prices", "{oops", "JSON"),
+    ]
+    for route, payload, word in refused:
+        response = admin(sim, "PUT", route, payload)
+        assert response.status_code == 400, (payload, response.text)
+        assert word in response.json()["error"], (payload, response.json())
+    eth = [t for t in assets(get(sim, f"{V5_ALL}?address={SEED_ADDRESS}&chains=1")) if t["symbol"] == "ETH"]
+    assert eth[0]["tokenPrice"] == "3638.63"  # nothing refused changed anything
+    assert admin(sim, "DELETE", "balances").json() == {"ok": True}
+    assert not [
+        t
+        for t in assets(get(sim, f"{V6_ALL}?address={WALLET}&chains=8453"))
+        if t["tokenContractAddress"] == token
+    ]
+
+
+def test_admin_faults_and_reset(sim):
+    target = f"{V6_ALL}?address={WALLET}&chains=1"
+    assert admin(
+        sim, "POST", "faults", {"status": 503, "times": 2, "endpoint": "all_token_balances"}
+    ).json() == {"pending": 1}
+    assert admin(
+        sim, "POST", "faults", {"code": "50011", "headers": {"Retry-After": "3"}, "endpoint": "total_value"}
+    ).json() == {"pending": 2}
+    assert admin(sim, "GET", "state").json()["faults"] == 2
+    assert [error(get(sim, target)) for _ in range(2)] == [(503, "50001")] * 2
+    assert get(sim, target).status_code == 200
+    limited = get(sim, f"{V6_TOTAL}?address={WALLET}&chains=1")
+    assert error(limited) == (429, "50011") and limited.headers["Retry-After"] == "3"
+    log = admin(sim, "GET", "requests").json()["requests"]
+    assert [r["faulted"] for r in log] == [True, True, False, True]
+    # a raw body, a dropped connection, until cleared
+    admin(sim, "POST", "faults", {"body": "<html>502</html>", "status": 502, "times": None})
+    assert get(sim, target).text == "<html>502</html>"
+    assert get(sim, target).status_code == 502
+    assert admin(sim, "DELETE", "faults").json() == {"ok": True}
+    admin(sim, "POST", "faults", {"drop": True})
+    with pytest.raises(requests.ConnectionError):
+        get(sim, target)
+    for bad in (
+        {"status": "503"},
+        {"times": 0},
+        {"latency": -1},
+        {"drop": "yes"},
+        {"headers": {"X": 1}},
+        {"headers": {"X": "a\r\nSet-Cookie: 1"}},
+        {"nope": 1},
+    ):
+        response = admin(sim, "POST", "faults", bad)
+        assert response.status_code == 400, bad
+    assert admin(sim, "GET", "state").json()["faults"] == 0
+    admin(sim, "POST", "faults", {"status": 500, "times": None})
+    sim.set_balance(WALLET, 1, "", "5")
+    assert admin(sim, "POST", "reset").json() == {"ok": True}
+    assert admin(sim, "GET", "state").json() == {
+        "requests": 0,
+        "faults": 0,
+        "rate_limit_rps": None,
+        "latency": 0.0,
+    }
+    assert [t["balance"] for t in assets(get(sim, target)) if t["tokenContractAddress"] == ""] != ["5"]
+
+
+def test_admin_routes_methods_and_switch(sim):
+    assert admin(sim, "GET", "nope").status_code == 404
+    wrong = admin(sim, "GET", "faults")
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == "DELETE, POST"
+    with OkxSimulator(admin=False) as closed:
+        response = admin(closed, "GET", "state")
+        assert response.status_code == 404 and response.text.lstrip().startswith("<html>")
+        assert closed.count() == 1  # without the admin API it is just an unknown path
+
+
+def test_admin_refuses_non_loopback_peers():
+    from airflow_provider_okx.testing.admin import AdminApi, is_loopback
+    from airflow_provider_okx.testing.endpoints import Request
+
+    sim = OkxSimulator()
+    state = Request("GET", "/_admin/state", "/_admin/state", "", {}, b"", client="10.1.2.3")
+    refused = sim._admin.answer(state)
+    assert refused.status == 403 and b"loopback" in refused.body
+    for peer in ("127.0.0.1", "127.8.0.1", "::1", "::ffff:127.0.0.1"):
+        local = Request("GET", "/_admin/state", "/_admin/state", "", {}, b"", client=peer)
+        assert sim._admin.answer(local).status == 200, peer
+    assert AdminApi(sim, allow_remote=True).answer(state).status == 200
+    assert OkxSimulator("0.0.0.0")._admin.allow_remote  # bound to a non-loopback host on purpose
+    assert not OkxSimulator("localhost")._admin.allow_remote
+    assert is_loopback("[::1]") and not is_loopback("192.168.1.2") and not is_loopback("example.com")
+
+
+def test_admin_client_against_a_running_simulator(sim):
+    from airflow_provider_okx.testing import AdminClient
+    from airflow_provider_okx.testing.admin_client import AdminCallError
+
+    client = AdminClient(sim.base_url)
+    assert client.set_balance(WALLET, 1, "", "7", price="2000") == {"ok": True}
+    assert client.inject(status=503, times=1) == {"pending": 1}
+    assert error(get(sim, f"{V6_ALL}?address={WALLET}&chains=1")) == (503, "50001")
+    (eth,) = [
+        t for t in assets(get(sim, f"{V6_ALL}?address={WALLET}&chains=1")) if t["tokenContractAddress"] == ""
+    ]
+    assert (eth["balance"], eth["tokenPrice"]) == ("7", "2000")
+    assert client.requests(since=1)["requests"][0]["status"] == 200
+    with pytest.raises(TypeError):
+        client.set_price(1, "", 2000.5)  # type: ignore[arg-type]
+    with pytest.raises(AdminCallError) as info:
+        client.set_price(1, "", "lots")
+    assert info.value.status == 400 and "price" in info.value.message
+    with pytest.raises(AdminCallError) as info:
+        AdminClient("http://127.0.0.1:9", timeout=2).state()
+    assert info.value.status == 0
 
 
 # --- HTTP behaviour --------------------------------------------------------------------------
@@ -596,14 +1069,26 @@ def _env() -> dict[str, str]:
 
 
 def test_plugin_import_is_inert():
+    """pytest loads the plugin in every session of every project: it must load nothing heavy."""
     code = (
         "import sys, threading, airflow_provider_okx.testing.pytest_plugin\n"
-        "print('airflow' in sys.modules, threading.active_count())"
+        "heavy = ['airflow', 'airflow_provider_okx.testing.simulator', 'http.server', 'socketserver',\n"
+        "         'airflow_provider_okx.testing.wallets', 'airflow_provider_okx.chains',\n"
+        "         'requests', 'httpx']\n"
+        "print(','.join(m for m in heavy if m in sys.modules) or '-', threading.active_count())"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=30
     )
-    assert result.stdout.split() == ["False", "1"], result.stderr
+    assert result.stdout.split() == ["-", "1"], result.stdout + result.stderr
+    # the package's names still import (lazily)
+    code = (
+        "from airflow_provider_okx.testing import OkxSimulator, Fault, SEED_ADDRESS, AdminClient; print('ok')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=30
+    )
+    assert result.stdout.strip() == "ok", result.stderr
 
 
 def test_cli_serves_until_terminated():
@@ -633,3 +1118,132 @@ def test_cli_serves_until_terminated():
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+
+
+def _serve(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Serve a simulator in another process (bounded: it exits by itself after 120 s)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_okx.testing", "--port", "0", "--exit-after", "120", *args],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    match = re.fullmatch(r"OKX simulator listening on (http://127\.0\.0\.1:\d+)\n", first)
+    if not match:
+        process.kill()
+        raise AssertionError(first + (process.stderr.read() if process.stderr else ""))
+    return process, match.group(1)
+
+
+def _admin_cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_provider_okx.testing", "admin", "--url", url, *args],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_admin_cli_steers_a_simulator_in_another_process():
+    process, url = _serve()
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()  # AIRFLOW_CONN_OKX_DEFAULT=...
+        assert process.stdout.readline().startswith(f"Admin API: {url}/_admin/")
+        target = f"{V6_ALL}?address={WALLET}&chains=1"
+
+        def fetch() -> requests.Response:
+            return requests.get(url + target, headers=okx_headers("GET", target), timeout=5)
+
+        def cli(*args: str) -> Any:
+            result = _admin_cli(url, *args)
+            assert result.returncode == 0, result.stderr
+            return json.loads(result.stdout)
+
+        assert cli("state") == {"requests": 0, "faults": 0, "rate_limit_rps": None, "latency": 0.0}
+        assert cli(
+            "set-balance",
+            WALLET,
+            "1",
+            "",
+            "1.000000000000000000000000000000000001",
+            "--price",
+            "3000",
+            "--symbol",
+            "ETH",
+        ) == {"ok": True}
+        (eth,) = [t for t in assets(fetch()) if t["tokenContractAddress"] == ""]
+        assert (eth["balance"], eth["tokenPrice"]) == ("1.000000000000000000000000000000000001", "3000")
+        assert cli("set-price", "1", "", "2999.99") == {"ok": True}
+        (eth,) = [t for t in assets(fetch()) if t["tokenContractAddress"] == ""]
+        assert eth["tokenPrice"] == "2999.99"
+        assert cli(
+            "inject",
+            "--status",
+            "429",
+            "--code",
+            "50011",
+            "--times",
+            "2",
+            "--endpoint",
+            "all_token_balances",
+            "--header",
+            "Retry-After=4",
+        ) == {"pending": 1}
+        limited = fetch()
+        assert error(limited) == (429, "50011") and limited.headers["Retry-After"] == "4"
+        assert cli("inject", "--drop", "--times", "unlimited", "--endpoint", "total_value") == {"pending": 2}
+        assert cli("clear-faults") == {"ok": True}
+        assert cli("state")["faults"] == 0
+        log = cli("requests", "--since", "1")
+        assert [(r["index"], r["status"], r["address"]) for r in log["requests"]] == [
+            (1, 200, WALLET),
+            (2, 429, WALLET),
+        ]
+        assert log["next"] == 3
+        assert cli("clear-requests") == {"ok": True}
+        assert cli("requests") == {"requests": [], "next": 0}
+        assert cli("clear-balances") == {"ok": True}
+        (eth,) = [t for t in assets(fetch()) if t["tokenContractAddress"] == ""]
+        assert eth["balance"] != "1.000000000000000000000000000000000001"
+        assert cli("reset") == {"ok": True}
+        # refused calls exit 1 with the simulator's message
+        refused = _admin_cli(url, "set-price", "1", "", "cheap")
+        assert refused.returncode == 1 and "price" in refused.stderr and refused.stdout == ""
+        bad_times = _admin_cli(url, "inject", "--times", "0")
+        assert bad_times.returncode == 2 and "--times" in bad_times.stderr
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def test_cli_serve_subcommand_and_no_admin():
+    process, url = _serve("--no-admin")
+    try:
+        assert process.stdout is not None
+        process.stdout.readline()
+        assert requests.get(url + "/_admin/state", timeout=5).status_code == 404
+        result = _admin_cli(url, "state")
+        assert result.returncode == 1 and "404" in result.stderr
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    # the explicit form serves too, and --exit-after ends it by itself
+    explicit = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_okx.testing", "serve", "--port", "0", "--exit-after", "0.1"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert explicit.returncode == 0 and explicit.stdout.startswith(
+        "OKX simulator listening on http://127.0.0.1:"
+    )

@@ -81,6 +81,7 @@ class Request:
     headers: Mapping[str, str]  # lower-cased names
     body: bytes
     sent_headers: Mapping[str, str] = field(default_factory=dict)  # names as sent
+    client: str = ""  # the peer's IP address
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,68 @@ class _ParamError(Exception):
         self.reply = reply
 
 
+@dataclass(frozen=True)
+class ParamErrors:
+    """How one API generation answers a bad parameter: each method returns the error to raise.
+
+    v6 answers from OKX's balance error table (onchainos dev-docs ``wallet/balance-error-code``):
+    50014 / HTTP 400 ``param {x} is invalid``, 81001 / HTTP 200 ``Incorrect parameter: : {x}``
+    and ``Required request body is missing``, 81104 ``Chain not support``. v5 answers with the
+    wallet API's codes: 50014 (empty), 51000 (malformed), 81353 (illegal address), 81157 (chain
+    and address do not match), 81104.
+    """
+
+    version: str
+
+    def missing(self, name: str) -> _ParamError:
+        """A required parameter is absent or empty."""
+        if self.version == "v6":
+            return _fail("50014", f"param {name} is invalid", 400)
+        return _fail("50014", f"Parameter {name} can not be empty", 400)
+
+    def malformed(self, name: str) -> _ParamError:
+        """A parameter's value has the wrong form (not a number, not 0/1, too many items)."""
+        if self.version == "v6":
+            return _fail("50014", f"param {name} is invalid", 400)
+        return _fail("51000", f"Parameter {name} error", 400)
+
+    def illegal_address(self) -> _ParamError:
+        if self.version == "v6":
+            return _fail("81001", "Incorrect parameter: : address")
+        return _fail("81353", "Illegal address")
+
+    def chain_mismatch(self) -> _ParamError:
+        """The address belongs to another family than one of the chains (EVM address, chain 501)."""
+        if self.version == "v6":
+            return _fail("81001", "Incorrect parameter: : chains")
+        return _fail("81157", "Chain and address do not match")
+
+    def unsupported_chain(self) -> _ParamError:
+        return _fail("81104", "Chain not support")
+
+    def body_missing(self) -> _ParamError:
+        if self.version == "v6":
+            return _fail("81001", "Required request body is missing")
+        return self.missing("address")
+
+    def body_invalid(self, why: str) -> _ParamError:
+        """The POST body is not a JSON object (``why`` is the v5 message)."""
+        if self.version == "v6":
+            return _fail("81001", "Incorrect parameter: : request body")
+        return _fail("51000", why, 400)
+
+
+ERRORS: dict[str, ParamErrors] = {"v5": ParamErrors("v5"), "v6": ParamErrors("v6")}
+
+
+def bad_body(path: str) -> Reply:
+    """The answer to a request whose body could not be read (bad length, too large)."""
+    route = ROUTES.get(path)
+    if route is not None and route.version == "v6":
+        return ERRORS["v6"].body_invalid("").reply
+    return envelope("51000", "Invalid request body", status=400)
+
+
 def _fail(code: str, msg: str, status: int = 200) -> _ParamError:
     return _ParamError(envelope(code, msg, status=status))
 
@@ -125,44 +188,43 @@ def _param(params: Mapping[str, list[str]], name: str) -> str | None:
     return values[0] if values else None
 
 
-def _chain_list(text: str | None) -> list[str]:
+def _chain_list(text: str | None, errors: ParamErrors) -> list[str]:
     if text is None or not text.strip():
-        raise _fail("50014", "Parameter chains can not be empty", 400)
+        raise errors.missing("chains")
     parts = [part.strip() for part in text.split(",")]
-    if len(parts) > MAX_CHAINS or not all(part.isdigit() for part in parts):
-        raise _fail("51000", "Parameter chains error", 400)
+    if len(parts) > MAX_CHAINS or not all(part.isascii() and part.isdigit() for part in parts):
+        raise errors.malformed("chains")
     return list(dict.fromkeys(str(int(part)) for part in parts))
 
 
-def _check_address(address: str | None, chains: list[str], unsupported: Collection[str]) -> str:
-    if not address:
-        raise _fail("50014", "Parameter address can not be empty", 400)
+def _check_address(
+    address: str, chains: list[str], unsupported: Collection[str], errors: ParamErrors
+) -> None:
     families = address_families(address)
     if not families:
-        raise _fail("81353", "Illegal address")
+        raise errors.illegal_address()
     if any(chain in unsupported for chain in chains):
-        raise _fail("81104", "Chain not support")
+        raise errors.unsupported_chain()
     if any(chain_family(chain) not in families for chain in chains):
-        raise _fail("81157", "Chain and address do not match")
-    return address
+        raise errors.chain_mismatch()
 
 
-def _flag01(value: str | None, name: str) -> bool:
+def _flag01(value: str | None, name: str, errors: ParamErrors) -> bool:
     """A "0"/"1" risk parameter: ``True`` when risk tokens are to be filtered out ("0", default)."""
     if value is None or value == "0":
         return True
     if value == "1":
         return False
-    raise _fail("51000", f"Parameter {name} error", 400)
+    raise errors.malformed(name)
 
 
-def _flag_bool(value: str | None, name: str) -> bool:
+def _flag_bool(value: str | None, name: str, errors: ParamErrors) -> bool:
     """A ``true``/``false`` risk parameter (total value): ``True`` (default) filters risk tokens."""
     if value is None or value.lower() == "true":
         return True
     if value.lower() == "false":
         return False
-    raise _fail("51000", f"Parameter {name} error", 400)
+    raise errors.malformed(name)
 
 
 @dataclass
@@ -202,41 +264,69 @@ class BalanceApi:
     def warm(self, address: str, chains: list[str]) -> None:
         """Pre-serialise the common answers for ``address`` (the seed wallet) in both generations."""
         query = f"address={address}&chains={','.join(chains)}"
-        for version, prefix in (("v5", "/api/v5/wallet/asset"), ("v6", "/api/v6/dex/balance")):
-            risk = "filter" if version == "v5" else "excludeRiskToken"
-            for path, extra in (
-                ("all-token-balances-by-address", f"&{risk}=0"),
-                ("all-token-balances-by-address", f"&{risk}=1"),
-                ("total-value-by-address", ""),
-            ):
+        for prefix, extras in (
+            ("/api/v5/wallet/asset", ("&filter=0", "&filter=1")),
+            (
+                "/api/v6/dex/balance",
+                ("&excludeRiskToken=0", "&excludeRiskToken=1", "&excludeRiskToken=1&filter=1"),
+            ),
+        ):
+            targets = [("all-token-balances-by-address", extra) for extra in extras]
+            for path, extra in (*targets, ("total-value-by-address", "")):
                 route = ROUTES[f"{prefix}/{path}"]
                 self.answer(route, Request("GET", "", route.path, query + extra, {}, b""), ())
 
-    def answer(self, route: Route, request: Request, unsupported: Collection[str]) -> Reply:
-        """The reply to an authenticated, rate-limited request for ``route``."""
+    def answer(
+        self,
+        route: Route,
+        request: Request,
+        unsupported: Collection[str],
+        *,
+        v5_flat_token_list: bool = False,
+    ) -> Reply:
+        """The reply to an authenticated, rate-limited request for ``route``.
+
+        Parameter errors are answered with the codes of the route's API generation
+        (:class:`ParamErrors`). ``v5_flat_token_list`` answers the v5 specific-token POST with
+        the flat list of tokens older OKX docs show, instead of ``data[].tokenAssets``.
+        """
+        errors = ERRORS[route.version]
         try:
             if route.name == SUPPORTED_CHAINS:
                 return self._supported_chains(unsupported)
             if route.name == TOKEN_BALANCES:
-                return self._token_balances(route, request, unsupported)
+                return self._token_balances(route, request, unsupported, errors, v5_flat_token_list)
             params = parse_qs(request.query, keep_blank_values=True)
             address = _param(params, "address")
             if not address:
-                raise _fail("50014", "Parameter address can not be empty", 400)
-            chains = _chain_list(_param(params, "chains"))
+                raise errors.missing("address")
+            chains = _chain_list(_param(params, "chains"), errors)
             if route.name == ALL_TOKEN_BALANCES:
-                risk = "filter" if route.version == "v5" else "excludeRiskToken"
-                exclude = _flag01(_param(params, risk), risk)
-                _check_address(address, chains, unsupported)
+                exclude = self._risk_filter(route, params, errors)
+                _check_address(address, chains, unsupported, errors)
                 return self._all_token_balances(route, address, chains, exclude)
             asset_type = _param(params, "assetType") or "0"
             if asset_type not in ("0", "1", "2"):
-                raise _fail("51000", "Parameter assetType error", 400)
-            exclude = _flag_bool(_param(params, "excludeRiskToken"), "excludeRiskToken")
-            _check_address(address, chains, unsupported)
+                raise errors.malformed("assetType")
+            exclude = _flag_bool(_param(params, "excludeRiskToken"), "excludeRiskToken", errors)
+            _check_address(address, chains, unsupported, errors)
             return self._total_value(route, address, chains, asset_type, exclude)
         except _ParamError as error:
             return error.reply
+
+    @staticmethod
+    def _risk_filter(route: Route, params: Mapping[str, list[str]], errors: ParamErrors) -> bool:
+        """Whether an all-token-balances request hides risk tokens.
+
+        v5: ``filter`` "0" (default) hides them, "1" shows them. v6: ``excludeRiskToken`` "0"
+        (default) hides them; ``filter`` "0" (default) hides risk, custom and passive tokens and
+        "1" returns all (OKX's own CLI sends it). Risk tokens appear only with both at "1".
+        """
+        if route.version == "v5":
+            return _flag01(_param(params, "filter"), "filter", errors)
+        exclude = _flag01(_param(params, "excludeRiskToken"), "excludeRiskToken", errors)
+        hide_all = _flag01(_param(params, "filter"), "filter", errors)
+        return exclude or hide_all
 
     # --- endpoints ----------------------------------------------------------------------
 
@@ -281,39 +371,52 @@ class BalanceApi:
             self._cache.put(key, reply)
         return reply
 
-    def _token_balances(self, route: Route, request: Request, unsupported: Collection[str]) -> Reply:
+    def _token_balances(
+        self,
+        route: Route,
+        request: Request,
+        unsupported: Collection[str],
+        errors: ParamErrors,
+        v5_flat_token_list: bool,
+    ) -> Reply:
         list_name, token_field, risk = (
             ("tokenAddresses", "tokenAddress", "filter")
             if route.version == "v5"
             else ("tokenContractAddresses", "tokenContractAddress", "excludeRiskToken")
         )
+        if not request.body.strip():
+            raise errors.body_missing()
         try:
-            body = json.loads(request.body.decode("utf-8")) if request.body.strip() else {}
+            body = json.loads(request.body.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
-            raise _fail("51000", "Request body is not valid JSON", 400) from None
+            raise errors.body_invalid("Request body is not valid JSON") from None
         if not isinstance(body, dict):
-            raise _fail("51000", "Request body must be a JSON object", 400)
+            raise errors.body_invalid("Request body must be a JSON object")
         address = body.get("address")
         if not isinstance(address, str) or not address:
-            raise _fail("50014", "Parameter address can not be empty", 400)
+            raise errors.missing("address")
         entries = body.get(list_name)
         if not entries:
-            raise _fail("50014", f"Parameter {list_name} can not be empty", 400)
+            raise errors.missing(list_name)
         if not isinstance(entries, list) or len(entries) > MAX_TOKENS:
-            raise _fail("51000", f"Parameter {list_name} error", 400)
+            raise errors.malformed(list_name)
         wanted: dict[tuple[str, str], str] = {}
         for entry in entries:
             chain = entry.get("chainIndex") if isinstance(entry, dict) else None
             token = entry.get(token_field, "") if isinstance(entry, dict) else None
             if isinstance(chain, int) and not isinstance(chain, bool):
                 chain = str(chain)
-            if not isinstance(chain, str) or not chain.strip().isdigit() or not isinstance(token, str):
-                raise _fail("51000", f"Parameter {list_name} error", 400)
+            if (
+                not isinstance(chain, str)
+                or not (chain.strip().isascii() and chain.strip().isdigit())
+                or not isinstance(token, str)
+            ):
+                raise errors.malformed(list_name)
             wanted.setdefault((str(int(chain)), token_key(token)), token)
         flag = body.get(risk)
-        exclude = _flag01(None if flag is None else str(flag), risk)
+        exclude = _flag01(None if flag is None else str(flag), risk, errors)
         chains = list(dict.fromkeys(chain for chain, _ in wanted))
-        _check_address(address, chains, unsupported)
+        _check_address(address, chains, unsupported, errors)
         held: dict[tuple[str, str], Asset] = {}
         for chain in chains:
             for asset in self.book.assets(address, chain):
@@ -321,6 +424,8 @@ class BalanceApi:
                     held.setdefault((chain, token_key(asset.token_address)), asset)
         render = Asset.v5 if route.version == "v5" else Asset.v6
         assets = [render(held[k]) for k in wanted if k in held]
+        if route.version == "v5" and v5_flat_token_list:
+            return envelope("0", "success", assets)
         return envelope("0", "success", [{"tokenAssets": assets}])
 
     def _supported_chains(self, unsupported: Collection[str]) -> Reply:
@@ -346,4 +451,4 @@ class BalanceApi:
         self._cache.clear()
 
 
-__all__ = ["ENDPOINTS", "ROUTES", "BalanceApi", "Reply", "Request", "Route"]
+__all__ = ["ENDPOINTS", "ERRORS", "ROUTES", "BalanceApi", "ParamErrors", "Reply", "Request", "Route"]

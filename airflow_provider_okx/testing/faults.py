@@ -10,6 +10,7 @@ from http import HTTPStatus
 DEFAULT_MESSAGES: dict[str, str] = {
     "0": "success",
     "50001": "Service temporarily unavailable",
+    "50005": "API is offline or unavailable",
     "50011": "Too Many Requests",
     "50014": "Parameter can not be empty",
     "50026": "System error, please try again later",
@@ -26,6 +27,7 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "50125": "Your region is not supported",
     "51000": "Parameter error",
     "80001": "Service not available in your region",
+    "81001": "Incorrect parameter",
     "81104": "Chain not support",
     "81150": "Chain not support",
     "81106": "Address must be lower case",
@@ -37,7 +39,9 @@ DEFAULT_MESSAGES: dict[str, str] = {
     "81451": "Node failure",
 }
 
-# The OKX code an injected HTTP status carries when the fault names no code.
+# The OKX code an injected HTTP status carries when the fault names no code (v6 differs for 400:
+# its balance error table has 50014, not the exchange-style 51000).
+_V6_CODE_FOR_STATUS: dict[int, str] = {400: "50014"}
 _CODE_FOR_STATUS: dict[int, str] = {
     400: "51000",
     401: "50113",
@@ -55,7 +59,8 @@ class Fault:
 
     - ``status``/``code``/``msg``: answer with an OKX envelope (``{"code", "msg", "data": []}``).
       A ``code`` without ``status`` answers HTTP 200 (OKX's business errors do), except 50011
-      which answers 429. A ``status`` without ``code`` gets the usual code for it (503 -> 50001).
+      which answers 429. A ``status`` without ``code`` gets the usual code for it (503 -> 50001;
+      400 -> 50014 on a v6 route, 51000 on a v5 one).
     - ``body``: answer with these raw bytes instead of an envelope (an HTML error page, truncated
       JSON); HTTP 200 unless ``status`` says otherwise.
     - ``headers``: added to the answer (``{"Retry-After": "2"}``); with nothing else set they are
@@ -95,20 +100,22 @@ class Fault:
             return 429
         return 200
 
-    def response_code(self) -> str:
-        """The OKX code of the envelope."""
+    def response_code(self, version: str | None = None) -> str:
+        """The OKX code of the envelope, for a route of API generation ``version``."""
         if self.code is not None:
             return self.code
         status = self.response_status()
+        if version == "v6" and status in _V6_CODE_FOR_STATUS:
+            return _V6_CODE_FOR_STATUS[status]
         if status in _CODE_FOR_STATUS:
             return _CODE_FOR_STATUS[status]
         return "0" if status < 400 else "50000"
 
-    def response_msg(self) -> str:
+    def response_msg(self, version: str | None = None) -> str:
         """The envelope's message: the fault's, OKX's usual one for the code, or the HTTP phrase."""
         if self.msg is not None:
             return self.msg
-        code = self.response_code()
+        code = self.response_code(version)
         if code in DEFAULT_MESSAGES:
             return DEFAULT_MESSAGES[code]
         try:

@@ -17,7 +17,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from airflow_provider_okx.testing.endpoints import JSON, Reply, Request, envelope
+from airflow_provider_okx.testing.endpoints import JSON, Reply, Request, bad_body
 
 MAX_BODY = 1 << 20
 """Largest request body accepted (bytes)."""
@@ -147,16 +147,17 @@ class _Handler(BaseHTTPRequestHandler):
         path, _, query = target.partition("?")
         sent = dict(self.headers.items())
         headers = {name.lower(): value for name, value in sent.items()}
+        client = str(self.client_address[0]) if self.client_address else ""
         try:
             body = self._read_body()
         except ValueError:
             self.close_connection = True
-            request = Request(self.command, target, path, query, headers, b"", sent)
-            reply = envelope("51000", "Invalid request body", status=400)
+            request = Request(self.command, target, path, query, headers, b"", sent, client)
+            reply = bad_body(path)
             self.server.on_reply(request, reply, received)
             self._send(reply)
             return
-        request = Request(self.command, target, path, query, headers, body, sent)
+        request = Request(self.command, target, path, query, headers, body, sent, client)
         reply = self.server.handle(request, received)
         # Recorded before answering, so a client that got its answer finds its request logged.
         self.server.on_reply(request, reply, received)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import traceback
@@ -11,7 +12,10 @@ from decimal import Decimal
 from email.utils import formatdate
 from types import TracebackType
 from typing import Any
+from urllib.parse import parse_qs
 
+from airflow_provider_okx.testing.admin import PREFIX as ADMIN_PREFIX
+from airflow_provider_okx.testing.admin import AdminApi, is_loopback
 from airflow_provider_okx.testing.auth import ApiKey, RateLimiter, check_request
 from airflow_provider_okx.testing.endpoints import (
     ROUTES,
@@ -43,7 +47,9 @@ class RecordedRequest:
     a case-insensitive lookup); ``status`` 0 when the connection was dropped; ``code`` the OKX
     code answered ("" for a raw body or an HTML page); ``endpoint`` one of ``all_token_balances``,
     ``total_value``, ``token_balances``, ``supported_chains`` or ``None`` for an unknown path;
-    ``time`` when it arrived (``time.time()``, the local clock).
+    ``time`` when it arrived (``time.time()``, the local clock); ``address`` the wallet
+    address the request asked about (the ``address`` query parameter, or the POST body's
+    ``address``), ``None`` when it names none.
     """
 
     method: str
@@ -58,6 +64,7 @@ class RecordedRequest:
     endpoint: str | None
     time: float
     faulted: bool = False
+    address: str | None = None
 
     def header(self, name: str) -> str | None:
         """A request header by case-insensitive name."""
@@ -72,11 +79,28 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-@dataclass(frozen=True)
-class _Handled:
-    reply: Reply
-    endpoint: str | None
-    faulted: bool = False
+_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
+
+
+def _wallet_identity(address: str) -> str:
+    """How :meth:`OkxSimulator.count` matches addresses: ``0x`` hex case-insensitively, others exactly."""
+    return address.lower() if _HEX.match(address) else address
+
+
+def _queried_address(request: Request) -> str | None:
+    """The wallet a request asks about: the query's ``address``, else the JSON body's."""
+    if "address=" in request.query:
+        values = parse_qs(request.query, keep_blank_values=True).get("address")
+        if values:
+            return values[0]
+    if request.body[:1] == b"{":
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            return None
+        address = body.get("address") if isinstance(body, dict) else None
+        return address if isinstance(address, str) else None
+    return None
 
 
 class OkxSimulator:
@@ -86,8 +110,14 @@ class OkxSimulator:
     and a per-key token-bucket rate limit, serves deterministic wallets (the seed address
     returns OKX's documented example) and injects faults on demand. Use it as a context
     manager, or call :meth:`start` and :meth:`stop`. ``clock_offset``, ``latency``,
-    ``rate_limit_rps``, ``timestamp_window``, ``send_retry_after`` and ``unsupported_chains``
-    may be changed while it runs.
+    ``rate_limit_rps``, ``timestamp_window``, ``send_retry_after``, ``unsupported_chains`` and
+    ``v5_flat_token_list`` may be changed while it runs.
+
+    :param admin: serve the admin API under ``/_admin/`` (:mod:`.admin`): steer the simulator
+        over HTTP from another process. It answers loopback peers only, unless ``host`` is a
+        non-loopback address.
+    :param v5_flat_token_list: answer the v5 specific-token POST with a flat list of tokens as
+        ``data`` (the shape older OKX docs show) instead of ``data[].tokenAssets``.
     """
 
     def __init__(
@@ -105,6 +135,8 @@ class OkxSimulator:
         passphrase: str = DEFAULT_PASSPHRASE,
         project_id: str | None = DEFAULT_PROJECT_ID,
         max_recorded: int | None = 100_000,
+        admin: bool = True,
+        v5_flat_token_list: bool = False,
     ) -> None:
         self.host = host
         self.port = port
@@ -118,8 +150,11 @@ class OkxSimulator:
         self.passphrase = passphrase
         self.project_id = project_id
         self.max_recorded = max_recorded
+        self.admin = admin
+        self.v5_flat_token_list = v5_flat_token_list
         self.unsupported_chains: set[str] = set()
         self.requests: list[RecordedRequest] = []
+        self._trimmed = 0  # requests dropped from the front of the log by max_recorded
         self.errors: list[str] = []
         self._keys: dict[str, ApiKey] = {api_key: ApiKey(api_key, secret_key, passphrase)}
         self._log_lock = threading.Lock()
@@ -128,6 +163,7 @@ class OkxSimulator:
         self._book = WalletBook()
         self._api = BalanceApi(self._book)
         self._api.warm(SEED_ADDRESS, [SEED_CHAIN])
+        self._admin = AdminApi(self, allow_remote=not is_loopback(host))
         self._server: SimulatorHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -224,22 +260,59 @@ class OkxSimulator:
     # --- request log --------------------------------------------------------------------
 
     def clear_requests(self) -> None:
+        """Empty the request log (log indexes start again at 0)."""
         with self._log_lock:
             self.requests.clear()
+            self._trimmed = 0
 
-    def count(self, endpoint: str | None = None, status: int | None = None, code: str | None = None) -> int:
-        """How many recorded requests match every given filter."""
+    def request_count(self) -> int:
+        """Requests recorded since the log was last cleared (including any ``max_recorded`` dropped)."""
+        with self._log_lock:
+            return self._trimmed + len(self.requests)
+
+    def requests_since(self, index: int) -> tuple[list[tuple[int, RecordedRequest]], int]:
+        """``([(index, request), ...], next)``: the log from position ``index`` on.
+
+        Positions count from the last :meth:`clear_requests`; entries dropped by
+        ``max_recorded`` are skipped. ``next`` is the position the next request will take:
+        pass it as ``index`` to read only what is new.
+        """
+        with self._log_lock:
+            start = max(index - self._trimmed, 0)
+            entries = [(self._trimmed + start + i, r) for i, r in enumerate(self.requests[start:])]
+            return entries, self._trimmed + len(self.requests)
+
+    def count(
+        self,
+        endpoint: str | None = None,
+        status: int | None = None,
+        code: str | None = None,
+        *,
+        address: str | None = None,
+    ) -> int:
+        """How many recorded requests match every given filter.
+
+        ``address``: requests that asked about this wallet (``0x`` hex addresses match
+        case-insensitively, others exactly).
+        """
         with self._log_lock:
             records = list(self.requests)
+        wallet = None if address is None else _wallet_identity(address)
         return sum(
             1
             for r in records
             if (endpoint is None or r.endpoint == endpoint)
             and (status is None or r.status == status)
             and (code is None or r.code == code)
+            and (wallet is None or (r.address is not None and _wallet_identity(r.address) == wallet))
         )
 
+    def _is_admin(self, request: Request) -> bool:
+        return self.admin and request.path.startswith(ADMIN_PREFIX)
+
     def _record(self, request: Request, reply: Reply, received: float) -> None:
+        if self._is_admin(request):
+            return  # the log is of API traffic: polling it must not grow it
         route = ROUTES.get(request.path)
         record = RecordedRequest(
             method=request.method,
@@ -254,11 +327,14 @@ class OkxSimulator:
             endpoint=route.name if route is not None else None,
             time=received,
             faulted=getattr(reply, "faulted", False),
+            address=_queried_address(request),
         )
         with self._log_lock:
             self.requests.append(record)
             if self.max_recorded is not None and len(self.requests) > self.max_recorded:
-                del self.requests[: len(self.requests) - self.max_recorded]
+                excess = len(self.requests) - self.max_recorded
+                del self.requests[:excess]
+                self._trimmed += excess
 
     # --- faults, balances, keys ---------------------------------------------------------
 
@@ -285,8 +361,16 @@ class OkxSimulator:
         price: str | int | Decimal | None = None,
         symbol: str | None = None,
     ) -> None:
-        """Override (or add) one token of a wallet. Balance "0" shows the token with 0."""
+        """Override (or add) one token of one wallet. Balance "0" shows the token with 0.
+
+        ``price`` is the token's price, not the wallet's: it calls :meth:`set_price`, so every
+        wallet holding that token sees it. A token added without any price is priced "1".
+        """
         self._book.set_balance(address, chain_index, token_address, balance, price=price, symbol=symbol)
+
+    def set_price(self, chain_index: str | int, token_address: str, price: str | int | Decimal) -> None:
+        """Set one token's price (``"0"``: OKX has no price) for every wallet, until cleared."""
+        self._book.set_price(chain_index, token_address, price)
 
     def set_balance_sequence(
         self,
@@ -295,14 +379,17 @@ class OkxSimulator:
         token_address: str,
         balances: list[str],
         *,
-        price: str | int | Decimal = "1",
+        price: str | int | Decimal | None = None,
         symbol: str = "TKN",
     ) -> None:
-        """The k-th balance request reading this wallet and chain sees ``balances[min(k, len-1)]``."""
+        """The k-th balance request reading this wallet and chain sees ``balances[min(k, len-1)]``.
+
+        ``price``, when given, is set for the token as by :meth:`set_price`.
+        """
         self._book.set_sequence(address, chain_index, token_address, balances, price=price, symbol=symbol)
 
     def clear_balances(self) -> None:
-        """Drop every balance override (the deterministic portfolios remain)."""
+        """Drop every balance and price override (the deterministic portfolios remain)."""
         self._book.clear()
 
     def add_key(self, api_key: str, secret_key: str, passphrase: str) -> None:
@@ -321,6 +408,8 @@ class OkxSimulator:
 
     def _handle(self, request: Request, received: float) -> Reply:
         try:
+            if self._is_admin(request):
+                return self._admin.answer(request)
             return self._answer(request)
         except Exception:
             self.errors.append(traceback.format_exc())
@@ -338,7 +427,7 @@ class OkxSimulator:
             if fault.drop:
                 return _FaultReply(status=0, drop=True)
             if fault.answers:
-                return self._fault_reply(fault)
+                return self._fault_reply(fault, route.version if route is not None else None)
             extra_headers = tuple(fault.headers.items())
         reply = self._authorised_answer(request)
         if extra_headers:
@@ -347,7 +436,7 @@ class OkxSimulator:
             )
         return reply
 
-    def _fault_reply(self, fault: Fault) -> Reply:
+    def _fault_reply(self, fault: Fault, version: str | None) -> Reply:
         status = fault.response_status()
         headers = dict(fault.headers)
         if status == 429 and self.send_retry_after and not any(k.lower() == "retry-after" for k in headers):
@@ -356,8 +445,8 @@ class OkxSimulator:
         if raw is not None:
             content_type = "text/html" if raw.lstrip()[:1] == b"<" else "application/json"
             return _FaultReply(status, raw, "", tuple(headers.items()), content_type)
-        code = fault.response_code()
-        body = envelope(code, fault.response_msg()).body
+        code = fault.response_code(version)
+        body = envelope(code, fault.response_msg(version)).body
         return _FaultReply(status, body, code, tuple(headers.items()))
 
     def _authorised_answer(self, request: Request) -> Reply:
@@ -385,7 +474,7 @@ class OkxSimulator:
                 reply = Reply(reply.status, reply.body, reply.code, (("Retry-After", "1"),))
             return reply
         unsupported = frozenset(str(chain) for chain in self.unsupported_chains)
-        return self._api.answer(route, request, unsupported)
+        return self._api.answer(route, request, unsupported, v5_flat_token_list=self.v5_flat_token_list)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,13 @@
 The seed wallet (:data:`SEED_ADDRESS`) on chain 1 holds exactly the 31 tokens of OKX's
 documented v5 example (``seed_example.json``). Every other well-formed address gets a
 portfolio derived from SHA-256 of ``(address lower-cased, chain)``: the same inputs give the
-same tokens in every process and on every run. Tests layer their own balances on top with
+same tokens in every process and on every run.
+
+Prices are a property of the token, not of the wallet: one ``(chain, token address)`` has one
+price in every wallet (:func:`token_price`). The seed example's 31 prices are the prices of
+those tokens on chain 1 (a generated wallet holding ETH, WBTC or DAI on Ethereum holds the
+example's contract at the example's price); every other token's price is derived from SHA-256
+of ``(chain, token address)``. Tests layer their own balances and prices on top with
 :class:`WalletBook`.
 """
 
@@ -183,6 +189,18 @@ def seed_assets() -> tuple[Asset, ...]:
     return tuple(assets)
 
 
+@functools.lru_cache(maxsize=1)
+def seed_prices() -> dict[str, str]:
+    """Token key -> price on chain 1, from the seed example (these define those tokens' prices)."""
+    return {token_key(a.token_address): a.token_price for a in seed_assets()}
+
+
+@functools.lru_cache(maxsize=1)
+def _seed_contracts() -> dict[str, str]:
+    """Symbol -> contract on chain 1 for the example's tokens (generated wallets hold the same ones)."""
+    return {a.symbol: a.token_address for a in seed_assets() if not a.is_risk_token}
+
+
 # --- generated portfolios ----------------------------------------------------------------
 
 
@@ -347,6 +365,22 @@ def _price(stream: _Stream, base: str) -> str:
     return plain(moved.quantize(quantum, rounding=decimal.ROUND_DOWN, context=decimal.Context(prec=200)))
 
 
+@functools.lru_cache(maxsize=65536)
+def token_price(chain: str, token_address: str, base: str) -> str:
+    """The generated price of a token: a function of ``(chain, token address)`` only.
+
+    The seed example's tokens on chain 1 keep the example's price; any other token gets
+    ``base`` moved by up to 1% by a stream seeded with the chain and the token's key, so every
+    wallet holding it sees the same price.
+    """
+    key = token_key(token_address)
+    if chain == SEED_CHAIN:
+        documented = seed_prices().get(key)
+        if documented is not None:
+            return documented
+    return _price(_Stream("price", chain, key), base)
+
+
 def _has_raw_balance(chain: str) -> bool:
     """Whether OKX reports ``rawBalance`` on this chain (deterministic: index not divisible by 3)."""
     return int(chain) % 3 != 0 if chain.isdigit() else False
@@ -372,7 +406,7 @@ def generated_assets(key: str, chain: str, address: str) -> tuple[Asset, ...]:
             token_address="",
             symbol=symbol,
             balance=_amount(raw, decimals),
-            token_price=_price(stream, base_price),
+            token_price=token_price(chain, "", base_price),
             address=address,
             raw_balance=str(raw) if with_raw else "",
             decimals=decimals,
@@ -391,7 +425,7 @@ def generated_assets(key: str, chain: str, address: str) -> tuple[Asset, ...]:
                     token_address=token,
                     symbol=symbol,
                     balance=_amount(raw, decimals),
-                    token_price=_price(stream, base_price),
+                    token_price=token_price(chain, token, base_price),
                     address=address,
                     token_type="2",
                     transfer_amount=_amount(transferable, decimals),
@@ -404,13 +438,16 @@ def generated_assets(key: str, chain: str, address: str) -> tuple[Asset, ...]:
         for _ in range(min(stream.below(7), len(tokens))):
             symbol, base_price, decimals = tokens.pop(stream.below(len(tokens)))
             raw = _raw_amount(stream, decimals)
+            contract = _token_address(family, chain, symbol)
+            if chain == SEED_CHAIN:
+                contract = _seed_contracts().get(symbol, contract)
             assets.append(
                 Asset(
                     chain_index=chain,
-                    token_address=_token_address(family, chain, symbol),
+                    token_address=contract,
                     symbol=symbol,
                     balance=_amount(raw, decimals),
-                    token_price=_price(stream, base_price),
+                    token_price=token_price(chain, contract, base_price),
                     address=address,
                     raw_balance=str(raw) if with_raw else "",
                     decimals=decimals,
@@ -423,13 +460,14 @@ def generated_assets(key: str, chain: str, address: str) -> tuple[Asset, ...]:
         for _ in range(1 + stream.below(2)):
             symbol, base_price = risky.pop(stream.below(len(risky)))
             raw = _raw_amount(stream, decimals)
+            contract = _token_address(family, chain, symbol)
             assets.append(
                 Asset(
                     chain_index=chain,
-                    token_address=_token_address(family, chain, symbol),
+                    token_address=contract,
                     symbol=symbol,
                     balance=_amount(raw, decimals),
-                    token_price=_price(stream, base_price),
+                    token_price=token_price(chain, contract, base_price),
                     address=address,
                     is_risk_token=True,
                     raw_balance=str(raw) if with_raw else "",
@@ -467,12 +505,12 @@ def base_assets(address: str, chain: str) -> tuple[Asset, ...]:
 class _Override:
     token_address: str
     balances: Sequence[str]
-    price: str | None
     symbol: str | None
     sequence: bool
 
 
-def _decimal_text(value: object, what: str) -> str:
+def decimal_text(value: object, what: str) -> str:
+    """``value`` as an exact decimal string; floats, bools and non-finite numbers are refused."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
         raise TypeError(f"{what} must be a decimal string, an int or a Decimal, not {type(value).__name__}")
     try:
@@ -484,17 +522,37 @@ def _decimal_text(value: object, what: str) -> str:
     return str(value).strip()
 
 
-class WalletBook:
-    """Balances set by tests on top of the deterministic portfolios. Thread-safe.
+def chain_text(chain_index: object) -> str:
+    """A chain index as OKX writes it (``"1"``); anything else is refused."""
+    chain = str(chain_index).strip()
+    if isinstance(chain_index, bool) or not (chain.isascii() and chain.isdigit()):
+        raise ValueError(f"chain_index {chain_index!r} is not a chain index")
+    return str(int(chain))
 
-    A balance sequence advances once per balance request that reads its wallet and chain: the
-    k-th such request (counting from when the sequence was set) sees ``balances[min(k, n-1)]``.
+
+class WalletBook:
+    """Balances and prices set by tests on top of the deterministic portfolios. Thread-safe.
+
+    A balance override belongs to one wallet; a price override to a token (``(chain, token
+    address)``) and so to every wallet holding it. A balance sequence advances once per balance
+    request that reads its wallet and chain: the k-th such request (counting from when the
+    sequence was set) sees ``balances[min(k, n-1)]``.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._overrides: dict[tuple[str, str], dict[str, _Override]] = {}
         self._reads: dict[tuple[str, str], int] = {}
+        self._prices: dict[tuple[str, str], str] = {}
+        self._price_chains: set[str] = set()
+
+    def set_price(self, chain_index: str | int, token_address: str, price: str | int | Decimal) -> None:
+        """The price of one token for every wallet (``"0"``: OKX has no price for it)."""
+        chain = chain_text(chain_index)
+        text = decimal_text(price, "price")
+        with self._lock:
+            self._prices[(chain, token_key(token_address))] = text
+            self._price_chains.add(chain)
 
     def set_balance(
         self,
@@ -506,9 +564,12 @@ class WalletBook:
         price: str | int | Decimal | None = None,
         symbol: str | None = None,
     ) -> None:
-        text = _decimal_text(balance, "balance")
-        price_text = None if price is None else _decimal_text(price, "price")
-        self._put(address, chain_index, _Override(token_address, (text,), price_text, symbol, False))
+        text = decimal_text(balance, "balance")
+        if price is not None:
+            decimal_text(price, "price")  # refuse a bad price before changing anything
+        self._put(address, chain_index, _Override(token_address, (text,), symbol, False))
+        if price is not None:
+            self.set_price(chain_index, token_address, price)
 
     def set_sequence(
         self,
@@ -517,35 +578,45 @@ class WalletBook:
         token_address: str,
         balances: Iterable[str | int | Decimal],
         *,
-        price: str | int | Decimal = "1",
+        price: str | int | Decimal | None = None,
         symbol: str = "TKN",
     ) -> None:
-        texts = tuple(_decimal_text(b, "balance") for b in balances)
+        texts = tuple(decimal_text(b, "balance") for b in balances)
         if not texts:
             raise ValueError("balances must hold at least one balance")
-        override = _Override(token_address, texts, _decimal_text(price, "price"), symbol, True)
-        self._put(address, chain_index, override)
+        if price is not None:
+            decimal_text(price, "price")
+        self._put(address, chain_index, _Override(token_address, texts, symbol, True))
         with self._lock:
-            self._reads[(wallet_key(address), str(chain_index))] = 0
+            self._reads[(wallet_key(address), chain_text(chain_index))] = 0
+        if price is not None:
+            self.set_price(chain_index, token_address, price)
 
     def _put(self, address: str, chain_index: str | int, override: _Override) -> None:
-        chain = str(chain_index).strip()
-        if not chain.isdigit():
-            raise ValueError(f"chain_index {chain_index!r} is not a chain index")
+        chain = chain_text(chain_index)
         with self._lock:
-            slot = self._overrides.setdefault((wallet_key(address), str(int(chain))), {})
+            slot = self._overrides.setdefault((wallet_key(address), chain), {})
             slot[token_key(override.token_address)] = override
 
     def clear(self) -> None:
+        """Drop every balance and price override."""
         with self._lock:
             self._overrides.clear()
             self._reads.clear()
+            self._prices.clear()
+            self._price_chains.clear()
+
+    def clear_prices(self) -> None:
+        """Drop every price override (balance overrides stay)."""
+        with self._lock:
+            self._prices.clear()
+            self._price_chains.clear()
 
     def touches(self, address: str, chains: Iterable[str]) -> bool:
         """Whether any override applies to ``address`` on one of ``chains``."""
         key = wallet_key(address)
         with self._lock:
-            return any((key, chain) in self._overrides for chain in chains)
+            return any((key, chain) in self._overrides or chain in self._price_chains for chain in chains)
 
     def assets(self, address: str, chain: str) -> list[Asset]:
         """The wallet's holdings on ``chain`` with overrides applied; one read of any sequence."""
@@ -556,14 +627,19 @@ class WalletBook:
             step = self._reads.get((key, chain), 0)
             if any(o.sequence for o in overrides):
                 self._reads[(key, chain)] = step + 1
-        if not overrides:
+            prices = (
+                {token: price for (c, token), price in self._prices.items() if c == chain}
+                if chain in self._price_chains
+                else {}
+            )
+        if not overrides and not prices:
             return base
         index = {token_key(a.token_address): i for i, a in enumerate(base)}
         for override in overrides:
             balance = override.balances[min(step, len(override.balances) - 1)]
             where = index.get(token_key(override.token_address))
             if where is not None:
-                base[where] = base[where].with_balance(balance, override.price, override.symbol)
+                base[where] = base[where].with_balance(balance, symbol=override.symbol)
             else:
                 index[token_key(override.token_address)] = len(base)
                 base.append(
@@ -572,8 +648,15 @@ class WalletBook:
                         token_address=override.token_address,
                         symbol=override.symbol or "TKN",
                         balance=balance,
-                        token_price=override.price if override.price is not None else "1",
+                        token_price="1",
                         address=display_address(address),
                     )
                 )
+        if prices:
+            base = [
+                replace(asset, token_price=prices[token_key(asset.token_address)])
+                if token_key(asset.token_address) in prices
+                else asset
+                for asset in base
+            ]
         return base

@@ -1,0 +1,299 @@
+"""The simulator's admin API: steer a running simulator over HTTP (``/_admin/...``).
+
+For tests of a real deployment, where the simulator runs in another process: set balances and
+prices, inject and clear faults, read and clear the request log. Unsigned, JSON in and out.
+Amounts are JSON strings (an int is accepted too); a JSON number with a fraction or exponent in
+``balance`` or ``price`` is refused with 400, since it would have gone through a float.
+
+=========================  ==================================================================
+``GET /_admin/state``      ``{"requests", "faults", "rate_limit_rps", "latency"}``
+``GET /_admin/requests``   ``?since=N``: ``{"requests": [...], "next": M}`` (no headers, ever)
+``DELETE /_admin/requests``  clear the request log (indexes start again at 0)
+``PUT /_admin/balances``   ``{"address", "chain_index", "token_address", "balance",
+                           "price"?, "symbol"?}``
+``DELETE /_admin/balances``  drop every balance and price override
+``PUT /_admin/prices``     ``{"chain_index", "token_address", "price"}``: every wallet
+``POST /_admin/faults``    the :class:`~.faults.Fault` fields -> ``{"pending": n}``
+``DELETE /_admin/faults``  drop every injected fault
+``POST /_admin/reset``     requests, faults, overrides, rate-limit buckets
+=========================  ==================================================================
+
+Only loopback peers are answered unless the simulator was bound to a non-loopback host.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+from airflow_provider_okx.testing.endpoints import Reply, Request, dumps
+from airflow_provider_okx.testing.faults import Fault
+
+if TYPE_CHECKING:
+    from airflow_provider_okx.testing.simulator import OkxSimulator, RecordedRequest
+
+PREFIX = "/_admin/"
+
+FAULT_FIELDS = ("status", "code", "msg", "body", "headers", "latency", "drop", "times", "endpoint")
+
+
+class AdminError(Exception):
+    """A refused admin request: HTTP status and a message for the caller."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _Number(str):
+    """A JSON number with a fraction or exponent, kept as its text (see :func:`_loads`)."""
+
+
+def _is_text(value: object) -> bool:
+    """A JSON string (a :class:`_Number` is a number, although kept as text)."""
+    return isinstance(value, str) and not isinstance(value, _Number)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise AdminError(400, f"{name} is not a number JSON allows")
+
+
+def _loads(body: bytes) -> Any:
+    """JSON with every non-integer number kept as :class:`_Number` text (never a float)."""
+    try:
+        return json.loads(body.decode("utf-8"), parse_float=_Number, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError):
+        raise AdminError(400, "the body is not valid JSON") from None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an IP address or ``localhost``) is a loopback address."""
+    if host.strip("[]").lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def request_summary(index: int, record: RecordedRequest) -> dict[str, Any]:
+    """One request log entry as the admin API shows it: never its headers or body."""
+    return {
+        "index": index,
+        "method": record.method,
+        "path": record.path,
+        "query": record.query,
+        "status": record.status,
+        "code": record.code,
+        "endpoint": record.endpoint,
+        "address": record.address,
+        "time": record.time,
+        "faulted": record.faulted,
+    }
+
+
+# --- field checks ------------------------------------------------------------------------------
+
+
+def _object(body: bytes, allowed: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
+    payload = _loads(body) if body.strip() else {}
+    if not isinstance(payload, dict):
+        raise AdminError(400, "the body must be a JSON object")
+    unknown = sorted(set(payload) - set(allowed))
+    if unknown:
+        raise AdminError(400, f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+    missing = [name for name in required if name not in payload]
+    if missing:
+        raise AdminError(400, f"missing field(s) {', '.join(missing)}")
+    return payload
+
+
+def _amount(payload: Mapping[str, Any], name: str) -> str:
+    value = payload[name]
+    if isinstance(value, _Number):
+        raise AdminError(
+            400, f"{name} must be a JSON string (got the number {value}: amounts are never floats)"
+        )
+    if isinstance(value, bool) or not (_is_text(value) or isinstance(value, int)):
+        raise AdminError(400, f"{name} must be a decimal string")
+    return str(value)
+
+
+def _text(payload: Mapping[str, Any], name: str, *, empty: bool = True) -> str:
+    value = payload[name]
+    if not _is_text(value) or (not empty and not value):
+        raise AdminError(400, f"{name} must be a {'' if empty else 'non-empty '}string")
+    return value
+
+
+def _chain(payload: Mapping[str, Any]) -> str:
+    value = payload["chain_index"]
+    if isinstance(value, bool) or not (_is_text(value) or isinstance(value, int)):
+        raise AdminError(400, 'chain_index must be a string such as "1"')
+    return str(value)
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, _Number)):
+        raise AdminError(400, f"{name} must be a number of seconds")
+    seconds = float(value)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise AdminError(400, f"{name} must be a finite number of seconds >= 0")
+    return seconds
+
+
+def fault_from_json(payload: Mapping[str, Any]) -> Fault:
+    """A :class:`Fault` from its JSON fields, each type-checked."""
+    kwargs: dict[str, Any] = {}
+    status = payload.get("status")
+    if status is not None:
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise AdminError(400, "status must be an HTTP status code (100-599)")
+        kwargs["status"] = status
+    code = payload.get("code")
+    if code is not None:
+        if isinstance(code, bool) or not (_is_text(code) or isinstance(code, int)) or not str(code).strip():
+            raise AdminError(400, 'code must be an OKX code such as "50011"')
+        kwargs["code"] = str(code)
+    for name in ("msg", "body", "endpoint"):
+        value = payload.get(name)
+        if value is not None:
+            if not _is_text(value):
+                raise AdminError(400, f"{name} must be a string")
+            kwargs[name] = value
+    headers = payload.get("headers")
+    if headers is not None:
+        if not isinstance(headers, dict) or not all(_is_text(v) and k.strip() for k, v in headers.items()):
+            raise AdminError(400, "headers must be an object of strings")
+        if any(any(c in k + v for c in "\r\n\0") or ":" in k for k, v in headers.items()):
+            raise AdminError(400, "header names and values cannot hold line breaks (or ':' in a name)")
+        kwargs["headers"] = dict(headers)
+    if payload.get("latency") is not None:
+        kwargs["latency"] = _seconds(payload["latency"], "latency")
+    drop = payload.get("drop")
+    if drop is not None:
+        if not isinstance(drop, bool):
+            raise AdminError(400, "drop must be true or false")
+        kwargs["drop"] = drop
+    if "times" in payload:
+        times = payload["times"]
+        if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
+            raise AdminError(400, "times must be a positive integer, or null for until cleared")
+        kwargs["times"] = times
+    return Fault(**kwargs)
+
+
+# --- the API ---------------------------------------------------------------------------------
+
+
+class AdminApi:
+    """Answers ``/_admin/`` requests for one simulator (pure: request in, reply out).
+
+    :param allow_remote: answer peers that are not on loopback (only when the simulator was
+        bound to a non-loopback host on purpose).
+    """
+
+    def __init__(self, simulator: OkxSimulator, *, allow_remote: bool = False) -> None:
+        self.sim = simulator
+        self.allow_remote = allow_remote
+        self._routes: dict[tuple[str, str], Callable[[Request], Any]] = {
+            ("GET", "state"): self._state,
+            ("GET", "requests"): self._requests,
+            ("DELETE", "requests"): self._clear_requests,
+            ("PUT", "balances"): self._set_balance,
+            ("DELETE", "balances"): self._clear_balances,
+            ("PUT", "prices"): self._set_price,
+            ("POST", "faults"): self._inject,
+            ("DELETE", "faults"): self._clear_faults,
+            ("POST", "reset"): self._reset,
+        }
+
+    def answer(self, request: Request) -> Reply:
+        try:
+            if not self.allow_remote and request.client and not is_loopback(request.client):
+                raise AdminError(403, "the admin API answers loopback clients only")
+            name = request.path[len(PREFIX) :].strip("/")
+            handler = self._routes.get((request.method, name))
+            if handler is None:
+                allowed = sorted(method for method, route in self._routes if route == name)
+                if allowed:
+                    reply = _json({"error": f"use {' or '.join(allowed)} for {PREFIX}{name}"}, 405)
+                    return Reply(reply.status, reply.body, "", (("Allow", ", ".join(allowed)),))
+                raise AdminError(404, f"no admin route {request.path}")
+            return _json(handler(request))
+        except AdminError as error:
+            return _json({"error": error.message}, error.status)
+        except (TypeError, ValueError) as error:  # refused by the simulator itself
+            return _json({"error": str(error)}, 400)
+
+    def _state(self, request: Request) -> dict[str, Any]:
+        return {
+            "requests": self.sim.request_count(),
+            "faults": len(self.sim.faults),
+            "rate_limit_rps": self.sim.rate_limit_rps,
+            "latency": self.sim.latency,
+        }
+
+    def _requests(self, request: Request) -> dict[str, Any]:
+        params = parse_qs(request.query, keep_blank_values=True)
+        since_text = params.get("since", ["0"])[0]
+        if not (since_text.isascii() and since_text.isdigit()):
+            raise AdminError(400, f"since must be an integer >= 0, not {since_text!r}")
+        entries, following = self.sim.requests_since(int(since_text))
+        return {"requests": [request_summary(i, r) for i, r in entries], "next": following}
+
+    def _clear_requests(self, request: Request) -> dict[str, Any]:
+        self.sim.clear_requests()
+        return {"ok": True}
+
+    def _set_balance(self, request: Request) -> dict[str, Any]:
+        payload = _object(
+            request.body,
+            ("address", "chain_index", "token_address", "balance", "price", "symbol"),
+            ("address", "chain_index", "token_address", "balance"),
+        )
+        price = None if payload.get("price") is None else _amount(payload, "price")
+        symbol = None if payload.get("symbol") is None else _text(payload, "symbol", empty=False)
+        self.sim.set_balance(
+            _text(payload, "address", empty=False),
+            _chain(payload),
+            _text(payload, "token_address"),
+            _amount(payload, "balance"),
+            price=price,
+            symbol=symbol,
+        )
+        return {"ok": True}
+
+    def _clear_balances(self, request: Request) -> dict[str, Any]:
+        self.sim.clear_balances()
+        return {"ok": True}
+
+    def _set_price(self, request: Request) -> dict[str, Any]:
+        fields = ("chain_index", "token_address", "price")
+        payload = _object(request.body, fields, fields)
+        self.sim.set_price(_chain(payload), _text(payload, "token_address"), _amount(payload, "price"))
+        return {"ok": True}
+
+    def _inject(self, request: Request) -> dict[str, Any]:
+        self.sim.inject(fault_from_json(_object(request.body, FAULT_FIELDS, ())))
+        return {"pending": len(self.sim.faults)}
+
+    def _clear_faults(self, request: Request) -> dict[str, Any]:
+        self.sim.clear_faults()
+        return {"ok": True}
+
+    def _reset(self, request: Request) -> dict[str, Any]:
+        self.sim.reset()
+        return {"ok": True}
+
+
+def _json(payload: object, status: int = 200) -> Reply:
+    return Reply(status=status, body=dumps(payload))

@@ -1,0 +1,1 @@
+"""Transfers: OKX balances into other systems (SQL tables through common.sql)."""

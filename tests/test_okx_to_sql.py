@@ -1,0 +1,443 @@
+"""``OkxBalancesToSqlOperator`` against a real PostgreSQL server and SQLite.
+
+The PostgreSQL server is started by the suite on loopback (``tests/postgres_server.py``);
+balances come from the OKX simulator over real HTTP. The seed wallet's 31 rows must read back
+from each database equal to OKX's documented strings, digit for digit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sqlite3
+import subprocess
+import sys
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airflow_provider_okx.api.errors import OkxInvalidInputError
+from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
+from airflow_provider_okx.testing import SEED_ADDRESS, OkxSimulator
+from airflow_provider_okx.transfers.okx_to_sql import (
+    COLUMNS,
+    GENERIC,
+    POSTGRES,
+    SQLITE,
+    OkxBalancesToSqlOperator,
+    dialect_for,
+)
+from tests.postgres_server import PostgresServer, postgres_server, sqlstate  # noqa: F401 (fixture)
+from tests.test_dags import ROOT, airflow_dags_test
+
+SEED = json.loads((ROOT / "airflow_provider_okx" / "testing" / "seed_example.json").read_text())
+SEED_TOKENS: list[dict[str, Any]] = SEED["response"]["data"][0]["tokenAssets"]
+HOT = "0x8f3cf7ad23cd3cadbd9735aff958023239c6a063"
+SOL = "7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV"
+DAY = "2026-11-23"
+
+_tables = itertools.count()
+
+
+def fresh_table() -> str:
+    """A table name of its own for each test (they share one PostgreSQL database)."""
+    return f"okx_balances_t{next(_tables)}"
+
+
+def load(conn_id: str, table: str, *, ds: str = DAY, **kwargs: Any) -> int:
+    kwargs.setdefault("wallets", {"treasury-cold": SEED_ADDRESS})
+    kwargs.setdefault("chains", "1")
+    operator = OkxBalancesToSqlOperator(task_id="load", sql_conn_id=conn_id, table=table, **kwargs)
+    # Airflow 2's guard against calling execute() outside a task keeps its state per thread and
+    # breaks in other threads: the concurrency test calls the operator's own method.
+    execute = getattr(OkxBalancesToSqlOperator.execute, "__wrapped__", OkxBalancesToSqlOperator.execute)
+    return execute(operator, {"ds": ds})
+
+
+# --- the databases ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def pg(postgres_server: PostgresServer, monkeypatch):  # noqa: F811 (the fixture above)
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_WAREHOUSE_PG", postgres_server.uri())
+    return "okx_warehouse_pg"
+
+
+def pg_rows(server: PostgresServer, table: str, where: str = "", params: tuple[Any, ...] = ()) -> list[tuple]:
+    return server.query(
+        f"SELECT {', '.join(COLUMNS)} FROM {table} {where} ORDER BY address, chain_index, token_address",
+        params,
+    )
+
+
+@pytest.fixture
+def lite(tmp_path, monkeypatch):
+    path = tmp_path / "warehouse" / "okx.sqlite"
+    path.parent.mkdir()
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_WAREHOUSE_LITE", json.dumps({"conn_type": "sqlite", "host": str(path)})
+    )
+    return "okx_warehouse_lite", path
+
+
+def lite_rows(path: Path, table: str, where: str = "", params: tuple[Any, ...] = ()) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            f"SELECT {', '.join(COLUMNS)} FROM {table} {where} ORDER BY address, chain_index, token_address",
+            params,
+        ).fetchall()
+
+
+def seed_by_token() -> dict[str, dict[str, Any]]:
+    return {t["tokenAddress"]: t for t in SEED_TOKENS}
+
+
+# --- exact: the documented example, digit for digit ----------------------------------------------
+
+
+def test_seed_wallet_exact_in_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
+    table = fresh_table()
+    assert load(pg, table) == 31
+    rows = pg_rows(postgres_server, table)
+    assert len(rows) == 31
+    expected = seed_by_token()
+    for row in rows:
+        record = dict(zip(COLUMNS, row, strict=True))
+        okx = expected[record["token_address"]]
+        assert str(record["snapshot_date"]) == DAY
+        assert (record["wallet_label"], record["address"]) == ("treasury-cold", SEED_ADDRESS.lower())
+        assert (record["chain_index"], record["symbol"]) == ("1", okx["symbol"])
+        for column, field in (("balance", "balance"), ("token_price", "tokenPrice")):
+            value = record[column]
+            assert isinstance(value, Decimal), column  # NUMERIC, never a double
+            assert Fraction(value) == Fraction(okx[field])
+            assert format(value, "f") == okx[field]  # NUMERIC keeps OKX's digits and scale
+        assert Fraction(record["usd_value"]) == Fraction(okx["balance"]) * Fraction(okx["tokenPrice"])
+        assert record["is_risk_token"] is False
+        assert record["fetched_at"].tzinfo is not None
+    # the hard case of the design notes: 47042180.520700015 x 0.968391562089677097, not rounded
+    pt = next(r for r in rows if r[COLUMNS.index("symbol")] == "PT-sUSDE-27FEB2025")
+    assert format(pt[COLUMNS.index("usd_value")], "f") == "45555250.678545267044919755753056455"
+    types = dict(
+        postgres_server.query(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = %s", (table,)
+        )
+    )
+    assert types["balance"] == types["token_price"] == types["usd_value"] == "numeric"
+    assert types["snapshot_date"] == "date" and types["is_risk_token"] == "boolean"
+
+
+def test_seed_wallet_exact_in_sqlite(okx_simulator_connection, lite):
+    conn_id, path = lite
+    assert load(conn_id, "okx_balances") == 31
+    rows = lite_rows(path, "okx_balances")
+    expected = seed_by_token()
+    assert len(rows) == 31
+    for row in rows:
+        record = dict(zip(COLUMNS, row, strict=True))
+        okx = expected[record["token_address"]]
+        assert record["snapshot_date"] == DAY
+        assert (record["balance"], record["token_price"]) == (okx["balance"], okx["tokenPrice"])  # text
+        assert Fraction(record["usd_value"]) == Fraction(okx["balance"]) * Fraction(okx["tokenPrice"])
+        assert record["is_risk_token"] == 0
+        assert record["fetched_at"].endswith("Z")
+    with sqlite3.connect(path) as conn:
+        stored = conn.execute(
+            "SELECT DISTINCT typeof(balance), typeof(token_price) FROM okx_balances"
+        ).fetchall()
+        assert stored == [("text", "text")]  # never REAL
+        indexes = [r[1] for r in conn.execute("PRAGMA index_list(okx_balances)").fetchall()]
+        assert "okx_balances_snapshot_idx" in indexes
+
+
+# --- idempotent ------------------------------------------------------------------------------
+
+
+def test_rerun_and_backfill_never_duplicate_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
+    sim: OkxSimulator = okx_simulator_connection
+    table = fresh_table()
+    wallets = {"treasury-cold": SEED_ADDRESS, "treasury-hot": HOT}
+    first = load(pg, table, wallets=wallets)
+    assert first > 31
+    assert load(pg, table, wallets=wallets) == first  # rerun of the same date
+    assert len(pg_rows(postgres_server, table)) == first
+    load(pg, table, wallets=wallets, ds="2026-11-22")  # a backfill of the day before
+    assert len(pg_rows(postgres_server, table)) == 2 * first
+    # a rerun sees today's balances and replaces that date's rows only
+    sim.set_balance(SEED_ADDRESS, 1, "", "1.5")
+    load(pg, table, wallets=wallets)
+    eth = pg_rows(
+        postgres_server, table, "WHERE token_address = '' AND address = %s", (SEED_ADDRESS.lower(),)
+    )
+    assert [(str(r[0]), format(r[COLUMNS.index("balance")], "f")) for r in eth] == [
+        ("2026-11-22", "8.135546539084933"),
+        (DAY, "1.5"),
+    ]
+    assert len(pg_rows(postgres_server, table)) == 2 * first
+    # another wallet set on the same date leaves these wallets' rows alone
+    load(pg, table, wallets={"sol": SOL}, chains="501")
+    assert len(pg_rows(postgres_server, table, "WHERE address = %s", (SOL,))) > 0
+    assert len(pg_rows(postgres_server, table, "WHERE address <> %s", (SOL,))) == 2 * first
+    # the address is the wallet's identity: a checksummed spelling replaces, never duplicates
+    load(
+        pg,
+        table,
+        wallets={"treasury-cold": SEED_ADDRESS.lower(), "treasury-hot": HOT.upper().replace("0X", "0x")},
+    )
+    assert len(pg_rows(postgres_server, table, "WHERE address <> %s", (SOL,))) == 2 * first
+
+
+def test_rerun_never_duplicates_sqlite(okx_simulator_connection, lite):
+    conn_id, path = lite
+    for _ in range(3):
+        assert load(conn_id, "okx_balances") == 31
+    assert len(lite_rows(path, "okx_balances")) == 31
+    load(conn_id, "okx_balances", ds="2026-11-24")
+    with sqlite3.connect(path) as conn:
+        counts = conn.execute(
+            "SELECT snapshot_date, COUNT(*) FROM okx_balances GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    assert counts == [(DAY, 31), ("2026-11-24", 31)]
+
+
+def test_concurrent_loads_of_one_date_never_duplicate_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
+    import threading
+
+    table = fresh_table()
+    assert load(pg, table) == 31
+    # slow every insert down so that two loads overlap inside the database
+    postgres_server.query(
+        "CREATE OR REPLACE FUNCTION okx_slow() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(0.01); RETURN NEW; END $$"
+    )
+    postgres_server.query(
+        f"CREATE TRIGGER slow BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION okx_slow()"
+    )
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            load(pg, table, batch_size=5)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(pg_rows(postgres_server, table)) == 31
+
+
+def test_failed_insert_keeps_the_previous_rows_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
+    sim: OkxSimulator = okx_simulator_connection
+    table = fresh_table()
+    load(pg, table)
+    before = pg_rows(postgres_server, table)
+    # the database refuses one row of the rerun, after the delete and several batches went through
+    postgres_server.query(f"ALTER TABLE {table} ADD CONSTRAINT no_boom CHECK (symbol <> 'BOOM')")
+    sim.set_balance(SEED_ADDRESS, 1, "0x" + "b0" * 20, "1", price="1", symbol="BOOM")
+    sim.set_balance(SEED_ADDRESS, 1, "", "999")
+    with pytest.raises(Exception) as info:
+        load(pg, table, batch_size=4)
+    assert sqlstate(info.value) == "23514"  # check_violation, from the server
+    assert pg_rows(postgres_server, table) == before
+
+
+def test_failed_insert_keeps_the_previous_rows_sqlite(okx_simulator_connection, lite):
+    sim: OkxSimulator = okx_simulator_connection
+    conn_id, path = lite
+    load(conn_id, "okx_balances")
+    before = lite_rows(path, "okx_balances")
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TRIGGER no_boom BEFORE INSERT ON okx_balances WHEN NEW.symbol = 'BOOM' "
+            "BEGIN SELECT RAISE(ABORT, 'boom refused'); END"
+        )
+    sim.set_balance(SEED_ADDRESS, 1, "0x" + "b0" * 20, "1", price="1", symbol="BOOM")
+    sim.set_balance(SEED_ADDRESS, 1, "", "999")
+    with pytest.raises(sqlite3.IntegrityError, match="boom refused"):
+        load(conn_id, "okx_balances", batch_size=4)
+    assert lite_rows(path, "okx_balances") == before
+
+
+def test_a_failed_fetch_touches_nothing(okx_simulator_connection, lite):
+    from airflow_provider_okx.testing import Fault
+
+    sim: OkxSimulator = okx_simulator_connection
+    conn_id, path = lite
+    load(conn_id, "okx_balances")
+    before = lite_rows(path, "okx_balances")
+    sim.inject(Fault(status=401, code="50113", msg="Invalid Sign", times=None))
+    with pytest.raises(Exception, match="50113"):
+        load(conn_id, "okx_balances")
+    assert lite_rows(path, "okx_balances") == before
+
+
+# --- mapped snapshots (balances=) ---------------------------------------------------------------
+
+
+def snapshot(address: Any, chains: str = "1,8453") -> dict[str, Any]:
+    return OkxTokenBalancesOperator(task_id="b", address=address, chains=chains).execute({})
+
+
+def test_mapped_snapshots_with_labels_and_fetch_times(okx_simulator_connection, lite):
+    conn_id, path = lite
+    snaps = [snapshot(SEED_ADDRESS), snapshot([HOT])]
+    wallets = {"cold": SEED_ADDRESS, "hot": HOT}
+    count = load(conn_id, "okx_balances", wallets=wallets, chains="1,8453", balances=snaps)
+    rows = lite_rows(path, "okx_balances")
+    assert count == len(rows) == sum(s["token_count"] for s in snaps)
+    labels = {r[COLUMNS.index("address")]: r[COLUMNS.index("wallet_label")] for r in rows}
+    assert labels == {SEED_ADDRESS.lower(): "cold", HOT: "hot"}
+    fetched = {r[COLUMNS.index("address")]: r[COLUMNS.index("fetched_at")] for r in rows}
+    assert fetched == {SEED_ADDRESS.lower(): snaps[0]["fetched_at"], HOT: snaps[1]["fetched_at"]}
+    total = sum(Fraction(r[COLUMNS.index("usd_value")]) for r in rows)
+    assert total == sum(Fraction(s["total_usd"]) for s in snaps)
+    # the sim was asked once per wallet: the loader did not fetch again
+    assert okx_simulator_connection.count(endpoint="all_token_balances") == 2
+
+
+def test_incomplete_snapshots_fail_before_the_database(okx_simulator_connection, lite):
+    conn_id, path = lite
+    snaps = [snapshot(SEED_ADDRESS)]
+    with pytest.raises(OkxInvalidInputError, match="no snapshot for these wallets"):
+        load(conn_id, "okx_balances", wallets=[SEED_ADDRESS, HOT], chains="1,8453", balances=snaps)
+    with pytest.raises(OkxInvalidInputError, match="other chains"):
+        load(conn_id, "okx_balances", wallets=[SEED_ADDRESS], chains="1", balances=snaps)
+    with sqlite3.connect(path) as conn:  # not even the table was created
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "table", ["okx; DROP TABLE x", "okx balances", "1okx", "a.b.c.d", "okx.", '"okx"', "okx--", ""]
+)
+def test_table_names_are_plain_identifiers(table):
+    with pytest.raises(OkxInvalidInputError) as info:
+        OkxBalancesToSqlOperator(task_id="t", sql_conn_id="x", table=table, wallets=[HOT], chains="1")
+    assert info.value.field == "table"
+
+
+def test_templated_table_is_checked_at_run_time(okx_simulator_connection, lite):
+    conn_id, path = lite
+    operator = OkxBalancesToSqlOperator(
+        task_id="t", sql_conn_id=conn_id, table="{{ params.table }}", wallets=[SEED_ADDRESS], chains="1"
+    )
+    operator.table = "x;DELETE FROM okx_balances"  # what a rendered template could hold
+    with pytest.raises(OkxInvalidInputError):
+        operator.execute({"ds": DAY})
+    assert okx_simulator_connection.count() == 0  # refused before any request
+    operator.table = "analytics_okx"
+    assert operator.execute({"ds": DAY}) == 31
+    assert len(lite_rows(path, "analytics_okx")) == 31
+
+
+def test_snapshot_date_default_explicit_and_invalid(okx_simulator_connection, lite):
+    conn_id, path = lite
+    load(conn_id, "okx_balances", snapshot_date="2025-12-31")
+    assert {r[0] for r in lite_rows(path, "okx_balances")} == {"2025-12-31"}
+    with pytest.raises(OkxInvalidInputError) as info:
+        OkxBalancesToSqlOperator(
+            task_id="t", sql_conn_id=conn_id, wallets=[HOT], chains="1", snapshot_date="31/12/2025"
+        )
+    assert info.value.field == "snapshot_date"
+    import pendulum
+
+    operator = OkxBalancesToSqlOperator(task_id="t", sql_conn_id=conn_id, wallets=[SEED_ADDRESS], chains="1")
+    operator.execute({"logical_date": pendulum.datetime(2026, 2, 3, 23, 30, tz="America/New_York")})
+    assert "2026-02-04" in {r[0] for r in lite_rows(path, "okx_balances")}  # the UTC date
+
+
+def test_a_non_sql_connection_is_refused(okx_simulator_connection, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_NOT_SQL", okx_simulator_connection.connection_json())
+    with pytest.raises(OkxInvalidInputError, match="not a SQL database"):
+        load("not_sql", "okx_balances")
+
+
+def test_dialects():
+    assert dialect_for("postgres") is POSTGRES and dialect_for("sqlite") is SQLITE
+    assert dialect_for("snowflake") is GENERIC and dialect_for(None) is GENERIC
+    (create,) = GENERIC.create_statements("analytics.okx_balances")
+    assert "NUMERIC" not in create and "balance TEXT" in create and "usd_value TEXT" in create
+    create, index = POSTGRES.create_statements("analytics.okx_balances")
+    assert "balance NUMERIC NOT NULL" in create
+    assert index == (
+        "CREATE INDEX IF NOT EXISTS okx_balances_snapshot_idx "
+        "ON analytics.okx_balances (snapshot_date, address)"
+    )
+    assert GENERIC.amount(Decimal("1E-18")) == "0.000000000000000001"  # text is plain, never 1E-18
+
+
+# --- parse time, provider info, the example DAG -----------------------------------------------------
+
+
+def test_importing_the_operator_loads_no_database_code():
+    code = (
+        "import sys\n"
+        "import airflow_provider_okx.operators.report\n"  # what a DAG with the report loads anyway
+        "before = set(sys.modules)\n"
+        "import airflow_provider_okx.transfers.okx_to_sql\n"
+        "new = set(sys.modules) - before\n"
+        "drivers = ['psycopg', 'psycopg2', 'airflow.providers.common.sql.hooks.sql',\n"
+        "           'airflow.providers.postgres.hooks.postgres', 'airflow.providers.sqlite.hooks.sqlite']\n"
+        "heavy = [m for m in drivers if m in sys.modules]\n"
+        "heavy += sorted(m for m in new if m.split('.')[0] in ('requests', 'httpx', 'sqlalchemy')\n"
+        "                or m.startswith(('airflow_provider_okx.hooks', 'airflow_provider_okx.testing')))\n"
+        "print(','.join(heavy) or '-')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1:] == ["-"], result.stdout + result.stderr[-2000:]
+
+
+def test_provider_info_registers_the_transfer():
+    import airflow
+    import jsonschema
+
+    from airflow_provider_okx import get_provider_info
+
+    info = get_provider_info()
+    assert info["transfers"] == [
+        {
+            "source-integration-name": "OKX Web3",
+            "target-integration-name": "Common SQL",
+            "python-module": "airflow_provider_okx.transfers.okx_to_sql",
+        }
+    ]
+    schema_path = Path(airflow.__file__).with_name("provider_info.schema.json")
+    if schema_path.exists():
+        jsonschema.validate(info, json.loads(schema_path.read_text()))
+
+
+def test_example_dag_loads_the_daily_snapshot_into_sqlite(okx_simulator, tmp_path):
+    subprocess.run(
+        [str(Path(sys.executable).with_name("airflow")), "pools", "set", "okx_api", "8", "OKX API key"],
+        check=True,
+        capture_output=True,
+    )
+    output = tmp_path / "reports"
+    env = {
+        "AIRFLOW_CONN_OKX_DEFAULT": okx_simulator.connection_json(rate_limit_rps=50),
+        "OKX_REPORT_URI": f"file://{output}",
+    }
+    airflow_dags_test("okx_treasury_report", ROOT / "example_dags", env, DAY)
+    warehouse = output / "warehouse.sqlite"
+    rows = lite_rows(warehouse, "okx_balances")
+    import csv
+
+    with (output / DAY / "balances.csv").open() as handle:
+        csv_rows = list(csv.DictReader(handle))
+    assert len(rows) == len(csv_rows) > 31
+    assert {r[0] for r in rows} == {DAY}
+    assert {r[1] for r in rows} == {"treasury-cold", "treasury-hot", "payroll"}
+    assert sum(Fraction(r[COLUMNS.index("usd_value")]) for r in rows) == sum(
+        Fraction(r["usd_value"]) for r in csv_rows
+    )
+    # the mapped snapshots were loaded: balances were fetched once per wallet in all
+    assert okx_simulator.count(endpoint="all_token_balances") == 3
