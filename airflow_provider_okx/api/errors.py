@@ -39,7 +39,7 @@ class OkxInvalidInputError(OkxError, ValueError):
         super().__init__(f"{field}={shorten(repr(value), MAX_SHOWN_VALUE)}: {reason}")
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (type(self), (self.field, _picklable(self.value), self.reason))
+        return (_restore, (type(self), (self.field, _picklable(self.value), self.reason), self.args))
 
 
 class OkxConnectionConfigError(OkxInvalidInputError):
@@ -62,15 +62,23 @@ class OkxConnectionConfigError(OkxInvalidInputError):
         return f"{self.field}: {self.reason}"
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (type(self), (self.conn_id, self.field, _picklable(self.value), self.reason))
+        init = (self.conn_id, self.field, _picklable(self.value), self.reason)
+        return (_restore, (type(self), init, self.args))
 
 
 def _picklable(value: object) -> object:
+    """``value``, or its ``repr`` when it cannot be pickled (a user's lambda, a generator)."""
     try:
         pickle.dumps(value)
     except Exception:
         return repr(value)
     return value
+
+
+def _restore(cls: type[OkxError], init: tuple, args: tuple) -> OkxError:
+    error = cls(*init)
+    error.args = args  # the original message, even when a value travelled as its repr
+    return error
 
 
 class OkxApiError(OkxError):

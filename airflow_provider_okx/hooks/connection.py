@@ -152,6 +152,7 @@ def _base_url(conn_id: str, host: str | None, schema: str | None, port: int | No
         return OkxConnectionConfigError(conn_id, "host", shown, reason)
 
     if "://" not in text:
+        text = text.rstrip("/")
         if _HOST_PORT.fullmatch(text):
             raise refuse(f"has no scheme: write https://{text} (or http://{text} for a local simulator)")
         if not _HOSTNAME.fullmatch(text):
