@@ -539,3 +539,29 @@ def test_a_header_value_http_client_refuses_is_never_quoted_nor_retried(hostile,
     assert PASSPHRASE not in text
     assert server.requests == []
     assert no_sleep.waits == []  # not retried
+
+
+def test_the_async_path_reads_the_same_checked_connection(hostile, monkeypatch, caplog):
+    """A file-mounted passphrase used to become a retried transport error on the async path,
+    logged at WARNING on every retry: the connection's check strips it for both paths."""
+    import asyncio
+
+    from tests.conftest import conn_json
+
+    caplog.set_level(logging.DEBUG)
+    server = hostile(ok)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_DEFAULT", conn_json(host=server.base_url, passphrase=f"{PASSPHRASE}\n")
+    )
+
+    async def fetch() -> int:
+        hook = OkxHook()
+        try:
+            return len(await hook.aget_supported_chains())
+        finally:
+            await hook.aclose()
+
+    assert asyncio.run(fetch()) == 1
+    assert server.requests[0].headers["ok-access-passphrase"] == PASSPHRASE
+    assert server.requests[0].headers["user-agent"].startswith("airflow-provider-okx/")
+    assert "retry" not in caplog.text
