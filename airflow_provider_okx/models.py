@@ -176,6 +176,8 @@ def _raw_units(raw: object, field: str) -> int | None:
     chains); otherwise ASCII digits, at most :data:`MAX_AMOUNT_DIGITS` of them."""
     if raw is None or raw == "":
         return None
+    if type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= MAX_AMOUNT_DIGITS:
+        return int(raw)  # the usual case, first
     if isinstance(raw, int) and not isinstance(raw, bool):
         text = str(raw) if raw.bit_length() <= _MAX_INT_BITS else ""
     else:
@@ -194,6 +196,8 @@ def _bool(raw: object) -> bool:
 
 
 def _chain_index(raw: object) -> str:
+    if type(raw) is str and raw.isdigit() and raw.isascii() and len(raw) <= 18:
+        return raw  # the usual case, first
     text = str(raw).strip() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
     if not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise ValueError(f"chainIndex: {shorten(raw)} is not a chain index")
@@ -289,6 +293,8 @@ class TokenBalance:
         token = get("tokenContractAddress")
         if token is None:
             token = get("tokenAddress")
+        symbol = get("symbol")
+        raw = get("rawBalance")
         price = get("tokenPrice")
         if price is None:
             raise ValueError("tokenPrice: missing (a value we did not read is not a zero)")
@@ -302,11 +308,11 @@ class TokenBalance:
         # 182 -> 89 us for OKX's 31-token example.
         balance.__dict__.update(
             chain_index=_chain_index(get("chainIndex")),
-            token_address=_text(token),
+            token_address=token if type(token) is str else _text(token),
             address=address or _text(get("address")),
-            symbol=_text(get("symbol")),
+            symbol=symbol if type(symbol) is str else _text(symbol),
             balance=_bounded_amount(get("balance"), "balance"),
-            raw_balance=_raw_units(get("rawBalance"), "rawBalance"),
+            raw_balance=None if raw == "" else _raw_units(raw, "rawBalance"),
             token_price=ZERO if price == "" else _bounded_amount(price, "tokenPrice"),
             token_type=None if token_type in (None, "") else str(token_type),
             transfer_amount=None if transfer in (None, "") else _bounded_amount(transfer, "transferAmount"),
