@@ -141,11 +141,25 @@ def test_malformed_answer_never_completes_a_wait(okx_simulator_connection):
     assert outcome is False or (isinstance(outcome, str) and outcome.startswith("balance: missing"))
 
 
-def test_poll_log_names_the_token_and_the_wallet(okx_simulator_connection, caplog, capsys):
+class LogLines:
+    """Stands in for the sensor's logger, whatever level the deployment filters at."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def _record(self, msg: str, *args: object, **_: object) -> None:
+        self.lines.append(msg % args if args else msg)
+
+    info = warning = error = debug = exception = _record
+
+
+def test_poll_log_names_the_token_and_the_wallet(okx_simulator_connection, monkeypatch):
     okx_simulator_connection.set_balance(WALLET, "1", USDT, "100", price="1", symbol="USDT")
-    sensor(token_address=USDT, threshold="5").poke({})
-    sensor(token_address="0x" + "00" * 19 + "01", threshold="5").poke({})
-    logged = caplog.text + "".join(capsys.readouterr())
+    log = LogLines()
+    monkeypatch.setattr(OkxBalanceSensor, "log", property(lambda self: log))
+    for token in (USDT, "0x" + "00" * 19 + "01"):
+        sensor(token_address=token, threshold="5").poke({})
+    logged = "\n".join(log.lines)
     assert f"balance of USDT ({USDT}) in wallet {WALLET} on chain 1 is 100 (waiting for >= 5)" in logged
     # a token OKX does not list: named by its address
     assert f"balance of 0x{'00' * 19}01 in wallet {WALLET} on chain 1 is 0" in logged
