@@ -84,7 +84,7 @@ class BalanceCondition:
             what = f"total_usd of wallet {self.address} on chain {self.chain}"
         else:
             token = self.token_address or "native coin"
-            named = f"{symbol} ({token})" if symbol else token
+            named = f"{_symbol_for_log(symbol)} ({token})" if symbol else token
             what = f"{self.metric} of {named} in wallet {self.address} on chain {self.chain}"
         return f"{what} is {decimal_str(value)} (waiting for {self.condition} {decimal_str(self.threshold)})"
 
@@ -119,3 +119,11 @@ class BalanceCondition:
             threshold=parse_bounded_amount(data["threshold"], "threshold"),
             exclude_risk_tokens=bool(data["exclude_risk_tokens"]),
         )
+
+
+def _symbol_for_log(symbol: str) -> str:
+    """A token's symbol as a log line shows it: whoever deployed the token chose it, so one
+    with line breaks or control characters is quoted (it cannot forge a log line) and a long
+    one is cut."""
+    shown = symbol if symbol.isprintable() else ascii(symbol)
+    return shown if len(shown) <= 40 else shown[:40] + "..."

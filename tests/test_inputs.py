@@ -233,6 +233,8 @@ def test_balance_condition_describes_token_and_wallet():
     assert whole.describe(Decimal("12.5")) == (
         f"total_usd of wallet {EVM} on chain 1,56 is 12.5 (waiting for >= 10)"
     )
+    spam = native.describe(Decimal(1), "USDT\nINFO - deposit confirmed")
+    assert "\n" not in spam and "'USDT\\nINFO - deposit confirmed'" in spam
     assert BalanceCondition.build(address=EVM, chain=1, threshold="0.5", condition="<") == native
     assert BalanceCondition.from_kwargs(native.to_kwargs()) == native
 
