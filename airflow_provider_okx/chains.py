@@ -9,7 +9,7 @@ sent. A numeric chain index that is not listed here is passed through unchanged.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from airflow_provider_okx.api.errors import OkxInvalidInputError
@@ -105,14 +105,46 @@ def chain_name(index: str) -> str:
     return info.name if info else f"chain {index}"
 
 
-def _split(chains: object) -> Iterator[object]:
+_MAX_INDEX_DIGITS = 18
+"""OKX's chain indices are small (the largest listed, Zora, is 7777777); an index is at most
+this many ASCII digits (``int()`` would also take ``"\u00b2"``-like digits of other scripts)."""
+
+
+def shown(value: object, limit: int = 80) -> object:
+    """``value`` as an error may quote it: a long string or sequence cut short, a huge int
+    described (``repr`` of an int over 4,300 digits raises)."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "..."
+    if isinstance(value, bytes) and len(value) > limit:
+        return value[:limit] + b"..."
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"<an int of {value.bit_length()} bits>"
+    if isinstance(value, (list, tuple)) and len(value) > 10:
+        return f"<a {type(value).__name__} of {len(value)} items>"
+    return value
+
+
+def _items(chains: object) -> list[object]:
     if isinstance(chains, (str, int)):
-        chains = [chains]
-    if not isinstance(chains, Iterable):
-        raise OkxInvalidInputError("chains", chains, "expected a chain, a list or a comma-separated string")
-    for item in chains:
+        return [chains]
+    if isinstance(chains, (list, tuple)):
+        return list(chains)
+    if isinstance(chains, (set, frozenset)):
+        # No order of its own: indices in numeric order, so a set gives the same requests each run.
+        indices: list[str] = normalize_chains(list(chains))
+        indices.sort(key=int)
+        return list(indices)
+    raise OkxInvalidInputError(
+        "chains",
+        shown(chains),
+        f"expected a chain, a list or a comma-separated string, not {type(chains).__name__}",
+    )
+
+
+def _split(chains: object) -> Iterator[object]:
+    for item in _items(chains):
         if isinstance(item, str):
-            yield from (part for part in item.split(","))
+            yield from item.split(",")
         else:
             yield item
 
@@ -120,30 +152,40 @@ def _split(chains: object) -> Iterator[object]:
 def normalize_chains(chains: object) -> list[str]:
     """Turn ints, strings, comma-separated strings and chain names into chain indices.
 
-    Order is kept and duplicates are removed. Raises :class:`OkxInvalidInputError` naming the
-    ``chains`` field for an empty selection, an unknown name or a negative number.
+    Order is kept (a set is taken in numeric order) and duplicates are removed. Raises
+    :class:`OkxInvalidInputError` naming the ``chains`` field for an empty selection, an unknown
+    name, a negative number, digits that are not ASCII (``"\u00b2"``), bytes, or any other type.
     """
     result: dict[str, None] = {}
     for item in _split(chains):
         if isinstance(item, bool) or not isinstance(item, (int, str)):
-            raise OkxInvalidInputError("chains", item, "a chain is an index (int or digits) or a name")
+            raise OkxInvalidInputError("chains", shown(item), "a chain is an index (int or digits) or a name")
+        if isinstance(item, int) and item.bit_length() > 64:
+            raise OkxInvalidInputError(
+                "chains", shown(item), f"a chain index has at most {_MAX_INDEX_DIGITS} digits"
+            )
         text = str(item).strip()
         if not text:
             continue
-        if text.isdigit():
+        digits = text.isascii() and text.isdigit()
+        if digits and len(text) <= _MAX_INDEX_DIGITS:
             index = str(int(text))
-        elif isinstance(item, int) or text.lstrip("-").isdigit():
-            raise OkxInvalidInputError("chains", item, "a chain index cannot be negative")
+        elif digits:
+            raise OkxInvalidInputError(
+                "chains", shown(item), f"a chain index has at most {_MAX_INDEX_DIGITS} digits"
+            )
+        elif isinstance(item, int) or (text[:1] == "-" and text[1:].isascii() and text[1:].isdigit()):
+            raise OkxInvalidInputError("chains", shown(item), "a chain index cannot be negative")
         else:
-            info = _BY_NAME.get(_key(text))
+            info = _BY_NAME.get(_key(text)) if text.isascii() else None
             if info is None:
                 raise OkxInvalidInputError(
-                    "chains", item, "unknown chain name (use its OKX chainIndex, e.g. 1 for Ethereum)"
+                    "chains", shown(item), "unknown chain name (use its OKX chainIndex, e.g. 1 for Ethereum)"
                 )
             index = info.index
         result[index] = None
     if not result:
-        raise OkxInvalidInputError("chains", chains, "at least one chain is required")
+        raise OkxInvalidInputError("chains", shown(chains), "at least one chain is required")
     return list(result)
 
 
@@ -164,7 +206,7 @@ _BTC_RE = re.compile(
 )
 _LTC_RE = re.compile(rf"^(?:[LM3][{_B58}]{{26,33}}|ltc1[02-9ac-hj-np-z]{{11,87}})$")
 _DOGE_RE = re.compile(rf"^[DA9][{_B58}]{{25,34}}$")
-_TON_RE = re.compile(r"^(?:[EU]Q[A-Za-z0-9_-]{46}|-?\d+:[0-9a-fA-F]{64})$")
+_TON_RE = re.compile(r"^(?:[EU]Q[A-Za-z0-9_-]{46}|-?[0-9]+:[0-9a-fA-F]{64})$")
 
 
 def address_families(address: str) -> frozenset[str]:
@@ -190,7 +232,7 @@ def address_families(address: str) -> frozenset[str]:
 
 
 _FOLDABLE_RE = re.compile(
-    r"^(?:0x[0-9a-fA-F]+|(?:bc|tb|ltc|tltc)1[02-9ac-hj-np-z]+|(?:BC|TB|LTC|TLTC)1[02-9AC-HJ-NP-Z]+|-?\d+:[0-9a-fA-F]{64})$"
+    r"^(?:0x[0-9a-fA-F]+|(?:bc|tb|ltc|tltc)1[02-9ac-hj-np-z]+|(?:BC|TB|LTC|TLTC)1[02-9AC-HJ-NP-Z]+|-?[0-9]+:[0-9a-fA-F]{64})$"
 )
 
 
@@ -207,11 +249,23 @@ def address_key(address: str) -> str:
     return text.lower() if _FOLDABLE_RE.match(text) else text
 
 
+MAX_ADDRESS_LENGTH = 128
+"""Longer than any wallet address of the families OKX serves (bech32 tops out at 90)."""
+
+
 def validate_address(address: object, field: str = "address") -> str:
     """Strip and check an address; raise naming ``field`` when it is empty or malformed."""
-    if not isinstance(address, str) or not address.strip():
-        raise OkxInvalidInputError(field, address, "an address is required")
+    if not isinstance(address, str):
+        raise OkxInvalidInputError(
+            field, shown(address), f"expected an address as text, not {type(address).__name__}"
+        )
     text = address.strip()
+    if not text:
+        raise OkxInvalidInputError(field, address, "an address is required")
+    if len(text) > MAX_ADDRESS_LENGTH:
+        raise OkxInvalidInputError(
+            field, shown(text), f"longer than any wallet address ({len(text)} characters)"
+        )
     if not address_families(text):
         raise OkxInvalidInputError(field, address, "not a wallet address of any chain family OKX serves")
     return text

@@ -6,11 +6,12 @@ Operators validate what they can at construction (so a bad DAG fails at parse ti
 
 from __future__ import annotations
 
-import ast
-import json
 from decimal import Decimal
+from pathlib import PurePath
 
-_PLAIN = (str, int, float, Decimal, list, tuple, dict, type(None))
+_PLAIN = (str, int, float, Decimal, bytes, bytearray, set, frozenset, PurePath, type(None))
+"""Values the DAG author wrote as they are: checked at construction (and refused there if
+their type is wrong: ``chains=b"1"`` is not "resolved later")."""
 
 
 def is_templated(value: object) -> bool:
@@ -19,17 +20,10 @@ def is_templated(value: object) -> bool:
 
 
 def unresolved(value: object) -> bool:
-    """Still a template, or an ``XComArg`` / mapped argument Airflow resolves at run time."""
+    """Still a template, or an ``XComArg`` / mapped argument Airflow resolves at run time,
+    itself or inside a list, tuple or dict (Airflow renders template fields' nested values)."""
+    if isinstance(value, (list, tuple)):
+        return any(unresolved(item) for item in value)
+    if isinstance(value, dict):
+        return any(unresolved(key) or unresolved(item) for key, item in value.items())
     return is_templated(value) or not isinstance(value, _PLAIN)
-
-
-def literal(text: str) -> object:
-    """A rendered list or dict back as a value: JSON first, then a Python literal
-    (``render_template_as_native_obj`` off renders ``['0x..']``). Raises ``ValueError``."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            raise ValueError(f"not a JSON or Python literal: {text[:80]!r}") from None

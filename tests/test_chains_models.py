@@ -15,7 +15,7 @@ from airflow_provider_okx.chains import (
     normalize_chains,
     validate_address,
 )
-from airflow_provider_okx.models import TokenBalance, decimal_str, exact_sum, total_usd
+from airflow_provider_okx.models import TokenBalance, decimal_str, exact_sum, sort_key, total_usd
 
 EVM = "0xEd0C6079229E2d407672a117c22b62064f4a4312"
 SOL = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"
@@ -33,13 +33,17 @@ TRON = "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7"
         ("ethereum,BNB Chain,arbitrum", ["1", "56", "42161"]),
         (["1", 1, "eth", "01"], ["1"]),
         ("7777", ["7777"]),
+        ({8453, "eth", 56}, ["1", "56", "8453"]),
     ],
 )
 def test_normalize_chains(chains, expected):
     assert normalize_chains(chains) == expected
 
 
-@pytest.mark.parametrize("chains", ["", [], "narnia", -1, "1,-5", [None], 1.5])
+@pytest.mark.parametrize(
+    "chains",
+    ["", [], "narnia", -1, "1,-5", [None], 1.5, "\u00b2", "\u0661", b"1", {"1": "eth"}, "1" * 19, True, None],
+)
 def test_bad_chains_name_the_field(chains):
     with pytest.raises(OkxInvalidInputError) as info:
         normalize_chains(chains)
@@ -141,3 +145,26 @@ def test_exact_sum_never_rounds():
         TokenBalance("1", "t", "0xa", "B", Decimal("0.000000000000000001"), None, Decimal("99999.99")),
     ]
     assert Fraction(total_usd(rows)) == sum(Fraction(r.balance) * Fraction(r.token_price) for r in rows)
+
+
+def test_rows_belong_to_the_queried_address_not_the_echo():
+    item = {
+        "chainIndex": "1",
+        "tokenContractAddress": "",
+        "balance": "1",
+        "tokenPrice": "2",
+        "address": EVM.upper(),
+    }
+    assert TokenBalance.from_okx(item, address=EVM).address == EVM
+    assert TokenBalance.from_okx(item).address == EVM.upper()
+
+
+def test_sort_key_keeps_base58_wallets_apart():
+    other = "9w" + SOL[2:]
+    rows = [
+        TokenBalance(chain, "", address, "SOL", Decimal(1), None, Decimal(1))
+        for address in (SOL, other)
+        for chain in ("501", "1")
+    ]
+    ordered = [r.address for r in sorted(rows, key=sort_key)]
+    assert ordered in ([SOL, SOL, other, other], [other, other, SOL, SOL])

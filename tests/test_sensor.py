@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from airflow_provider_okx.api.errors import OkxAuthError, OkxInvalidInputError
-from airflow_provider_okx.compat import AirflowException, AirflowSensorTimeout
+from airflow_provider_okx.compat import AirflowException, AirflowFailException, AirflowSensorTimeout
 from airflow_provider_okx.sensors.balance import OkxBalanceSensor
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
 from airflow_provider_okx.thresholds import BalanceCondition
@@ -93,15 +93,76 @@ def test_transient_errors_do_not_fail_a_wait(okx_simulator, monkeypatch, no_slee
     assert okx_simulator.count() == 2
 
 
-def test_auth_errors_fail_at_once(okx_simulator, monkeypatch):
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_auth_errors_fail_the_task_at_once(okx_simulator, monkeypatch, deferrable):
     conn = json.loads(okx_simulator.connection_json(rate_limit_rps=0))
     conn["password"] = "wrong-secret-value"
     monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", json.dumps(conn))
-    with pytest.raises(OkxAuthError) as info:
-        sensor(token_address=USDT).poke({})
+    s = sensor(token_address=USDT, deferrable=deferrable)
+    with pytest.raises(AirflowFailException) as info:  # no task retries spent on a bad key
+        s.execute({}) if deferrable else s.poke({})
+    cause = info.value.__cause__
+    assert isinstance(cause, OkxAuthError) and cause.code == "50113"
     assert "50113" in str(info.value)
     assert "wrong-secret-value" not in str(info.value)
     assert okx_simulator.count() == 1
+
+
+def test_malformed_answer_never_completes_a_wait(okx_simulator_connection):
+    """``native balance <= 0`` must not fire on a success envelope whose row has no balance."""
+    body = json.dumps(
+        {
+            "code": "0",
+            "msg": "success",
+            "data": [
+                {
+                    "tokenAssets": [
+                        {
+                            "chainIndex": "1",
+                            "tokenContractAddress": "",
+                            "symbol": "ETH",
+                            "balance": None,
+                            "tokenPrice": "3000",
+                            "address": WALLET,
+                        }
+                    ]
+                }
+            ],
+        }
+    )
+    okx_simulator_connection.inject(Fault(body=body, times=None))
+    s = sensor(condition="<=", threshold="0")
+    try:
+        outcome: object = s.poke({}).is_done
+    except ValueError as error:  # the row itself is refused, naming OKX's field
+        outcome = str(error)
+    # Either way the wait is not done: the row is refused (``balance: missing``) or the client
+    # reports a malformed answer, a transient error on which the wait goes on.
+    assert outcome is False or (isinstance(outcome, str) and outcome.startswith("balance: missing"))
+
+
+class LogLines:
+    """Stands in for the sensor's logger, whatever level the deployment filters at."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def _record(self, msg: str, *args: object, **_: object) -> None:
+        self.lines.append(msg % args if args else msg)
+
+    info = warning = error = debug = exception = _record
+
+
+def test_poll_log_names_the_token_and_the_wallet(okx_simulator_connection, monkeypatch):
+    okx_simulator_connection.set_balance(WALLET, "1", USDT, "100", price="1", symbol="USDT")
+    log = LogLines()
+    monkeypatch.setattr(OkxBalanceSensor, "log", property(lambda self: log))
+    for token in (USDT, "0x" + "00" * 19 + "01"):
+        sensor(token_address=token, threshold="5").poke({})
+    logged = "\n".join(log.lines)
+    assert f"balance of USDT ({USDT}) in wallet {WALLET} on chain 1 is 100 (waiting for >= 5)" in logged
+    # a token OKX does not list: named by its address
+    assert f"balance of 0x{'00' * 19}01 in wallet {WALLET} on chain 1 is 0" in logged
 
 
 @pytest.mark.parametrize(
@@ -127,8 +188,11 @@ def test_bad_input_fails_at_construction(kwargs, field):
 def test_templated_threshold_is_checked_at_execute(okx_simulator_connection):
     s = sensor(threshold="{{ params.threshold }}")
     s.threshold = "many"
-    with pytest.raises(OkxInvalidInputError, match="threshold"):
+    with pytest.raises(AirflowFailException, match="threshold") as info:
         s.poke({})
+    assert isinstance(info.value.__cause__, OkxInvalidInputError)
+    assert info.value.__cause__.field == "threshold"
+    assert okx_simulator_connection.count() == 0
 
 
 def test_deferrable_defers_with_trigger_kwargs(okx_simulator_connection):
@@ -159,10 +223,26 @@ def test_execute_complete_events():
     assert s.execute_complete({}, {"status": "success", "result": payload}) is payload
     with pytest.raises(AirflowSensorTimeout, match="did not reach"):
         s.execute_complete({}, {"status": "timeout", "message": "balance did not reach >= 100"})
-    with pytest.raises(AirflowException, match="50113"):
+    with pytest.raises(AirflowException, match="50113") as info:
         s.execute_complete(
             {}, {"status": "error", "code": "50113", "message": "OKX error 50113: Invalid Sign"}
         )
+    assert not isinstance(info.value, AirflowFailException)  # no "permanent": the task may retry
+    with pytest.raises(AirflowFailException, match="50113"):
+        s.execute_complete(
+            {},
+            {
+                "status": "error",
+                "code": "50113",
+                "message": "OKX error 50113: Invalid Sign",
+                "permanent": True,
+            },
+        )
+    with pytest.raises(AirflowException, match="50001") as info:
+        s.execute_complete(
+            {}, {"status": "error", "code": "50001", "message": "OKX error 50001", "permanent": False}
+        )
+    assert not isinstance(info.value, AirflowFailException)
 
 
 def _trigger(threshold="5", poke_interval=0.05, end_at=None, **cond):

@@ -7,43 +7,40 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.api.errors import OkxInvalidInputError
 from airflow_provider_okx.api.signing import format_timestamp
-from airflow_provider_okx.chains import normalize_chains, validate_address
 from airflow_provider_okx.compat import BaseOperator
+from airflow_provider_okx.inputs import (
+    check_chains_fit,
+    parse_addresses,
+    parse_chains,
+    parse_flag,
+    parse_optional_amount,
+    parse_wallets,
+)
 from airflow_provider_okx.models import decimal_str, sort_key, total_usd
-from airflow_provider_okx.templating import literal, unresolved
-from airflow_provider_okx.thresholds import parse_amount
+from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
+from airflow_provider_okx.templating import unresolved
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.models import TokenBalance
 
+__all__ = ["OkxTokenBalancesOperator", "parse_addresses"]  # parse_addresses: its old home
 
-def parse_addresses(value: object, field: str = "address") -> list[str]:
-    """One address, a list, a comma-separated string, or a rendered list (``"['0x..']"``)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = literal(text)
-            except ValueError:
-                raise OkxInvalidInputError(field, value, "not a list of addresses") from None
-        else:
-            value = [part for part in text.split(",") if part.strip()] or [text]
-    if isinstance(value, dict):
-        value = list(value.values())
-    if not isinstance(value, (list, tuple)):
-        raise OkxInvalidInputError(field, value, "expected an address or a list of addresses")
-    if not value:
-        raise OkxInvalidInputError(field, value, "at least one address is required")
-    return list(dict.fromkeys(validate_address(item, field) for item in value))
+MAX_WALLET_LOG_LINES = 20
+"""Wallets logged one line each; beyond, one line says how many more."""
 
 
 class OkxTokenBalancesOperator(BaseOperator):
     """Fetch every token balance of ``address`` on ``chains`` and return them exactly.
 
-    :param address: one address or a list (templated; ``.expand(address=[...])`` maps it).
-        Each address is sent only the chains of its own family (EVM, Solana, Bitcoin...).
+    :param address: one address, a list, or ``{label: address}`` (labels only name wallets in
+        the log) (templated; ``.expand(address=[...])`` maps it). A wallet written twice in any
+        case (``0xAbC..``, ``0xabc..``) is fetched and counted once, as first written; base58
+        addresses (Solana, Tron, legacy Bitcoin) are case-sensitive. Each address is sent only
+        the chains of its own family (EVM, Solana, Bitcoin...).
     :param chains: chain indices or names: ints, strings, ``"1,56"``, ``["ethereum", "base"]``
         (templated).
     :param exclude_risk_tokens: let OKX drop tokens it flags as risky (chains 1, 56, 501, 8453).
@@ -54,7 +51,8 @@ class OkxTokenBalancesOperator(BaseOperator):
     Returns ``{"addresses", "chains", "fetched_at", "exclude_risk_tokens", "token_count",
     "total_usd", "min_usd_value", "dropped_count", "balances"}``: decimals as exact strings;
     rows ordered by address, chain, then USD value descending, so identical data gives an
-    identical XCom.
+    identical XCom. Each row belongs to the address as it was queried. Permanent errors (a
+    refused key or signature, invalid input) fail the task at once, without its retries.
     """
 
     template_fields = ("address", "chains", "min_usd_value", "okx_conn_id")
@@ -63,7 +61,7 @@ class OkxTokenBalancesOperator(BaseOperator):
     def __init__(
         self,
         *,
-        address: str | list[str],
+        address: str | list[str] | dict[str, str],
         chains: Any,
         exclude_risk_tokens: bool = True,
         min_usd_value: Any = None,
@@ -73,16 +71,16 @@ class OkxTokenBalancesOperator(BaseOperator):
         super().__init__(**kwargs)
         self.address = address
         self.chains = chains
-        self.exclude_risk_tokens = exclude_risk_tokens
+        self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         self.min_usd_value = min_usd_value
         self.okx_conn_id = okx_conn_id
         # Fail at parse time what can be known at parse time; templates are checked in execute.
-        if not unresolved(address):
-            parse_addresses(address)
-        if not unresolved(chains):
-            normalize_chains(chains)
-        if min_usd_value is not None and not unresolved(min_usd_value):
-            parse_amount(min_usd_value, "min_usd_value")
+        addresses = None if unresolved(address) else parse_addresses(address)
+        chain_list = None if unresolved(chains) else parse_chains(chains)
+        if addresses is not None and chain_list is not None:
+            check_chains_fit(addresses, chain_list)
+        if not unresolved(min_usd_value):
+            parse_optional_amount(min_usd_value, "min_usd_value")
 
     @cached_property
     def hook(self) -> OkxHook:
@@ -91,24 +89,19 @@ class OkxTokenBalancesOperator(BaseOperator):
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        addresses = parse_addresses(self.address)
-        chains = normalize_chains(self.chains)
-        floor = (
-            None if self.min_usd_value in (None, "") else parse_amount(self.min_usd_value, "min_usd_value")
-        )
-        fetched = self.hook.get_wallets_token_balances(
-            addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
-        )
+        with failing_fast_on_permanent_errors():
+            wallets = parse_wallets(self.address, "address")
+            addresses = list(wallets.values())
+            chains = parse_chains(self.chains)
+            check_chains_fit(addresses, chains)
+            floor = parse_optional_amount(self.min_usd_value, "min_usd_value")
+            fetched = self.hook.get_wallets_token_balances(
+                addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
+            )
         rows = [row for balances in fetched.values() for row in balances]
         kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
         kept.sort(key=sort_key)
-        self.log.info(
-            "%d tokens over %d address(es) and %d chain(s)%s",
-            len(kept),
-            len(addresses),
-            len(chains),
-            f"; {len(rows) - len(kept)} below {floor} USD dropped" if floor is not None else "",
-        )
+        self._log_wallets(wallets, fetched, floor, len(chains))
         return {
             "addresses": addresses,
             "chains": chains,
@@ -120,3 +113,39 @@ class OkxTokenBalancesOperator(BaseOperator):
             "dropped_count": len(rows) - len(kept),
             "balances": [row.to_dict() for row in kept],
         }
+
+    def _log_wallets(
+        self,
+        wallets: dict[str, str],
+        fetched: dict[str, list[TokenBalance]],
+        floor: Decimal | None,
+        chain_count: int,
+    ) -> None:
+        """One line per wallet (label, address, tokens, exact USD total), at most
+        :data:`MAX_WALLET_LOG_LINES`, then how many more."""
+        below = f" below {decimal_str(floor)} USD" if floor is not None else ""
+        kept_all = [
+            row for rows in fetched.values() for row in rows if floor is None or row.usd_value >= floor
+        ]
+        self.log.info(
+            "%d token(s) over %d wallet(s) and %d chain(s): %s USD in all",
+            len(kept_all),
+            len(wallets),
+            chain_count,
+            decimal_str(total_usd(kept_all)),
+        )
+        for shown, (label, address) in enumerate(wallets.items()):
+            if shown == MAX_WALLET_LOG_LINES:
+                self.log.info("... and %d more wallet(s)", len(wallets) - shown)
+                break
+            rows = fetched.get(address, [])
+            kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
+            name = address if label == address else f"{label} ({address})"
+            dropped = f", {len(rows) - len(kept)} dropped{below}" if len(kept) != len(rows) else ""
+            self.log.info(
+                "Wallet %s: %d token(s), %s USD%s",
+                name,
+                len(kept),
+                decimal_str(total_usd(kept)),
+                dropped,
+            )

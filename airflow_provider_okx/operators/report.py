@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.api.errors import OkxInvalidInputError
-from airflow_provider_okx.chains import normalize_chains, validate_address
+from airflow_provider_okx.chains import normalize_chains
 from airflow_provider_okx.compat import BaseOperator, ReportAsset
-from airflow_provider_okx.operators.balances import parse_addresses
-from airflow_provider_okx.templating import literal, unresolved
-from airflow_provider_okx.thresholds import parse_amount
+from airflow_provider_okx.inputs import parse_amount, parse_wallets
+from airflow_provider_okx.templating import unresolved
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -24,25 +23,6 @@ if TYPE_CHECKING:
 
 REPORT_FILES = ("balances.csv", "summary.json", "report.html")
 _DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-
-
-def parse_wallets(value: object) -> dict[str, str]:
-    """``label -> address`` from a dict, a list of addresses (labelled by themselves), or
-    their rendered string form."""
-    if isinstance(value, str) and value.strip().startswith("{"):
-        text = value.strip()
-        try:
-            value = literal(text)
-        except ValueError:
-            raise OkxInvalidInputError("wallets", text, "not a mapping of label to address") from None
-    if isinstance(value, dict):
-        if not value:
-            raise OkxInvalidInputError("wallets", value, "at least one wallet is required")
-        wallets = {str(label): validate_address(address, "wallets") for label, address in value.items()}
-        if len({a.lower() for a in wallets.values()}) != len(wallets):
-            raise OkxInvalidInputError("wallets", value, "an address is listed under two labels")
-        return wallets
-    return {address: address for address in parse_addresses(value, "wallets")}
 
 
 class OkxTreasuryReportOperator(BaseOperator):

@@ -10,19 +10,33 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.api.retry import RETRYABLE
 from airflow_provider_okx.api.signing import format_timestamp
+from airflow_provider_okx.chains import validate_address
 from airflow_provider_okx.compat import (
     AirflowException,
+    AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
     BaseSensorOperator,
     PokeReturnValue,
     conf,
 )
+from airflow_provider_okx.inputs import (
+    balance_condition,
+    check_condition,
+    check_metric,
+    parse_amount,
+    parse_chains,
+    parse_flag,
+    parse_token_address,
+)
+from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.templating import unresolved
-from airflow_provider_okx.thresholds import BalanceCondition, check_condition, check_metric
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.thresholds import BalanceCondition
 
 
 class OkxBalanceSensor(BaseSensorOperator):
@@ -41,6 +55,11 @@ class OkxBalanceSensor(BaseSensorOperator):
 
     Returns ``{"address", "chain", "token_address", "metric", "condition", "threshold",
     "value", "observed_at"}`` with exact decimal strings, in poke and deferrable mode alike.
+
+    The sensor completes only on a value it read: an answer OKX did not give in its documented
+    shape is an error, while a token absent from a well-formed answer is not held (0). Transient
+    errors (rate limits, OKX unavailable, timeouts) leave the wait going; permanent ones (a
+    refused key or signature, invalid input) fail the task at once, without its retries.
     """
 
     template_fields = ("address", "chain", "threshold", "token_address", "okx_conn_id")
@@ -67,14 +86,23 @@ class OkxBalanceSensor(BaseSensorOperator):
         self.token_address = token_address
         self.condition = check_condition(condition)
         self.metric = check_metric(metric)
-        self.exclude_risk_tokens = exclude_risk_tokens
+        self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         self.okx_conn_id = okx_conn_id
         self.deferrable = deferrable
+        # Fail at DAG parse, not at 3 a.m., on whatever is known now; templates at execute.
+        if not unresolved(address):
+            validate_address(address)
+        if not unresolved(chain):
+            parse_chains(chain)
+        if not unresolved(threshold):
+            parse_amount(threshold, "threshold")
+        if not unresolved(token_address):
+            parse_token_address(token_address)
         if not any(unresolved(v) for v in (address, chain, threshold, token_address)):
-            self._wait()  # everything is known now: fail at DAG parse, not at 3 a.m.
+            self._wait()
 
     def _wait(self) -> BalanceCondition:
-        return BalanceCondition.build(
+        return balance_condition(
             address=self.address,
             chain=self.chain,
             threshold=self.threshold,
@@ -90,15 +118,32 @@ class OkxBalanceSensor(BaseSensorOperator):
 
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
+    def _read(self, wait: BalanceCondition) -> tuple[Decimal, str]:
+        """The watched value as OKX reports it now (one request), and the token's symbol when
+        the answer names it."""
+        if wait.metric == "total_usd":
+            value = self.hook.get_total_value(
+                wait.address,
+                list(wait.chains),
+                asset_type="all",
+                exclude_risk_tokens=wait.exclude_risk_tokens,
+            )
+            return value, ""
+        rows = self.hook.get_token_balances(
+            wait.address, [wait.watched_token], exclude_risk_tokens=wait.exclude_risk_tokens
+        )
+        return wait.value_from_tokens(rows), wait.symbol_in(rows)
+
     def poke(self, context: Any) -> PokeReturnValue:
-        wait = self._wait()
-        try:
-            value = wait.observe(self.hook)
-        except RETRYABLE as error:
-            # The hook already retried; a wait outlives a bad minute at OKX.
-            self.log.warning("OKX unavailable for this poke, waiting on: %s", error)
-            return PokeReturnValue(is_done=False)
-        self.log.info("%s", wait.describe(value))
+        with failing_fast_on_permanent_errors():
+            wait = self._wait()
+            try:
+                value, symbol = self._read(wait)
+            except RETRYABLE as error:
+                # The hook already retried; a wait outlives a bad minute at OKX.
+                self.log.warning("OKX unavailable for this poke, waiting on: %s", error)
+                return PokeReturnValue(is_done=False)
+        self.log.info("%s", wait.describe(value, symbol))
         return PokeReturnValue(
             is_done=wait.is_met(value), xcom_value=wait.result(value, format_timestamp(time.time()))
         )
@@ -106,7 +151,8 @@ class OkxBalanceSensor(BaseSensorOperator):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        wait = self._wait()
+        with failing_fast_on_permanent_errors():
+            wait = self._wait()
         first = self.poke(context)
         if first.is_done:
             return first.xcom_value
@@ -138,4 +184,7 @@ class OkxBalanceSensor(BaseSensorOperator):
             if self.soft_fail:
                 raise AirflowSkipException(message)
             raise AirflowSensorTimeout(message)
+        if status == "error" and (event or {}).get("permanent") is True:
+            # A refused key or invalid request fails the same way on every retry.
+            raise AirflowFailException(f"OKX balance wait failed: {message}")
         raise AirflowException(f"OKX balance wait failed: {message}")
