@@ -361,3 +361,14 @@ def test_airflow2_form_offers_api_version_as_a_select():
     assert field.field_class.__name__ == "SelectField"
     assert [value for value, _ in field.kwargs["choices"]] == CONN_FIELDS["api_version"]["schema"]["enum"]
     assert field.kwargs["default"] == "v6"
+
+
+def test_many_wallet_fetch_asks_for_a_wallet_once_however_it_is_written(okx_conn, requests_mock, no_sleep):
+    checksummed = "0xEd0C6079229E2d407672a117c22b62064f4a4312"
+    route = requests_mock.get(
+        "https://okx.test/api/v6/dex/balance/all-token-balances-by-address",
+        json={"code": "0", "msg": "", "data": [{"tokenAssets": []}]},
+    )
+    result = OkxHook().get_wallets_token_balances([checksummed, checksummed.lower(), f" {checksummed} "], 1)
+    assert list(result) == [checksummed]
+    assert route.call_count == 1

@@ -32,7 +32,7 @@ from typing import Any
 
 from airflow_provider_okx.api.errors import OkxMalformedResponseError, shorten
 from airflow_provider_okx.api.responses import kind_of
-from airflow_provider_okx.models import Chain, TokenBalance, exact_sum, parse_decimal
+from airflow_provider_okx.models import Chain, TokenBalance, exact_sum, parse_bounded_amount
 
 _TOKEN_FIELDS = ("tokenContractAddress", "tokenAddress")
 
@@ -121,7 +121,7 @@ def total_value(endpoint: str) -> Callable[[list[Any]], Decimal]:
         if not isinstance(raw, str):
             raise _malformed(endpoint, "data[0].totalValue", f"is {kind_of(raw)}, not a numeric string")
         try:
-            return parse_decimal(raw, "totalValue")
+            return parse_bounded_amount(raw, "totalValue")
         except (ValueError, ArithmeticError) as error:
             raise _malformed(endpoint, "data[0].totalValue", f"is not a usable value ({error})") from None
 

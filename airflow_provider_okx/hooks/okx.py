@@ -32,6 +32,7 @@ from airflow_provider_okx.api.errors import (
 from airflow_provider_okx.api.errors import describe_exception as _describe
 from airflow_provider_okx.api.protocol import OkxProtocol, Outcome, Received, Step, Wait
 from airflow_provider_okx.chains import (
+    address_key,
     check_family,
     chunked,
     compatible_chains,
@@ -399,10 +400,15 @@ class OkxHook(BaseHook):
 
     @staticmethod
     def _per_family(addresses: Iterable[str], chains: Any) -> dict[str, list[str]]:
+        """Each distinct wallet (by :func:`address_key`, first spelling kept) with its chains."""
         chain_list = normalize_chains(chains)
         selection: dict[str, list[str]] = {}
+        seen: set[str] = set()
         for raw in addresses:
             address = validate_address(raw)
+            if address_key(address) in seen:
+                continue  # the same wallet written again: fetched and counted once
+            seen.add(address_key(address))
             own = compatible_chains(address, chain_list)
             if not own:
                 raise OkxInvalidInputError(
