@@ -275,3 +275,20 @@ def test_connection_refused_is_a_transport_error(monkeypatch, no_sleep):
 
 def test_clock_error_class_is_auth_error():
     assert issubclass(OkxClockSkewError, OkxAuthError)
+
+
+@pytest.mark.parametrize("version", ["v6", "v5"])
+def test_asking_for_risk_tokens_gets_them_on_both_api_versions(okx_simulator, monkeypatch, version):
+    """v6 hides risk tokens unless ``filter=1`` is sent too: without it totals silently miss them."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, api_version=version)
+    )
+    wallet = "0x" + "08" * 20
+    hook = OkxHook()
+    everything = hook.get_all_token_balances(wallet, "1,56,8453", exclude_risk_tokens=False)
+    filtered = hook.get_all_token_balances(wallet, "1,56,8453", exclude_risk_tokens=True)
+    assert any(row.is_risk_token for row in everything)
+    assert not any(row.is_risk_token for row in filtered)
+    assert {(r.chain_index, r.token_address) for r in filtered} < {
+        (r.chain_index, r.token_address) for r in everything
+    }
