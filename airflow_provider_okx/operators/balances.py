@@ -11,6 +11,8 @@ from airflow_provider_okx.api.errors import OkxInvalidInputError
 from airflow_provider_okx.api.signing import format_timestamp
 from airflow_provider_okx.chains import normalize_chains, validate_address
 from airflow_provider_okx.compat import BaseOperator
+from airflow_provider_okx.lineage import OkxRead
+from airflow_provider_okx.links import wallet_explorer_links
 from airflow_provider_okx.models import decimal_str, sort_key, total_usd
 from airflow_provider_okx.templating import literal, unresolved
 from airflow_provider_okx.thresholds import parse_amount
@@ -59,6 +61,7 @@ class OkxTokenBalancesOperator(BaseOperator):
 
     template_fields = ("address", "chains", "min_usd_value", "okx_conn_id")
     ui_color = "#e8f4fd"
+    operator_extra_links = wallet_explorer_links()
 
     def __init__(
         self,
@@ -99,6 +102,7 @@ class OkxTokenBalancesOperator(BaseOperator):
         fetched = self.hook.get_wallets_token_balances(
             addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
         )
+        self.okx_read = OkxRead.of(self.hook, fetched, chains)  # the inputs lineage reports
         rows = [row for balances in fetched.values() for row in balances]
         kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
         kept.sort(key=sort_key)
@@ -120,3 +124,9 @@ class OkxTokenBalancesOperator(BaseOperator):
             "dropped_count": len(rows) - len(kept),
             "balances": [row.to_dict() for row in kept],
         }
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: one input dataset per wallet read (see :mod:`airflow_provider_okx.lineage`)."""
+        from airflow_provider_okx.lineage import balances_lineage
+
+        return balances_lineage(self)

@@ -18,6 +18,7 @@ from airflow_provider_okx.compat import (
     PokeReturnValue,
     conf,
 )
+from airflow_provider_okx.links import OkxSensorTokenLink, OkxSensorWalletLink
 from airflow_provider_okx.templating import unresolved
 from airflow_provider_okx.thresholds import BalanceCondition, check_condition, check_metric
 
@@ -45,6 +46,7 @@ class OkxBalanceSensor(BaseSensorOperator):
 
     template_fields = ("address", "chain", "threshold", "token_address", "okx_conn_id")
     ui_color = "#e8f4fd"
+    operator_extra_links = (OkxSensorWalletLink(), OkxSensorTokenLink())
 
     def __init__(
         self,
@@ -139,3 +141,9 @@ class OkxBalanceSensor(BaseSensorOperator):
                 raise AirflowSkipException(message)
             raise AirflowSensorTimeout(message)
         raise AirflowException(f"OKX balance wait failed: {message}")
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the watched wallet as the input (see :mod:`airflow_provider_okx.lineage`)."""
+        from airflow_provider_okx.lineage import sensor_lineage
+
+        return sensor_lineage(self)
