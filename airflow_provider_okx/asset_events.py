@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from airflow_provider_okx.compat import ReportAsset
+from airflow_provider_okx.compat import AIRFLOW_V3, ReportAsset
 
 REPORT_EVENT_KEYS = (
     "date",
@@ -68,3 +68,29 @@ def latest_report(events: Sequence[Any] | None) -> dict[str, Any] | None:
         if isinstance(extra, Mapping) and "report_dir" in extra and "files" in extra:
             return dict(extra)
     return None
+
+
+def report_from_context(context: Mapping[str, Any], asset: Any) -> dict[str, Any] | None:
+    """The report a consumer task should read, from its context.
+
+    The report whose event triggered this run (``triggering_asset_events`` on Airflow 3,
+    ``triggering_dataset_events`` on Airflow 2); in a run no event triggered (manual, backfill),
+    the latest report event of ``asset`` when the task lists it in ``inlets``. ``None`` when no
+    report was published yet.
+    """
+    if AIRFLOW_V3:
+        triggering = context.get("triggering_asset_events") or {}
+        found = latest_report(triggering.get(asset) if asset in triggering else None)
+    else:
+        triggering = context.get("triggering_dataset_events") or {}
+        found = latest_report(triggering.get(asset.uri))
+    if found is not None:
+        return found
+    inlets = context.get("inlet_events")
+    if inlets is None:
+        return None
+    try:
+        latest = inlets[asset][-1]  # only the newest row is read
+    except (KeyError, IndexError):
+        return None
+    return latest_report([latest])

@@ -54,7 +54,7 @@ with DAG(
         chains="ethereum,solana",
         output_uri=os.environ.get("OKX_TEST_REPORT_URI", "file:///tmp/okx-test-lineage-links"),
         reconcile=False,
-        report_asset="okx_test_lineage_report",
+        report_asset="okx_treasury_report",
     )
 
     balances >> wait >> report
