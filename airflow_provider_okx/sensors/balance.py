@@ -39,6 +39,9 @@ class OkxBalanceSensor(BaseSensorOperator):
     :param exclude_risk_tokens: let OKX drop tokens it flags as risky.
     :param deferrable: hand the wait to the triggerer (no worker slot held); defaults to
         ``[operators] default_deferrable``.
+    :param start_from_trigger: with ``deferrable``, start in the triggerer without a worker
+        (Airflow 2.10+, 3.3+; only when no argument is templated: see
+        :mod:`airflow_provider_okx.trigger_start`).
 
     Returns ``{"address", "chain", "token_address", "metric", "condition", "threshold",
     "value", "observed_at"}`` with exact decimal strings, in poke and deferrable mode alike.
@@ -60,6 +63,7 @@ class OkxBalanceSensor(BaseSensorOperator):
         exclude_risk_tokens: bool = True,
         okx_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -74,6 +78,11 @@ class OkxBalanceSensor(BaseSensorOperator):
         self.deferrable = deferrable
         if not any(unresolved(v) for v in (address, chain, threshold, token_address)):
             self._wait()  # everything is known now: fail at DAG parse, not at 3 a.m.
+        if start_from_trigger:  # defer at scheduling time, no worker slot (see trigger_start)
+            from airflow_provider_okx.trigger_start import start_trigger_args
+
+            self.start_trigger_args = start_trigger_args(self)
+            self.start_from_trigger = self.start_trigger_args is not None
 
     def _wait(self) -> BalanceCondition:
         return BalanceCondition.build(
