@@ -56,7 +56,9 @@ class Explorer:
 
 
 def _etherscan_family(name: str, host: str) -> Explorer:
-    return Explorer(name, f"https://{host}/address/{{address}}", f"https://{host}/token/{{token}}?a={{address}}")
+    return Explorer(
+        name, f"https://{host}/address/{{address}}", f"https://{host}/token/{{token}}?a={{address}}"
+    )
 
 
 # OKX chainIndex -> explorer. Only explorers whose URL scheme we are sure of; a chain missing
@@ -297,4 +299,3 @@ class OkxReportLink(BaseOperatorLink):
         files = published.get("files") if isinstance(published, dict) else None
         uri = files.get("report.html") if isinstance(files, dict) else None
         return (report_url(str(uri)) or "") if uri else ""
-

@@ -58,7 +58,7 @@ if AIRFLOW_V3:
             """One run per crossing; each event carries what the trigger observed."""
             events = get_current_context()["triggering_asset_events"]
             seen = []
-            for event in events[usdt_deposit] if usdt_deposit in events else []:
+            for event in events.get(usdt_deposit, []):
                 payload = event.extra["payload"]
                 value = Decimal(payload["value"])
                 print(

@@ -3,9 +3,11 @@ lineage and links tests: a simulator, the OpenLineage ``file`` transport, a repo
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -34,6 +36,7 @@ class LineageLinksRun:
 @functools.cache
 def lineage_links_run() -> LineageLinksRun:
     workdir = Path(tempfile.mkdtemp(prefix="okx-lineage-links-"))
+    atexit.register(shutil.rmtree, workdir, ignore_errors=True)
     events_file = workdir / "openlineage.jsonl"
     with OkxSimulator() as sim:
         env = {

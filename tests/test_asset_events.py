@@ -60,15 +60,14 @@ def latest_event_extra(asset_name: str, source_dag_id: str) -> dict:
         id_column, key_column = Event.dataset_id, Model.uri
     with create_session() as session:
         run_id = session.scalar(
-            select(DagRun.run_id)
-            .where(DagRun.dag_id == source_dag_id)
-            .order_by(DagRun.id.desc())
-            .limit(1)
+            select(DagRun.run_id).where(DagRun.dag_id == source_dag_id).order_by(DagRun.id.desc()).limit(1)
         )
         extra = session.scalar(
             select(Event.extra)
             .join(Model, id_column == Model.id)
-            .where(key_column == asset_name, Event.source_dag_id == source_dag_id, Event.source_run_id == run_id)
+            .where(
+                key_column == asset_name, Event.source_dag_id == source_dag_id, Event.source_run_id == run_id
+            )
             .order_by(Event.id.desc())
             .limit(1)
         )
@@ -83,7 +82,9 @@ def test_report_event_extra_read_back_from_the_metadata_db_after_a_run():
     [day] = [p for p in run.reports.iterdir() if not p.name.startswith(".")]
     assert extra["date"] == day.name
     assert extra["report_dir"] == f"file://{day}"
-    assert extra["files"] == {name: f"file://{day / name}" for name in ("balances.csv", "summary.json", "report.html")}
+    assert extra["files"] == {
+        name: f"file://{day / name}" for name in ("balances.csv", "summary.json", "report.html")
+    }
     summary = json.loads((day / "summary.json").read_text())
     assert extra["total_usd"] == summary["total_usd"]  # the exact decimal string, not a float
     assert isinstance(extra["total_usd"], str) and Decimal(extra["total_usd"]) > 0

@@ -99,7 +99,9 @@ async def test_fires_once_per_crossing_below_above_above_below_above(okx_simulat
     assert [e["crossing"] for e in events] == ["crossed", "crossed"]
     assert [e["previous"]["value"] for e in events] == [BELOW, BELOW]
     first = events[0]
-    assert {k: first[k] for k in ("address", "chain", "token_address", "metric", "condition", "threshold")} == {
+    assert {
+        k: first[k] for k in ("address", "chain", "token_address", "metric", "condition", "threshold")
+    } == {
         "address": WALLET,
         "chain": "1",
         "token_address": USDT,
@@ -149,7 +151,9 @@ async def test_crossing_while_no_triggerer_watched_fires_once_on_restart(okx_sim
     assert await watch(_with(trigger(), store), reads=2) == []
     sim.set_balance(WALLET, "1", USDT, ABOVE, price="1")  # the deposit lands during the downtime
     events = await watch(_with(trigger(), store), reads=3)
-    assert [(e["value"], e["crossing"], e["previous"]["value"]) for e in events] == [(ABOVE, "crossed", BELOW)]
+    assert [(e["value"], e["crossing"], e["previous"]["value"]) for e in events] == [
+        (ABOVE, "crossed", BELOW)
+    ]
 
 
 @needs_airflow3
@@ -196,7 +200,9 @@ def test_serialize_round_trip_and_hash_identity():
     assert kwargs["chain"] == "1" and kwargs["threshold"] == "1000" and kwargs["address"] == WALLET
     assert OkxBalanceEventTrigger(**kwargs).serialize() == (classpath, kwargs)
     assert BaseEventTrigger.hash(classpath, kwargs) == BaseEventTrigger.hash(*b.serialize())
-    assert BaseEventTrigger.hash(classpath, kwargs) != BaseEventTrigger.hash(*trigger(threshold="1001").serialize())
+    assert BaseEventTrigger.hash(classpath, kwargs) != BaseEventTrigger.hash(
+        *trigger(threshold="1001").serialize()
+    )
     # The stored state belongs to the condition, not to the polling rhythm.
     assert a.state_key == trigger(poll_interval=300).state_key != trigger(threshold="2").state_key
 

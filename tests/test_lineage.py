@@ -18,7 +18,7 @@ from tests.lineage_links_run import DAG_ID, lineage_links_run
 
 pytest.importorskip("airflow.providers.openlineage")
 
-from airflow.providers.common.compat.openlineage import facet  # noqa: E402
+from airflow.providers.common.compat.openlineage import facet
 
 EVM = "0x28C6c06298d514Db089934071355E5743bf21d60"
 SOLANA = "7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV"
@@ -51,8 +51,9 @@ def test_run_events_name_okx_wallets_as_inputs_and_the_published_files_as_output
 
     [wait] = completes(run.events, "wait")
     assert datasets(wait["inputs"]) == [(okx, EVM.lower())]
-    assert "token 0xdac17f958d2ee523a2206206994597c13d831ec7" in (
-        wait["inputs"][0]["facets"]["documentation"]["description"]
+    assert (
+        "token 0xdac17f958d2ee523a2206206994597c13d831ec7"
+        in (wait["inputs"][0]["facets"]["documentation"]["description"])
     )
 
     [report] = completes(run.events, "report")
@@ -110,7 +111,10 @@ def test_balances_operator_reports_what_execute_read(okx_simulator_connection):
     by_name = {d.name: d for d in lineage.inputs}
     assert set(by_name) == {EVM.lower(), SOLANA}
     assert {d.namespace for d in lineage.inputs} == {okx_namespace(sim.base_url)}
-    assert by_name[SOLANA].facets["documentation"].description == f"OKX Web3 balances of wallet {SOLANA} on Solana (501)"
+    assert (
+        by_name[SOLANA].facets["documentation"].description
+        == f"OKX Web3 balances of wallet {SOLANA} on Solana (501)"
+    )
     assert "Ethereum (1), BNB Chain (56)" in by_name[EVM.lower()].facets["documentation"].description
 
 

@@ -13,7 +13,6 @@ from airflow_provider_okx.links import (
     OkxReportLink,
     OkxSensorTokenLink,
     OkxSensorWalletLink,
-    OkxWalletExplorerLink,
     report_url,
     token_url,
     wallet_url,
@@ -194,7 +193,9 @@ def _served_links() -> dict[tuple[str, int], dict[str, str | None]]:
         links = {}
         for ti in tis:
             task = served.get_task(ti.task_id)
-            links[(ti.task_id, ti.map_index)] = {name: task.get_extra_links(ti, name) for name in task.extra_links}
+            links[(ti.task_id, ti.map_index)] = {
+                name: task.get_extra_links(ti, name) for name in task.extra_links
+            }
     return links
 
 

@@ -60,7 +60,10 @@ async def test_the_trigger_airflow_starts_waits_and_the_worker_returns_the_senso
     ("kwargs", "why"),
     [
         ({"address": "{{ params.wallet }}"}, "address is rendered at run time"),
-        ({"threshold": "{{ params.threshold }}", "chain": "{{ params.chain }}"}, "chain, threshold are rendered"),
+        (
+            {"threshold": "{{ params.threshold }}", "chain": "{{ params.chain }}"},
+            "chain, threshold are rendered",
+        ),
         ({"okx_conn_id": "{{ var.value.okx_conn }}"}, "okx_conn_id is rendered"),
         ({"deferrable": False}, "only applies with deferrable=True"),
     ],
@@ -94,7 +97,9 @@ def test_the_serialized_dag_keeps_the_start_arguments():
         from airflow import DAG
         from airflow.serialization.serialized_objects import SerializedDAG as Serializer
 
-    with DAG("okx_start_from_trigger", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")) as dag:
+    with DAG(
+        "okx_start_from_trigger", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC")
+    ) as dag:
         sensor()
     served = Serializer.from_dict(Serializer.to_dict(dag)).get_task("wait")
     assert served.start_from_trigger is True

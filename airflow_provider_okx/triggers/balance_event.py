@@ -59,7 +59,7 @@ from airflow_provider_okx.thresholds import BalanceCondition
 try:  # Airflow 3.0+
     from airflow.triggers.base import BaseEventTrigger
 except ImportError:  # Airflow 2.10 / 2.11
-    BaseEventTrigger = None
+    BaseEventTrigger = None  # type: ignore[misc,assignment]
 
 log = logging.getLogger(__name__)
 
