@@ -174,11 +174,13 @@ def _served_links() -> dict[tuple[str, int], dict[str, str | None]]:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    try:
+    try:  # Airflow 3.3
         from airflow.dag_processing.dagbag import DagBag
-        from airflow.serialization.serialized_objects import DagSerialization as Serializer
-    except ImportError:  # Airflow 2
+    except ImportError:
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
+    try:  # Airflow 3.3
+        from airflow.serialization.serialized_objects import DagSerialization as Serializer
+    except ImportError:
         from airflow.serialization.serialized_objects import SerializedDAG as Serializer
 
     dag = DagBag(dag_folder=str(DAGS)).get_dag(DAG_ID)

@@ -92,9 +92,11 @@ def test_the_serialized_dag_keeps_the_start_arguments():
     """The scheduler reads these from the serialized DAG, not from the DAG file."""
     if AIRFLOW_V3:
         from airflow.sdk import DAG
-        from airflow.serialization.serialized_objects import DagSerialization as Serializer
     else:
         from airflow import DAG
+    try:  # Airflow 3.3
+        from airflow.serialization.serialized_objects import DagSerialization as Serializer
+    except ImportError:  # earlier versions
         from airflow.serialization.serialized_objects import SerializedDAG as Serializer
 
     with DAG(
