@@ -92,7 +92,20 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "OKX Web3", "python-modules": ["airflow_provider_okx.sensors.balance"]}
         ],
         "triggers": [
-            {"integration-name": "OKX Web3", "python-modules": ["airflow_provider_okx.triggers.balance"]}
+            {
+                "integration-name": "OKX Web3",
+                "python-modules": [
+                    "airflow_provider_okx.triggers.balance",
+                    "airflow_provider_okx.triggers.balance_event",
+                ],
+            }
+        ],
+        # Airflow 2 rebuilds serialized operator links from these class paths.
+        "extra-links": [
+            "airflow_provider_okx.links.OkxWalletExplorerLink",
+            "airflow_provider_okx.links.OkxSensorWalletLink",
+            "airflow_provider_okx.links.OkxSensorTokenLink",
+            "airflow_provider_okx.links.OkxReportLink",
         ],
         "transfers": [
             {

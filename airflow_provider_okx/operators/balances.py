@@ -17,6 +17,8 @@ from airflow_provider_okx.inputs import (
     parse_optional_amount,
     parse_wallets,
 )
+from airflow_provider_okx.lineage import OkxRead
+from airflow_provider_okx.links import wallet_explorer_links
 from airflow_provider_okx.models import decimal_str, sort_key, total_usd
 from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.templating import unresolved
@@ -57,6 +59,7 @@ class OkxTokenBalancesOperator(BaseOperator):
 
     template_fields = ("address", "chains", "min_usd_value", "okx_conn_id")
     ui_color = "#e8f4fd"
+    operator_extra_links = wallet_explorer_links()
 
     def __init__(
         self,
@@ -98,6 +101,7 @@ class OkxTokenBalancesOperator(BaseOperator):
             fetched = self.hook.get_wallets_token_balances(
                 addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
             )
+        self.okx_read = OkxRead.of(self.hook, fetched, chains)  # the inputs lineage reports
         rows = [row for balances in fetched.values() for row in balances]
         kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
         kept.sort(key=sort_key)
@@ -149,3 +153,9 @@ class OkxTokenBalancesOperator(BaseOperator):
                 decimal_str(total_usd(kept)),
                 dropped,
             )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: one input dataset per wallet read (see :mod:`airflow_provider_okx.lineage`)."""
+        from airflow_provider_okx.lineage import balances_lineage
+
+        return balances_lineage(self)

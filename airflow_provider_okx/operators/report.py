@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.api.errors import OkxInvalidInputError
+from airflow_provider_okx.asset_events import announce_report
 from airflow_provider_okx.chains import normalize_chains
 from airflow_provider_okx.compat import BaseOperator, ReportAsset
 from airflow_provider_okx.inputs import parse_amount, parse_wallets
+from airflow_provider_okx.links import OkxReportLink
 from airflow_provider_okx.templating import unresolved
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ class OkxTreasuryReportOperator(BaseOperator):
 
     template_fields = ("wallets", "chains", "output_uri", "okx_conn_id", "balances")
     ui_color = "#fdf2e8"
+    operator_extra_links = (OkxReportLink(),)
 
     def __init__(
         self,
@@ -170,7 +173,7 @@ class OkxTreasuryReportOperator(BaseOperator):
             summary["token_count"],
             target,
         )
-        return {
+        result = {
             "date": date,
             "total_usd": summary["total_usd"],
             "wallet_count": summary["wallet_count"],
@@ -182,6 +185,14 @@ class OkxTreasuryReportOperator(BaseOperator):
             "report_dir": str(target),
             "files": {name: str(target / name) for name in REPORT_FILES},
         }
+        announce_report(self, context, result)  # asset event extra, lineage outputs, report link
+        return result
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: every wallet as an input, the published files as outputs."""
+        from airflow_provider_okx.lineage import report_lineage
+
+        return report_lineage(self)
 
     def _root(self) -> Any:
         from airflow_provider_okx.compat import object_storage_path

@@ -29,6 +29,7 @@ from airflow_provider_okx.inputs import (
     parse_flag,
     parse_token_address,
 )
+from airflow_provider_okx.links import OkxSensorTokenLink, OkxSensorWalletLink
 from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.templating import unresolved
 
@@ -52,6 +53,9 @@ class OkxBalanceSensor(BaseSensorOperator):
     :param exclude_risk_tokens: let OKX drop tokens it flags as risky.
     :param deferrable: hand the wait to the triggerer (no worker slot held); defaults to
         ``[operators] default_deferrable``.
+    :param start_from_trigger: with ``deferrable``, start in the triggerer without a worker
+        (Airflow 2.10+, 3.3+; only when no argument is templated: see
+        :mod:`airflow_provider_okx.trigger_start`).
 
     Returns ``{"address", "chain", "token_address", "metric", "condition", "threshold",
     "value", "observed_at"}`` with exact decimal strings, in poke and deferrable mode alike.
@@ -64,6 +68,7 @@ class OkxBalanceSensor(BaseSensorOperator):
 
     template_fields = ("address", "chain", "threshold", "token_address", "okx_conn_id")
     ui_color = "#e8f4fd"
+    operator_extra_links = (OkxSensorWalletLink(), OkxSensorTokenLink())
 
     def __init__(
         self,
@@ -77,6 +82,7 @@ class OkxBalanceSensor(BaseSensorOperator):
         exclude_risk_tokens: bool = True,
         okx_conn_id: str = DEFAULT_CONN_ID,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -99,7 +105,12 @@ class OkxBalanceSensor(BaseSensorOperator):
         if not unresolved(token_address):
             parse_token_address(token_address)
         if not any(unresolved(v) for v in (address, chain, threshold, token_address)):
-            self._wait()
+            self._wait()  # everything is known now: fail at DAG parse, not at 3 a.m.
+        if start_from_trigger:  # defer at scheduling time, no worker slot (see trigger_start)
+            from airflow_provider_okx.trigger_start import start_trigger_args
+
+            self.start_trigger_args = start_trigger_args(self)
+            self.start_from_trigger = self.start_trigger_args is not None
 
     def _wait(self) -> BalanceCondition:
         return balance_condition(
@@ -188,3 +199,9 @@ class OkxBalanceSensor(BaseSensorOperator):
             # A refused key or invalid request fails the same way on every retry.
             raise AirflowFailException(f"OKX balance wait failed: {message}")
         raise AirflowException(f"OKX balance wait failed: {message}")
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the watched wallet as the input (see :mod:`airflow_provider_okx.lineage`)."""
+        from airflow_provider_okx.lineage import sensor_lineage
+
+        return sensor_lineage(self)
