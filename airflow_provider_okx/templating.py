@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from pathlib import PurePath
+from typing import Any
 
 _PLAIN = (str, int, float, Decimal, bytes, bytearray, set, frozenset, PurePath, type(None))
 """Values the DAG author wrote as they are: checked at construction (and refused there if
@@ -27,3 +28,26 @@ def unresolved(value: object) -> bool:
     if isinstance(value, dict):
         return any(unresolved(key) or unresolved(item) for key, item in value.items())
     return is_templated(value) or not isinstance(value, _PLAIN)
+
+
+class TextTemplateFields:
+    """Keeps our text template fields text under ``render_template_as_native_obj=True``.
+
+    Jinja's native mode runs ``ast.literal_eval`` on whatever a string renders to, so a wallet
+    ``"0x28C6c06298d514Db089934071355E5743bf21d60"`` (or the ``{{ params.address }}`` that holds
+    it) becomes an ``int``: its case and leading zeros are gone, and no address can be read
+    back from it. Addresses, chain lists, token contracts and thresholds are text: a string that
+    native mode turned into a number (or a bool) is rendered again as text, with the DAG's own
+    macros and filters. Lists and dicts still come out native (the input parsers also read their
+    rendered text), and non-string values (``XComArg`` results) are untouched.
+    """
+
+    def render_template(
+        self, content: Any, context: Any, jinja_env: Any = None, seen_oids: set[int] | None = None
+    ) -> Any:
+        rendered = super().render_template(content, context, jinja_env, seen_oids)  # type: ignore[misc]
+        if isinstance(content, str) and isinstance(rendered, (int, float, complex)):
+            dag = self.dag if self.has_dag() else None  # type: ignore[attr-defined]
+            if dag is not None:  # Airflow picks native rendering by the DAG's flag: render directly
+                rendered = dag.get_template_env(force_sandboxed=True).from_string(content).render(context)
+        return rendered

@@ -21,7 +21,7 @@ from airflow_provider_okx.lineage import OkxRead
 from airflow_provider_okx.links import wallet_explorer_links
 from airflow_provider_okx.models import decimal_str, sort_key, total_usd
 from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
-from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -35,7 +35,7 @@ MAX_WALLET_LOG_LINES = 20
 """Wallets logged one line each; beyond, one line says how many more."""
 
 
-class OkxTokenBalancesOperator(BaseOperator):
+class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
     """Fetch every token balance of ``address`` on ``chains`` and return them exactly.
 
     :param address: one address, a list, or ``{label: address}`` (labels only name wallets in

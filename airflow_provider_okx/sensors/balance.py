@@ -31,7 +31,7 @@ from airflow_provider_okx.inputs import (
 )
 from airflow_provider_okx.links import OkxSensorTokenLink, OkxSensorWalletLink
 from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
-from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from airflow_provider_okx.thresholds import BalanceCondition
 
 
-class OkxBalanceSensor(BaseSensorOperator):
+class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
     """Wait until ``<metric> <condition> threshold`` holds for a wallet.
 
     :param address: the wallet (templated).

@@ -20,7 +20,7 @@ from airflow_provider_okx.chains import normalize_chains
 from airflow_provider_okx.compat import BaseHook, BaseOperator
 from airflow_provider_okx.models import decimal_str
 from airflow_provider_okx.operators.report import parse_wallets, rows_from_snapshots
-from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from airflow_provider_okx.hooks.okx import OkxHook
@@ -164,7 +164,7 @@ def _batches(rows: Sequence[tuple[object, ...]], size: int) -> Iterator[Sequence
         yield rows[start : start + size]
 
 
-class OkxBalancesToSqlOperator(BaseOperator):
+class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
     """Load one row per wallet, chain and token into a SQL table, replacing that day's rows.
 
     The table (created if missing) has the columns :data:`COLUMNS`: ``snapshot_date``,
