@@ -316,9 +316,9 @@ def test_a_token_one_batch_lacks_is_a_disagreement(okx_simulator_connection, tmp
     }
     assert dropped  # the second batch lost at least one of HOT's tokens
     with pytest.raises(AirflowFailException, match="absent") as failure:
-        report(
-            tmp_path, wallets=[SEED_ADDRESS, HOT, THIRD], chains="1,56", balances=[first, second]
-        ).execute(context("2026-11-23"))
+        report(tmp_path, wallets=[SEED_ADDRESS, HOT, THIRD], chains="1,56", balances=[first, second]).execute(
+            context("2026-11-23")
+        )
     assert failure.value.__cause__.value == HOT
 
 
@@ -396,9 +396,12 @@ def test_an_allowed_backfill_is_labelled_stale(okx_simulator_connection, tmp_pat
 
 def test_max_snapshot_lag_widens_or_narrows_the_window(okx_simulator_connection, tmp_path, clock):
     clock.after("2026-11-23", days=2)
-    assert report(tmp_path, max_snapshot_lag=datetime.timedelta(days=3)).execute(context("2026-11-23"))[
-        "stale_snapshot"
-    ] is False
+    assert (
+        report(tmp_path, max_snapshot_lag=datetime.timedelta(days=3)).execute(context("2026-11-23"))[
+            "stale_snapshot"
+        ]
+        is False
+    )
     clock.after("2026-11-23", hours=2)
     with pytest.raises(AirflowFailException, match="max_snapshot_lag"):
         report(tmp_path, max_snapshot_lag=3600).execute(context("2026-11-23"))
@@ -458,7 +461,7 @@ def test_a_lone_surrogate_and_formulas_from_okx_do_not_break_the_report(okx_simu
     with (day / "balances.csv").open(encoding="utf-8") as f:
         rows = {row["token_address"]: row for row in csv.DictReader(f)}
     assert rows["0x" + "11" * 20]["symbol"] == "\ufffd"
-    assert rows["0x" + "22" * 20]["symbol"] == "'=HYPERLINK(\"http://x\",\"claim\")"
+    assert rows["0x" + "22" * 20]["symbol"] == '\'=HYPERLINK("http://x","claim")'
     assert rows[""]["symbol"] == "ETH\ufffd\ufffd[31m"
     assert {row["wallet_label"] for row in rows.values()} == {"'" + label}
     html = (day / "report.html").read_text(encoding="utf-8")
@@ -569,7 +572,9 @@ def test_lineage_records_the_published_files_locally(okx_simulator_connection, t
     assert lineage() == {f"file://{tmp_path}/2026-11-23/{name}" for name in FILES}
 
 
-def test_lineage_records_the_published_keys_on_an_object_store(okx_simulator_connection, memory_store, lineage):
+def test_lineage_records_the_published_keys_on_an_object_store(
+    okx_simulator_connection, memory_store, lineage
+):
     root = f"memory://lineage-{memory_store}/okx"
     report(None, output_uri=root).execute(context("2026-11-23"))
     assert lineage() == {f"{root}/2026-11-23/{name}" for name in FILES}
