@@ -162,7 +162,7 @@ def store(request):
     try:
         from airflow.sdk.io import attach
     except ImportError:
-        from airflow.io import attach  # type: ignore[no-redef]
+        from airflow.io.store import attach  # type: ignore[no-redef]
     attach(protocol="memory", fs=MemoryFileSystem())
     return object_storage_path(f"memory://publish-{request.node.name.replace('_', '-')}/reports")
 
