@@ -29,6 +29,7 @@ CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 HUNDRED = Decimal(100)
 
+
 def esc(text: object) -> str:
     """Text safe in HTML and XML content and quoted attributes.
 
