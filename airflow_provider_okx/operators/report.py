@@ -2,38 +2,74 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import re
-import uuid
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.api.errors import OkxInvalidInputError
 from airflow_provider_okx.asset_events import announce_report
-from airflow_provider_okx.chains import normalize_chains
-from airflow_provider_okx.compat import BaseOperator, ReportAsset
-from airflow_provider_okx.inputs import parse_amount, parse_wallets
+from airflow_provider_okx.chains import address_key, normalize_chains
+from airflow_provider_okx.compat import AirflowFailException, BaseOperator, ReportAsset
+from airflow_provider_okx.inputs import check_output_uri, parse_amount, parse_wallets
 from airflow_provider_okx.links import OkxReportLink
-from airflow_provider_okx.templating import unresolved
+from airflow_provider_okx.models import decimal_str
+from airflow_provider_okx.operators.report_publish import Published, Writer, publish
+from airflow_provider_okx.operators.report_time import (
+    DEFAULT_MAX_SNAPSHOT_LAG,
+    RunPeriod,
+    SnapshotTime,
+    format_instant,
+    parse_instant,
+    parse_lag,
+)
+from airflow_provider_okx.report.text import clean_text
+from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
+from airflow_provider_okx.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
     from airflow_provider_okx.hooks.okx import OkxHook
     from airflow_provider_okx.models import TokenBalance
+    from airflow_provider_okx.report import Snapshot
 
 REPORT_FILES = ("balances.csv", "summary.json", "report.html")
 _DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
-class OkxTreasuryReportOperator(BaseOperator):
+def utc_now() -> datetime.datetime:
+    """The clock the report reads its fetch times from (tests freeze it here)."""
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
     """Snapshot every treasury wallet on every chain, value it exactly and publish a report.
 
     Writes ``balances.csv``, ``summary.json`` and ``report.html`` under
     ``<output_uri>/<logical date YYYY-MM-DD>/``. The fetch completes before anything is
-    written, so a failed fetch leaves no files; the files appear together (staged, then moved
-    into place) and a rerun of the same date replaces them.
+    written, so a failed fetch leaves no files. On a local filesystem the three files appear
+    together: ``<date>`` is a symbolic link swapped atomically to a complete new version, and
+    two runs of one date queue on a lock; a process killed at any instant leaves the previous
+    or the new report, complete. On object stores each file appears whole (see
+    :mod:`~airflow_provider_okx.operators.report_publish`). A rerun of a date replaces its
+    report; over the same data ``balances.csv`` is byte-identical.
+
+    The report states when the balances were really fetched (``generated_at`` and
+    ``snapshot_time`` in ``summary.json``, and in the page's header): OKX serves only current
+    balances. A run whose logical date is far behind now (a backfill, a catch-up run) would
+    stamp today's balances with a past date, so it fails (without retries) when the fetch is
+    more than ``max_snapshot_lag`` away from the end of the run's period
+    (``data_interval_end``, or the logical date when later), unless ``allow_stale_snapshot``:
+    then the report is published with ``snapshot_time.stale = true`` and a warning at the top
+    of the page.
+
+    Permanent OKX errors (authentication, permission, invalid parameters) fail the task at once
+    (``AirflowFailException``); transient ones (rate limits, OKX unavailable, timeouts) are left
+    to the task's retries.
 
     :param wallets: addresses, or ``{label: address}`` (templated).
     :param chains: chain indices or names (templated); each wallet is asked only for the
@@ -52,7 +88,10 @@ class OkxTreasuryReportOperator(BaseOperator):
     :param balances: optional: the results of mapped :class:`OkxTokenBalancesOperator` tasks
         (``.output`` of the mapped task). The report then aggregates those snapshots instead
         of fetching again; they must cover every wallet and the same chains, without dust
-        filtering, or the task fails.
+        filtering, or the task fails. Overlapping batches are fine when they agree.
+    :param max_snapshot_lag: how far (a ``timedelta``, or seconds) the fetch may be from the
+        end of the run's period before the report counts as stale (default one day).
+    :param allow_stale_snapshot: publish a stale report (labelled as such) instead of failing.
     """
 
     template_fields = ("wallets", "chains", "output_uri", "okx_conn_id", "balances")
@@ -73,9 +112,13 @@ class OkxTreasuryReportOperator(BaseOperator):
         output_conn_id: str | None = None,
         report_asset: str | None = None,
         balances: Any = None,
+        max_snapshot_lag: datetime.timedelta | float = DEFAULT_MAX_SNAPSHOT_LAG,
+        allow_stale_snapshot: bool = False,
         okx_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
+        if not unresolved(output_uri):  # before the Asset, which would fail on a blank URI
+            output_uri = check_output_uri(output_uri)
         if "outlets" not in kwargs:
             asset = report_asset or (output_uri if not unresolved(output_uri) else "okx_treasury_report")
             kwargs["outlets"] = [ReportAsset(asset)]
@@ -91,12 +134,12 @@ class OkxTreasuryReportOperator(BaseOperator):
         self.output_conn_id = output_conn_id
         self.okx_conn_id = okx_conn_id
         self.balances = balances
+        self.max_snapshot_lag = parse_lag(max_snapshot_lag)
+        self.allow_stale_snapshot = bool(allow_stale_snapshot)
         if not unresolved(wallets):
             parse_wallets(wallets)
         if not unresolved(chains):
             normalize_chains(chains)
-        if not unresolved(output_uri) and not str(output_uri).strip():
-            raise OkxInvalidInputError("output_uri", output_uri, "where should the report be written?")
 
     @cached_property
     def hook(self) -> OkxHook:
@@ -105,43 +148,39 @@ class OkxTreasuryReportOperator(BaseOperator):
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airflow_provider_okx.report import (
-            Snapshot,
-            build_summary,
-            render_csv,
-            render_html,
-            render_summary_json,
-        )
-
-        wallets = parse_wallets(self.wallets)
-        chains = normalize_chains(self.chains)
-        date, as_of = _report_date(context)
-        addresses = list(wallets.values())
+        from airflow_provider_okx.report import Snapshot, build_summary
 
         # 1. Fetch everything first: a failure here leaves no files behind.
-        if self.balances is None:
-            fetched = self.hook.get_wallets_token_balances(
-                addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens, max_workers=self.max_workers
-            )
-            rows = [row for wallet_rows in fetched.values() for row in wallet_rows]
-        else:
-            rows = rows_from_snapshots(self.balances, addresses, chains, self.exclude_risk_tokens)
-        okx_totals: dict[str, Decimal] | None = None
-        if self.reconcile:
-            okx_totals = self.hook.get_wallets_total_value(
-                addresses,
-                chains,
-                asset_type="token",
-                exclude_risk_tokens=self.exclude_risk_tokens,
-                max_workers=self.max_workers,
-            )
+        with failing_fast_on_permanent_errors():
+            wallets = parse_wallets(self.wallets)
+            chains = normalize_chains(self.chains)
+            addresses = list(wallets.values())
+            period = RunPeriod.of(context)
+            if self.balances is None:
+                self._check_lag(period, utc_now())  # before a single request
+                started = utc_now()
+                rows = self._fetch(addresses, chains)
+                finished = utc_now()
+            else:
+                rows = rows_from_snapshots(self.balances, addresses, chains, self.exclude_risk_tokens)
+                started, finished = fetch_window(self.balances)
+            timing = self._check_lag(period, finished, started)
+            okx_totals: dict[str, Decimal] | None = None
+            if self.reconcile:
+                okx_totals = self.hook.get_wallets_total_value(
+                    addresses,
+                    chains,
+                    asset_type="token",
+                    exclude_risk_tokens=self.exclude_risk_tokens,
+                    max_workers=self.max_workers,
+                )
 
-        # 2. Aggregate and render (pure).
+        # 2. Aggregate (pure).
         root = self._root()
-        previous = _previous_summary(root, date)
+        date = timing.date
         snapshot = Snapshot(
             date=date,
-            generated_at=as_of,
+            generated_at=format_instant(timing.fetched_at),
             wallets=wallets,
             chains=chains,
             exclude_risk_tokens=self.exclude_risk_tokens,
@@ -150,41 +189,29 @@ class OkxTreasuryReportOperator(BaseOperator):
         summary = build_summary(
             snapshot,
             okx_totals=okx_totals,
-            previous=previous,
+            previous=_previous_summary(root, date),
             tolerance_usd=self.tolerance_usd,
             tolerance_ratio=self.tolerance_ratio,
         )
+        summary["snapshot_time"] = timing.to_dict()
         for check in summary["reconciliation"]["flagged"]:
             self.log.warning("Reconciliation: %s", json.dumps(check, sort_keys=True))
-        contents = {
-            "balances.csv": render_csv(snapshot),
-            "summary.json": render_summary_json(summary),
-            "report.html": render_html(summary),
-        }
 
-        # 3. Publish atomically.
-        target = _publish(root, date, contents)
+        # 3. Render straight into storage, all files together (see report_publish).
+        published = publish(root, date, report_writers(snapshot, summary))
+        result = report_result(summary, timing, published)
         self.log.info(
-            "Treasury report for %s: %s USD over %d wallets, %d chains, %d tokens -> %s",
+            "Treasury report for %s (balances fetched %s%s): %s USD over %d wallets, %d chains, "
+            "%d tokens -> %s",
             date,
-            summary["total_usd"],
-            summary["wallet_count"],
-            summary["chain_count"],
-            summary["token_count"],
-            target,
+            result["fetched_at"],
+            ", STALE" if timing.stale else "",
+            result["total_usd"],
+            result["wallet_count"],
+            result["chain_count"],
+            result["token_count"],
+            result["report_dir"],
         )
-        result = {
-            "date": date,
-            "total_usd": summary["total_usd"],
-            "wallet_count": summary["wallet_count"],
-            "chain_count": summary["chain_count"],
-            "token_count": summary["token_count"],
-            "row_count": summary["row_count"],
-            "previous_date": summary["previous_date"],
-            "flagged_wallets": [check.get("address") for check in summary["reconciliation"]["flagged"]],
-            "report_dir": str(target),
-            "files": {name: str(target / name) for name in REPORT_FILES},
-        }
         announce_report(self, context, result)  # asset event extra, lineage outputs, report link
         return result
 
@@ -194,67 +221,168 @@ class OkxTreasuryReportOperator(BaseOperator):
 
         return report_lineage(self)
 
+    def _fetch(self, addresses: list[str], chains: list[str]) -> list[TokenBalance]:
+        """Every wallet's rows, each attributed to the address as the user wrote it."""
+        fetched = self.hook.get_wallets_token_balances(
+            addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens, max_workers=self.max_workers
+        )
+        return [
+            row if row.address == address else dataclasses.replace(row, address=address)
+            for address, wallet_rows in fetched.items()
+            for row in wallet_rows
+        ]
+
+    def _check_lag(
+        self, period: RunPeriod, fetched: datetime.datetime, started: datetime.datetime | None = None
+    ) -> SnapshotTime:
+        timing = SnapshotTime.of(period, started or fetched, fetched, self.max_snapshot_lag)
+        if timing.stale and not self.allow_stale_snapshot:
+            raise AirflowFailException(timing.refusal())
+        return timing
+
     def _root(self) -> Any:
         from airflow_provider_okx.compat import object_storage_path
 
-        uri = str(self.output_uri).strip()
-        if not uri:
-            raise OkxInvalidInputError("output_uri", self.output_uri, "where should the report be written?")
+        uri = check_output_uri(self.output_uri)
         if "://" not in uri:
             uri = f"file://{uri}"
         return object_storage_path(uri, self.output_conn_id)
 
 
+def report_writers(snapshot: Snapshot, summary: dict[str, Any]) -> dict[str, Writer]:
+    """One streaming writer per report file, in the order they are published."""
+    from airflow_provider_okx.report import render_html, render_summary_json
+    from airflow_provider_okx.report.csv_render import write_csv
+
+    return {
+        "balances.csv": lambda out: write_csv(snapshot, out),
+        "summary.json": lambda out: out.write(render_summary_json(summary)),
+        "report.html": lambda out: out.write(render_html(summary)),
+    }
+
+
+def report_result(summary: dict[str, Any], timing: SnapshotTime, published: Published) -> dict[str, Any]:
+    """The XCom: the report's date and times, its headline figures and the files this run
+    published (with the SHA-256 of the bytes it wrote)."""
+    return {
+        "date": timing.date,
+        **timing.to_dict(),
+        "total_usd": summary["total_usd"],
+        "wallet_count": summary["wallet_count"],
+        "chain_count": summary["chain_count"],
+        "token_count": summary["token_count"],
+        "row_count": summary["row_count"],
+        "previous_date": summary["previous_date"],
+        "flagged_wallets": [check.get("address") for check in summary["reconciliation"]["flagged"]],
+        **published.to_xcom(),
+    }
+
+
 def rows_from_snapshots(
     snapshots: Any, addresses: list[str], chains: list[str], exclude_risk_tokens: bool
 ) -> list[TokenBalance]:
-    """The rows of :class:`OkxTokenBalancesOperator` results, checked to be the whole picture."""
+    """The rows of :class:`OkxTokenBalancesOperator` results for ``addresses``, checked to be
+    the whole picture, each wallet counted once.
+
+    Wallets are matched with :func:`~airflow_provider_okx.chains.address_key` (case folded
+    only where the address family ignores case), and every row is attributed to the address
+    as ``addresses`` writes it. Batches may overlap (``[A, B]`` and ``[B, C]``): a wallet two
+    batches fetched counts once when they agree row for row; when they disagree (a balance,
+    a price or a token that differs for the same wallet, chain and token) this fails naming the
+    wallet, since nothing says which one is right.
+    """
     from airflow_provider_okx.models import TokenBalance
 
     if isinstance(snapshots, dict):
         snapshots = [snapshots]
-    rows: list[TokenBalance] = []
-    covered: set[str] = set()
+    wanted = {address_key(address): address for address in addresses}
+    by_wallet: dict[str, dict[tuple[str, str], TokenBalance]] = {}
     for snap in snapshots:
-        if not isinstance(snap, dict) or "balances" not in snap:
-            raise OkxInvalidInputError(
-                "balances", type(snap).__name__, "expected OkxTokenBalancesOperator results"
-            )
-        if snap.get("dropped_count"):
-            raise OkxInvalidInputError(
-                "balances", snap.get("addresses"), "dust was dropped (min_usd_value): totals would be short"
-            )
-        if list(snap.get("chains") or []) != chains:
-            raise OkxInvalidInputError(
-                "balances", snap.get("chains"), f"fetched for other chains than {chains}"
-            )
-        if bool(snap.get("exclude_risk_tokens")) != exclude_risk_tokens:
-            raise OkxInvalidInputError("balances", snap.get("addresses"), "fetched with another risk filter")
-        covered.update(address.lower() for address in snap.get("addresses") or ())
-        rows.extend(TokenBalance.from_dict(item) for item in snap["balances"])
-    wanted = {address.lower() for address in addresses}
-    rows = [row for row in rows if row.address.lower() in wanted]
-    missing = [address for address in addresses if address.lower() not in covered]
+        _check_snapshot(snap, chains, exclude_risk_tokens)
+        batch: dict[str, dict[tuple[str, str], TokenBalance]] = {
+            key: {} for address in snap.get("addresses") or () if (key := address_key(str(address))) in wanted
+        }
+        for item in snap["balances"]:
+            row = TokenBalance.from_dict(item)
+            key = address_key(row.address)
+            if key not in wanted:
+                continue
+            address = wanted[key]
+            if row.address != address:
+                row = dataclasses.replace(row, address=address)
+            rows = batch.setdefault(key, {})
+            token = (row.chain_index, address_key(row.token_address))
+            if token in rows and rows[token] != row:
+                raise _disagreement(address, {token: rows[token]}, {token: row})
+            rows[token] = row
+        for key, rows in batch.items():
+            first = by_wallet.setdefault(key, rows)
+            if first is not rows and first != rows:
+                raise _disagreement(wanted[key], first, rows)
+    missing = [address for key, address in wanted.items() if key not in by_wallet]
     if missing:
         raise OkxInvalidInputError(
             "balances", missing, "no snapshot for these wallets: the report would be partial"
         )
-    return rows
+    return [row for rows in by_wallet.values() for row in rows.values()]
 
 
-def _report_date(context: Any) -> tuple[str, str]:
-    """The logical date (``YYYY-MM-DD``) and the as-of instant the report is stamped with.
+def _check_snapshot(snap: Any, chains: list[str], exclude_risk_tokens: bool) -> None:
+    if not isinstance(snap, dict) or "balances" not in snap:
+        raise OkxInvalidInputError(
+            "balances", type(snap).__name__, "expected OkxTokenBalancesOperator results"
+        )
+    if snap.get("dropped_count"):
+        raise OkxInvalidInputError(
+            "balances", snap.get("addresses"), "dust was dropped (min_usd_value): totals would be short"
+        )
+    if list(snap.get("chains") or []) != chains:
+        raise OkxInvalidInputError("balances", snap.get("chains"), f"fetched for other chains than {chains}")
+    if bool(snap.get("exclude_risk_tokens")) != exclude_risk_tokens:
+        raise OkxInvalidInputError("balances", snap.get("addresses"), "fetched with another risk filter")
 
-    The stamp comes from the run (not the wall clock) so that rerunning a date over the same
-    data rewrites byte-identical files.
-    """
-    import pendulum
 
-    moment = context.get("data_interval_end") or context.get("logical_date") or pendulum.now("UTC")
-    moment = pendulum.instance(moment).in_timezone("UTC")
-    logical = context.get("logical_date") or moment
-    date = context.get("ds") or pendulum.instance(logical).in_timezone("UTC").to_date_string()
-    return date, moment.format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"
+def _disagreement(
+    address: str, first: dict[tuple[str, str], TokenBalance], other: dict[tuple[str, str], TokenBalance]
+) -> OkxInvalidInputError:
+    """The error for two snapshots that give one wallet different rows: the first difference."""
+    for token in sorted(first.keys() | other.keys()):
+        a, b = first.get(token), other.get(token)
+        if a != b:
+            chain, contract = token
+            name = (a or b).symbol if (a or b) is not None else ""  # type: ignore[union-attr]
+            what = f"{clean_text(name) or 'token'} ({contract or 'native'}) on chain {chain}"
+            return OkxInvalidInputError(
+                "balances",
+                address,
+                f"two snapshots of this wallet disagree on {what}: {_describe(a)} vs {_describe(b)}; "
+                "it cannot be counted once",
+            )
+    raise AssertionError("no difference")  # pragma: no cover
+
+
+def _describe(row: TokenBalance | None) -> str:
+    if row is None:
+        return "absent"
+    return f"balance {decimal_str(row.balance)} at {decimal_str(row.token_price)} USD"
+
+
+def fetch_window(snapshots: Any) -> tuple[datetime.datetime, datetime.datetime]:
+    """When the earliest and the latest of ``snapshots`` were fetched (their ``fetched_at``)."""
+    if isinstance(snapshots, dict):
+        snapshots = [snapshots]
+    moments = []
+    for snap in snapshots:
+        raw = snap.get("fetched_at") if isinstance(snap, dict) else None
+        try:
+            moments.append(parse_instant(raw))
+        except (TypeError, ValueError):
+            raise OkxInvalidInputError(
+                "balances", raw, "a snapshot without a valid fetched_at: when were these balances read?"
+            ) from None
+    if not moments:
+        raise OkxInvalidInputError("balances", snapshots, "no snapshot at all")
+    return min(moments), max(moments)
 
 
 def _previous_summary(root: Any, date: str) -> dict[str, Any] | None:
@@ -269,59 +397,3 @@ def _previous_summary(root: Any, date: str) -> dict[str, Any] | None:
         if summary.exists():
             return json.loads(summary.read_text())
     return None
-
-
-def _publish(root: Any, date: str, contents: dict[str, str]) -> Any:
-    """Write the files into a staging folder, then move them into ``<root>/<date>``.
-
-    Readers never see a half-written file. On a local filesystem the staged folder is swapped
-    in whole (readers see the previous complete report or the new one). Object stores have no
-    folder renames: there each file is staged, then moved to its final key, where it appears
-    whole (S3 and GCS publish an object atomically); the three files change one by one.
-    """
-    token = uuid.uuid4().hex[:12]
-    staging = root / f".{date}.staging-{token}"
-    target = root / date
-    staging.mkdir(parents=True, exist_ok=True)
-    retired = None
-    try:
-        for name, text in contents.items():
-            with (staging / name).open("w", encoding="utf-8", newline="") as out:
-                out.write(text)
-        if _is_local(root):
-            if target.exists():
-                retired = root / f".{date}.retired-{token}"
-                target.rename(retired)
-            try:
-                staging.rename(target)
-            except BaseException:
-                if retired is not None:  # put the previous complete report back
-                    retired.rename(target)
-                    retired = None
-                raise
-        else:
-            target.mkdir(parents=True, exist_ok=True)
-            for name in contents:
-                staged, final = staging / name, target / name
-                root.fs.mv(_fs_path(staged), _fs_path(final))
-    finally:
-        _remove_tree(staging)
-        if retired is not None:
-            _remove_tree(retired)
-    return target
-
-
-def _is_local(path: Any) -> bool:
-    return str(getattr(path, "protocol", "file") or "file") in ("file", "local")
-
-
-def _fs_path(path: Any) -> str:
-    return path.path if hasattr(path, "path") else str(path)
-
-
-def _remove_tree(path: Any) -> None:
-    try:
-        if path.exists():
-            path.fs.rm(_fs_path(path), recursive=True)
-    except OSError:
-        pass

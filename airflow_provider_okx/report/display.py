@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import decimal
 import html
-import re
 from decimal import Decimal
+
+from airflow_provider_okx.report.text import clean_text
 
 ROUND = decimal.Context(
     prec=decimal.MAX_PREC,
@@ -28,16 +29,15 @@ CENT = Decimal("0.01")
 TENTH = Decimal("0.1")
 HUNDRED = Decimal(100)
 
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
 
 def esc(text: object) -> str:
     """Text safe in HTML and XML content and quoted attributes.
 
-    Characters XML forbids (control characters, lone surrogates) become U+FFFD: token symbols
-    are chosen by token deployers, and a stray control character must not break the page.
+    Characters XML forbids (control characters, lone surrogates) become U+FFFD through
+    :func:`~airflow_provider_okx.report.text.clean_text`, the sanitiser the CSV uses too: token
+    symbols are chosen by token deployers, and a stray control character must not break the page.
     """
-    return html.escape(_UNSAFE.sub("\ufffd", str(text)), quote=True)
+    return html.escape(clean_text(text), quote=True)
 
 
 def to_decimal(value: object) -> Decimal:

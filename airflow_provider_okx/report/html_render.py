@@ -177,6 +177,18 @@ def _reconciliation_status(summary: Mapping[str, Any]) -> tuple[str, str, str]:
     return "All match", "ok", f"{fmt.plural(wallets, 'wallet')} within tolerance of OKX's total"
 
 
+def _stale_warning(summary: Mapping[str, Any]) -> str:
+    """A warning when the balances were fetched far from the report's date (a backfill)."""
+    timing = summary.get("snapshot_time") or {}
+    if not timing.get("stale_snapshot"):
+        return ""
+    return (
+        f'<p class="warn">Not a snapshot of {esc(summary["date"])}: these balances were fetched '
+        f"{esc(timing['fetched_at'])}, {esc(timing['snapshot_lag'])} the period ended "
+        f"({esc(timing['period_end'])}). OKX serves only current balances.</p>"
+    )
+
+
 def _header(summary: Mapping[str, Any]) -> str:
     total = summary["total_usd"]
     changes = summary.get("changes")
@@ -197,7 +209,8 @@ def _header(summary: Mapping[str, Any]) -> str:
         f"<header><h1>Treasury report {esc(summary['date'])}</h1>"
         f'<p class="meta">Balances fetched {esc(summary["generated_at"])} from OKX Web3. '
         f"Risk tokens: {esc(risk)}.</p>"
-        '<div class="kpis">'
+        + _stale_warning(summary)
+        + '<div class="kpis">'
         + _kpi(
             "Total value (USD)", fmt.usd(total), delta, cls="total", title=f"{total} USD", sub_cls=delta_tone
         )
