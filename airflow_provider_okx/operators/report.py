@@ -155,7 +155,7 @@ class OkxTreasuryReportOperator(BaseOperator):
 
         # 2. Aggregate and render (pure).
         root = self._root()
-        previous = _previous_summary(root, date)
+        previous, history = _earlier_summaries(root, date, self.log)
         snapshot = Snapshot(
             date=date,
             generated_at=as_of,
@@ -168,6 +168,7 @@ class OkxTreasuryReportOperator(BaseOperator):
             snapshot,
             okx_totals=okx_totals,
             previous=previous,
+            history=history,
             tolerance_usd=self.tolerance_usd,
             tolerance_ratio=self.tolerance_ratio,
         )
@@ -266,18 +267,90 @@ def _report_date(context: Any) -> tuple[str, str]:
     return date, moment.format("YYYY-MM-DDTHH:mm:ss.SSS") + "Z"
 
 
-def _previous_summary(root: Any, date: str) -> dict[str, Any] | None:
-    """The summary of the latest report strictly before ``date`` under ``root``, if any."""
+OLD_SUMMARY_LIMIT = 20_000_000
+"""Bytes of a schema 1 ``summary.json`` (every holding in it) that are still loaded to compare
+with: about 100,000 balance rows. A larger one is skipped, with a log line."""
+
+
+def _earlier_summaries(root: Any, date: str, log: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """What the report needs from the reports before ``date`` under ``root``: the latest one's
+    summary, whole (for changes), and the heads of the summaries of up to ``TREND_REPORTS - 1``
+    latest ones (date and total, for the trend), newest first. Only the first bytes of each
+    earlier summary are read (:func:`~airflow_provider_okx.report.trend.summary_head`).
+    """
+    from airflow_provider_okx.report.trend import HEAD_BYTES, TREND_REPORTS, summary_head, trend_point
+
     if not root.exists():
-        return None
+        return None, []
     dates = sorted(
         (p.name for p in root.iterdir() if _DATE_DIR.match(p.name) and p.name < date), reverse=True
     )
+    previous: dict[str, Any] | None = None
+    heads: list[dict[str, Any]] = []
+    found = 0
     for name in dates:
-        summary = root / name / "summary.json"
-        if summary.exists():
-            return json.loads(summary.read_text())
-    return None
+        if found == TREND_REPORTS - 1:
+            break
+        path = root / name / "summary.json"
+        if not path.exists():
+            continue
+        found += 1
+        if found == 1:
+            previous = _load_previous(path, log)
+        if previous is not None and found == 1:
+            head: dict[str, Any] = previous
+        else:
+            with path.open("rb") as f:
+                data = f.read(HEAD_BYTES)
+            text = data.decode("utf-8", "replace")
+            loaded = json.loads(text) if len(data) < HEAD_BYTES else summary_head(text)
+            head = loaded if isinstance(loaded, dict) else {}
+        if trend_point(head) is None:
+            log.info(
+                "Trend: %s has no date and total in its first %d bytes (written before schema 2, "
+                "which puts them first): left out of the trend",
+                path,
+                HEAD_BYTES,
+            )
+        else:
+            heads.append(head)
+    return previous, heads
+
+
+def _load_previous(path: Any, log: Any) -> dict[str, Any] | None:
+    """The previous report's summary, to compare with; ``None`` (logged) when it is one this
+    version cannot compare with: a newer schema, or a schema 1 file larger than
+    :data:`OLD_SUMMARY_LIMIT`."""
+    from airflow_provider_okx.report.aggregate import SCHEMA_VERSION
+    from airflow_provider_okx.report.trend import HEAD_BYTES, summary_head
+
+    with path.open("rb") as f:
+        data = f.read(HEAD_BYTES)
+        version = summary_head(data.decode("utf-8", "replace")).get("schema_version")
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            log.warning(
+                "Previous report %s has summary schema %d, newer than this provider's (%d): "
+                "not compared; this report has no changes section",
+                path,
+                version,
+                SCHEMA_VERSION,
+            )
+            return None
+        if version is None or version < 2:  # schema 1: sorted keys, every holding inside
+            data += f.read(OLD_SUMMARY_LIMIT + 1 - len(data))
+            if len(data) > OLD_SUMMARY_LIMIT:
+                log.warning(
+                    "Previous report %s has a summary of schema 1 (with every holding) larger than "
+                    "%d MB: not loaded, so this report has no changes section; the next report "
+                    "compares with this one",
+                    path,
+                    OLD_SUMMARY_LIMIT // 1_000_000,
+                )
+                return None
+        else:
+            data += f.read()
+    summary = json.loads(data)
+    return summary if isinstance(summary, dict) else None
 
 
 def _publish(root: Any, date: str, contents: dict[str, str]) -> Any:
