@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from airflow_provider_okx.chains import chain_name
-from airflow_provider_okx.models import EXACT, ZERO
+from airflow_provider_okx.models import EXACT, ZERO, TokenBalance
 from airflow_provider_okx.report.amounts import amount
 from airflow_provider_okx.report.changes import compare
 from airflow_provider_okx.report.positions import Positions, TokenKey
@@ -47,9 +47,10 @@ UNPRICED = "unpriced"
 RISK = "risk"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _TokenGroup:
-    """One token's rows of one kind (priced, unpriced or risk) across wallets."""
+    """One token's rows of one kind (priced, unpriced or risk) across wallets (compared and
+    hashed by identity)."""
 
     key: TokenKey
     token_address: str
@@ -61,7 +62,7 @@ class _TokenGroup:
     mixed: bool = False
     balance: Decimal = ZERO
     usd: Decimal = ZERO
-    wallets: set[str] = field(default_factory=set)
+    wallet_count: int = 0
 
 
 @dataclass(slots=True)
@@ -79,7 +80,7 @@ class _Wallet:
     """Its counted rows in tokens that counted in the previous report, at that report's prices."""
     new_usd: Decimal = ZERO
     """Its counted value in tokens that did not count in the previous report."""
-    tokens: set[TokenKey] = field(default_factory=set)
+    token_count: int = 0
 
 
 @dataclass(slots=True)
@@ -120,7 +121,7 @@ def _token_list(groups: dict[TokenKey, _TokenGroup], *, by_usd: bool) -> list[di
             "balance": amount(group.balance),
             "price": None if group.mixed else amount(group.price),
             "usd": amount(group.usd),
-            "wallet_count": len(group.wallets),
+            "wallet_count": group.wallet_count,
         }
         for (chain, _), group in sorted(groups.items(), key=order)
     ]
@@ -158,54 +159,68 @@ def build_summary(
     for label, address in snapshot.wallets.items():
         _wallet(wallets, fold(address), address, label, True)
     groups: dict[str, dict[TokenKey, _TokenGroup]] = {PRICED: {}, UNPRICED: {}, RISK: {}}
-    # One pass over the balances. Each distinct spelling of an address, and of a (kind, chain,
-    # token, symbol), is looked up once; every other row finds its wallet and group in a dict.
-    by_address: dict[str, _Wallet] = {}
-    by_spelling: dict[tuple[str, str, str, str], _TokenGroup] = {}
-    add = EXACT.add
-    mul = EXACT.multiply
-    comparing = before is not None
+
+    # The balances, grouped by wallet: each wallet's distinct tokens are then counted with a
+    # small set dropped after the wallet (a set kept per wallet and per token cost 150 MB at a
+    # million rows). Each distinct spelling of an address, and of a (kind, chain, token,
+    # symbol), is looked up once; every other row finds its wallet and group in a dict.
+    held: dict[str, tuple[_Wallet, list[TokenBalance]]] = {}
+    by_address: dict[str, list[TokenBalance]] = {}
     for balance in snapshot.balances:
-        wallet = by_address.get(balance.address)
-        if wallet is None:
+        rows = by_address.get(balance.address)
+        if rows is None:
             key = fold(balance.address)
             wallet = wallets.get(key)
             if wallet is None or not wallet.configured:
                 wallet = _wallet(wallets, key, balance.address, "", False)
-            by_address[balance.address] = wallet
-        units, price = balance.balance, balance.token_price
-        usd = mul(units, price)
-        kind = RISK if balance.is_risk_token else PRICED if price else UNPRICED
-        spelling = (kind, balance.chain_index, balance.token_address, balance.symbol)
-        group = by_spelling.get(spelling)
-        if group is None:
-            token_key = (balance.chain_index, fold(balance.token_address))
-            group = groups[kind].get(token_key)
+            rows = by_address[balance.address] = held.setdefault(key, (wallet, []))[1]
+        rows.append(balance)
+    del by_address
+
+    by_spelling: dict[tuple[str, str, str, str], _TokenGroup] = {}
+    add = EXACT.add
+    mul = EXACT.multiply
+    comparing = before is not None
+    for wallet, rows in held.values():
+        counted = risk = new_usd = at_previous_prices = ZERO  # unpriced rows are worth 0 exactly
+        seen: set[_TokenGroup] = set()
+        for balance in rows:
+            units, price = balance.balance, balance.token_price
+            usd = mul(units, price)
+            kind = RISK if balance.is_risk_token else PRICED if price else UNPRICED
+            spelling = (kind, balance.chain_index, balance.token_address, balance.symbol)
+            group = by_spelling.get(spelling)
             if group is None:
-                group = _TokenGroup(token_key, balance.token_address, balance.symbol, price)
-                groups[kind][token_key] = group
-                if kind == PRICED:
-                    group.previous_price = previous_prices.get(token_key)
-            elif (balance.token_address, balance.symbol) < (group.token_address, group.symbol):
-                group.token_address, group.symbol = balance.token_address, balance.symbol
-            by_spelling[spelling] = group
-        if not group.mixed and price != group.price:
-            group.mixed = True
-        group.balance = add(group.balance, units)
-        group.usd = add(group.usd, usd)
-        group.wallets.add(wallet.key)
-        wallet.tokens.add(group.key)
-        wallet.usd_all = add(wallet.usd_all, usd)
-        if kind == PRICED:
-            wallet.usd = add(wallet.usd, usd)
-            if comparing:
-                if group.previous_price is None:
-                    wallet.new_usd = add(wallet.new_usd, usd)
-                else:
-                    wallet.at_previous_prices = add(
-                        wallet.at_previous_prices, mul(units, group.previous_price)
-                    )
-    del by_address, by_spelling
+                token_key = (balance.chain_index, fold(balance.token_address))
+                group = groups[kind].get(token_key)
+                if group is None:
+                    group = _TokenGroup(token_key, balance.token_address, balance.symbol, price)
+                    groups[kind][token_key] = group
+                    if kind == PRICED:
+                        group.previous_price = previous_prices.get(token_key)
+                elif (balance.token_address, balance.symbol) < (group.token_address, group.symbol):
+                    group.token_address, group.symbol = balance.token_address, balance.symbol
+                by_spelling[spelling] = group
+            if not group.mixed and price != group.price:
+                group.mixed = True
+            group.balance = add(group.balance, units)
+            group.usd = add(group.usd, usd)
+            seen.add(group)
+            if kind == PRICED:
+                counted = add(counted, usd)
+                if comparing:
+                    if group.previous_price is None:
+                        new_usd = add(new_usd, usd)
+                    else:
+                        at_previous_prices = add(at_previous_prices, mul(units, group.previous_price))
+            elif kind == RISK:
+                risk = add(risk, usd)
+        for group in seen:
+            group.wallet_count += 1
+        wallet.token_count = len({group.key for group in seen})
+        wallet.usd_all, wallet.usd = add(counted, risk), counted
+        wallet.new_usd, wallet.at_previous_prices = new_usd, at_previous_prices
+    del held, by_spelling
     if totals is not None:
         for address in sorted(totals):
             _wallet(wallets, address, address, "", False)
@@ -251,7 +266,7 @@ def build_summary(
                 {
                     **ident,
                     "usd": amount(wallet.usd),
-                    "token_count": len(wallet.tokens),
+                    "token_count": wallet.token_count,
                     "okx_total_usd": check["okx_total_usd"],
                     "difference": check["difference"],
                     "reconciled": None if totals is None else not check["flagged"],
