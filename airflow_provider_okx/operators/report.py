@@ -274,11 +274,11 @@ with: about 100,000 balance rows. A larger one is skipped, with a log line."""
 
 def _earlier_summaries(root: Any, date: str, log: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """What the report needs from the reports before ``date`` under ``root``: the latest one's
-    summary, whole (for changes), and the heads of the summaries of up to ``TREND_REPORTS - 1``
-    latest ones (date and total, for the trend), newest first. Only the first bytes of each
-    earlier summary are read (:func:`~airflow_provider_okx.report.trend.summary_head`).
+    summary, read whole (for changes), and the date and total of up to ``TREND_REPORTS - 1``
+    latest ones (for the trend), read from the first bytes of their summaries (a summary of
+    schema 2 puts them first: :func:`~airflow_provider_okx.report.trend.summary_head`).
     """
-    from airflow_provider_okx.report.trend import HEAD_BYTES, TREND_REPORTS, summary_head, trend_point
+    from airflow_provider_okx.report.trend import TREND_REPORTS, trend_point
 
     if not root.exists():
         return None, []
@@ -297,24 +297,27 @@ def _earlier_summaries(root: Any, date: str, log: Any) -> tuple[dict[str, Any] |
         found += 1
         if found == 1:
             previous = _load_previous(path, log)
-        if previous is not None and found == 1:
-            head: dict[str, Any] = previous
-        else:
-            with path.open("rb") as f:
-                data = f.read(HEAD_BYTES)
-            text = data.decode("utf-8", "replace")
-            loaded = json.loads(text) if len(data) < HEAD_BYTES else summary_head(text)
-            head = loaded if isinstance(loaded, dict) else {}
+        head = previous if found == 1 and previous is not None else _read_head(path)
         if trend_point(head) is None:
             log.info(
-                "Trend: %s has no date and total in its first %d bytes (written before schema 2, "
-                "which puts them first): left out of the trend",
+                "Trend: %s has no date and total at its start (written before schema 2, which "
+                "puts them first): left out of the trend",
                 path,
-                HEAD_BYTES,
             )
         else:
             heads.append(head)
     return previous, heads
+
+
+def _read_head(path: Any) -> dict[str, Any]:
+    """The top-level fields at the start of a ``summary.json`` (the whole file if it is small)."""
+    from airflow_provider_okx.report.trend import HEAD_BYTES, summary_head
+
+    with path.open("rb") as f:
+        data = f.read(HEAD_BYTES)
+    text = data.decode("utf-8", "replace")
+    head = json.loads(text) if len(data) < HEAD_BYTES else summary_head(text)
+    return head if isinstance(head, dict) else {}
 
 
 def _load_previous(path: Any, log: Any) -> dict[str, Any] | None:

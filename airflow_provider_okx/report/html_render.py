@@ -87,7 +87,7 @@ def _allocation(summary: Mapping[str, Any]) -> tuple[Markup, Markup]:
                 f"{len(rest)} other chains",
                 other,
                 f"{fmt.usd(other)} ({fmt.percent(other, total)})",
-                f"{len(rest)} other chains: {other} USD",
+                f"{len(rest)} other chains: {amount(other)} USD",
                 OTHER_COLOUR,
             )
         )
