@@ -25,6 +25,8 @@ from airflow_provider_okx.report import (
     render_html,
     render_summary_json,
 )
+from airflow_provider_okx.report.aggregate import SCHEMA_VERSION
+from airflow_provider_okx.report.trend import TREND_REPORTS, summary_head
 
 TREASURY = "0xEd0C6079229E2d407672a117c22b62064f4a4312"  # configured checksummed, OKX answers lowercase
 HOT = "0x1111111111111111111111111111111111111111"
@@ -308,17 +310,257 @@ def test_a_previous_summary_of_another_shape_is_refused():
         build_summary(snapshot(), previous={"date": "2026-11-23", "total_usd": "1"})
 
 
-def test_the_summary_alone_carries_every_holding_for_the_next_day():
-    summary = json.loads(render_summary_json(build_summary(snapshot())))
-    holdings = summary["holdings"]
-    columns = holdings["columns"]
-    rows = [dict(zip(columns, row, strict=True)) for wallet in holdings["wallets"] for row in wallet["rows"]]
-    assert len(rows) == 9
-    treasury = by(holdings["wallets"], address=TREASURY)
-    assert treasury["label"] == "Treasury <main> & co"
-    pt = by(rows, symbol="PT-sUSDE-27FEB2025")
-    assert Fraction(pt["usd_value"]) == Fraction("47042180.520700015") * Fraction("0.968391562089677097")
-    assert (pt["chain_index"], pt["token_address"], pt["balance"]) == ("1", PT_SUSDE, "47042180.520700015")
+def test_the_summary_holds_aggregates_only_with_its_scalars_first():
+    text = render_summary_json(build_summary(snapshot(), previous=previous_summary()))
+    summary = json.loads(text)
+    assert "holdings" not in summary  # balances.csv has every row; nothing reads them back
+    assert summary["schema_version"] == SCHEMA_VERSION == 2
+    # What a trend needs is in the first bytes: the head of the file alone gives it.
+    head = summary_head(text[:400])
+    assert (head["schema_version"], head["date"], head["total_usd"]) == (
+        2,
+        "2026-11-24",
+        summary["total_usd"],
+    )
+    assert "by_wallet" not in head
+
+
+# --- attribution: why the total moved ---------------------------------------------------
+
+DAI = "0x6b175474e89094c44da98b954eedeac495271d0f"
+GONE_PRICE = "0x00000000000000000000000000000000000000aa"
+UNFLAGGED = "0x00000000000000000000000000000000000000bb"
+
+
+def day_one() -> list[TokenBalance]:
+    treasury = TREASURY.lower()
+    return [
+        tb(treasury, "1", "", "ETH", "12.5", "3000"),  # price moves
+        tb(treasury, "56", USDT_BSC, "USDT", "900000", "1.0001"),  # quantity moves
+        tb(HOT, "56", USDT_BSC, "USDT", "10", "1.0002"),  # ... quoted another price: mixed
+        tb(treasury, "1", DAI, "DAI", "500", "0.999"),  # both move
+        tb(treasury, "56", OLD, "OLD", "5", "2"),  # vanishes
+        tb(treasury, "1", GONE_PRICE, "GP", "40", "3"),  # priced, then unpriced
+        tb(HOT, "1", UNFLAGGED, "UF", "7", "11", is_risk_token=True),  # risk, then not
+        tb(COLD, "0", "", "BTC", "1.23456789", "97000"),
+        tb(HOT, "56", FOO, "FOO", "123.456", "0"),  # unpriced both days
+    ]
+
+
+def day_two() -> list[TokenBalance]:
+    treasury = TREASURY.lower()
+    return [
+        tb(treasury, "1", "", "ETH", "12.5", "3012.45"),
+        tb(treasury, "56", USDT_BSC, "USDT", "1000000", "1.0001"),
+        tb(HOT, "56", USDT_BSC, "USDT", "10", "1.0001"),
+        tb(treasury, "1", DAI, "DAI", "700", "1.001"),
+        tb(HOT, "1", USDC_ETH, "USDC", "2500.5", "0.9998"),  # new
+        tb(treasury, "1", GONE_PRICE, "GP", "40", "0"),
+        tb(HOT, "1", UNFLAGGED, "UF", "7", "11"),
+        tb(COLD, "0", "", "BTC", "1.23456789", "97123.45"),
+        tb(HOT, "56", FOO, "FOO", "123.456", "0"),
+    ]
+
+
+def attributed() -> dict:
+    before = json.loads(render_summary_json(build_summary(snapshot(day_one(), date="2026-11-23"))))
+    return build_summary(snapshot(day_two()), previous=before)
+
+
+def parts(entry: dict) -> dict[str, Fraction]:
+    return {name: Fraction(value) for name, value in entry["attribution"].items()}
+
+
+def F(text: str) -> Fraction:
+    return Fraction(text)
+
+
+def test_attribution_adds_up_exactly_to_every_change():
+    changes = attributed()["changes"]
+    total = parts(changes)
+    change = exact(counted(day_two())) - exact(counted(day_one()))
+    assert Fraction(changes["total_usd_change"]) == change
+    assert sum(total.values()) == change  # to the last digit
+    for name in ("by_token", "by_wallet", "by_chain"):
+        for entry in changes[name]:
+            assert sum(parts(entry).values()) == F(entry["usd_change"]), (name, entry)
+    for part in ("price", "quantity", "new", "vanished"):
+        assert sum(parts(e)[part] for e in changes["by_token"]) == total[part], part
+        assert sum(parts(e)[part] for e in changes["by_chain"]) == total[part], part
+    # A wallet's quantity effect also holds what it closed in tokens gone from the total.
+    wallets = [parts(e) for e in changes["by_wallet"]]
+    assert all("vanished" not in w for w in wallets)
+    assert sum(w["price"] for w in wallets) == total["price"]
+    assert sum(w["new"] for w in wallets) == total["new"]
+    assert sum(w["quantity"] for w in wallets) == total["quantity"] + total["vanished"]
+
+
+def test_attribution_splits_price_and_quantity_moves():
+    tokens = attributed()["changes"]["by_token"]
+    eth = by(tokens, symbol="ETH")  # units unchanged: all price
+    assert parts(eth) == {"price": F("12.5") * (F("3012.45") - 3000), "quantity": 0, "new": 0, "vanished": 0}
+    dai = by(tokens, symbol="DAI")  # quantity at the old price, price on today's units
+    assert parts(dai)["quantity"] == (700 - 500) * F("0.999")
+    assert parts(dai)["price"] == 700 * (F("1.001") - F("0.999"))
+    assert (dai["previous_price"], dai["price"]) == ("0.999", "1.001")
+    usdc = by(tokens, symbol="USDC")
+    assert (usdc["status"], parts(usdc)["new"]) == ("new", F("2500.5") * F("0.9998"))
+    old = by(tokens, symbol="OLD")
+    assert (old["status"], parts(old)["vanished"]) == ("vanished", -10)
+    # No longer priced: its value is unknown today, so it left the total (not "fell to 0").
+    gone = by(tokens, symbol="GP")
+    assert (gone["status"], parts(gone)["vanished"], parts(gone)["price"]) == ("changed", -120, 0)
+    # No longer a risk token: it entered the total.
+    assert parts(by(tokens, symbol="UF"))["new"] == 77
+    assert "FOO" not in {t["symbol"] for t in tokens}  # unpriced both days, unchanged
+
+
+def test_attribution_with_wallets_quoted_different_prices():
+    usdt = by(attributed()["changes"]["by_token"], symbol="USDT")
+    # Yesterday 900,000 at 1.0001 and 10 at 1.0002: the reference price is value / units.
+    value_before = 900000 * F("1.0001") + 10 * F("1.0002")
+    reference = F(usdt["previous_price"])
+    assert abs(reference - value_before / 900010) < Fraction(1, 10**34)
+    split = parts(usdt)
+    assert split["quantity"] == 1000010 * reference - value_before  # exact, with that reference
+    assert split["quantity"] + split["price"] == F(usdt["usd_change"])
+    assert abs(split["quantity"] - 100000 * value_before / 900010) < Fraction(1, 10**25)
+
+
+def test_a_wallet_split_uses_its_own_rows():
+    hot = by(attributed()["changes"]["by_wallet"], address=HOT)
+    usdt_reference = F(by(attributed()["changes"]["by_token"], symbol="USDT")["previous_price"])
+    split = parts(hot)
+    assert split["new"] == F("2500.5") * F("0.9998") + 77  # USDC, and UF now that it counts
+    assert split["price"] == 10 * (F("1.0001") - usdt_reference)
+    assert split["quantity"] == 10 * usdt_reference - 10 * F("1.0002")
+
+
+# --- trend and earlier reports -----------------------------------------------------------
+
+
+class Log:
+    """Collects what the operator logs (``self.log`` is a logging.Logger)."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str]] = []
+
+    def info(self, message: str, *args: object) -> None:
+        self.lines.append(("info", message % args))
+
+    def warning(self, message: str, *args: object) -> None:
+        self.lines.append(("warning", message % args))
+
+
+def reports_root(tmp_path):
+    from airflow_provider_okx.compat import object_storage_path
+
+    return object_storage_path(f"file://{tmp_path}")
+
+
+def day_summary(date: str, units: str) -> dict:
+    rows = [tb(HOT, "1", USDC_ETH, "USDC", units, "0.9998")]
+    return build_summary(Snapshot(date, f"{date}T02:00:00.000Z", {"Hot": HOT}, ["1"], True, rows))
+
+
+def write_report(tmp_path, date: str, text: str) -> None:
+    (tmp_path / date).mkdir()
+    (tmp_path / date / "summary.json").write_text(text)
+
+
+def schema_1_text(summary: dict, holdings: int) -> str:
+    """A summary as version 0.1.0 wrote it: keys sorted, every holding inside, schema 1."""
+    old = {k: v for k, v in summary.items() if k != "trend"}
+    rows = [["1", f"0x{i:040x}", f"T{i}", "1", "0", "0", False] for i in range(holdings)]
+    old.update(schema_version=1, holdings={"columns": [], "wallets": [{"rows": rows}]})
+    return json.dumps(old, sort_keys=True, indent=2)
+
+
+def test_trend_reads_the_last_reports_heads_only(tmp_path):
+    from airflow_provider_okx.operators.report import _earlier_summaries
+
+    dates = [f"2026-10-{d:02d}" for d in range(1, 32)] + [f"2026-11-{d:02d}" for d in range(1, 24)]
+    for n, date in enumerate(dates):
+        text = render_summary_json(day_summary(date, str(1000 + n)))
+        if date != dates[-1]:  # only the latest is read whole: spoil every other one after its head
+            text += " " * 10_000 + "not JSON: a reader of whole files fails here"
+        write_report(tmp_path, date, text)
+    (tmp_path / "2026-11-10" / "summary.json").unlink()  # a report without a summary is skipped
+    (tmp_path / "2026-11-24").mkdir()  # today's and later folders are not earlier reports
+    (tmp_path / "notes").mkdir()
+
+    log = Log()
+    previous, heads = _earlier_summaries(reports_root(tmp_path), "2026-11-24", log)
+    assert previous is not None and previous["date"] == "2026-11-23"
+    assert len(heads) == TREND_REPORTS - 1
+    assert log.lines == []
+
+    summary = build_summary(snapshot(date="2026-11-24"), previous=previous, history=heads)
+    trend = summary["trend"]
+    assert len(trend) == TREND_REPORTS
+    assert trend[-1] == {"date": "2026-11-24", "total_usd": summary["total_usd"]}
+    assert "2026-11-10" not in {p["date"] for p in trend}
+    assert trend[0]["date"] == "2026-10-25"
+    first = dates.index("2026-10-25")
+    assert Fraction(trend[0]["total_usd"]) == (1000 + first) * Fraction("0.9998")
+    assert [p["date"] for p in trend] == sorted(p["date"] for p in trend)
+
+
+def test_a_small_schema_1_previous_summary_is_still_compared(tmp_path):
+    from airflow_provider_okx.operators.report import _earlier_summaries
+
+    write_report(tmp_path, "2026-11-23", schema_1_text(previous_summary(), holdings=3))
+    log = Log()
+    previous, heads = _earlier_summaries(reports_root(tmp_path), "2026-11-24", log)
+    assert previous is not None and previous["schema_version"] == 1
+    summary = build_summary(snapshot(), previous=previous, history=heads)
+    assert Fraction(summary["changes"]["total_usd_change"]) == exact(counted(today_rows())) - exact(
+        counted(previous_rows())
+    )
+    assert [p["date"] for p in summary["trend"]] == ["2026-11-23", "2026-11-24"]
+    assert log.lines == []
+
+
+def test_a_large_schema_1_previous_summary_is_skipped_with_a_log_line(tmp_path, monkeypatch):
+    from airflow_provider_okx.operators import report as report_module
+
+    monkeypatch.setattr(report_module, "OLD_SUMMARY_LIMIT", 20_000)
+    write_report(tmp_path, "2026-11-22", render_summary_json(day_summary("2026-11-22", "5")))
+    write_report(tmp_path, "2026-11-23", schema_1_text(previous_summary(), holdings=500))
+    log = Log()
+    previous, heads = report_module._earlier_summaries(reports_root(tmp_path), "2026-11-24", log)
+
+    assert previous is None  # not loaded: the day has no changes section rather than a huge load
+    [(level, message), (_, trend_message)] = log.lines
+    assert level == "warning"
+    assert "2026-11-23/summary.json has a summary of schema 1" in message
+    assert "no changes section" in message
+    assert "left out of the trend" in trend_message  # its total is not in its head
+    assert [h["date"] for h in heads] == ["2026-11-22"]
+    summary = build_summary(snapshot(), previous=previous, history=heads)
+    assert summary["changes"] is None
+    assert [p["date"] for p in summary["trend"]] == ["2026-11-22", "2026-11-24"]
+
+
+def test_a_previous_summary_of_a_newer_schema_is_not_compared(tmp_path):
+    from airflow_provider_okx.operators.report import _earlier_summaries
+
+    newer = {"schema_version": SCHEMA_VERSION + 1, **day_summary("2026-11-23", "5")}
+    newer["schema_version"] = SCHEMA_VERSION + 1
+    write_report(tmp_path, "2026-11-23", json.dumps(newer, indent=2))
+    log = Log()
+    previous, heads = _earlier_summaries(reports_root(tmp_path), "2026-11-24", log)
+    assert previous is None
+    assert "newer than this provider's" in log.lines[0][1]
+    assert [h["date"] for h in heads] == ["2026-11-23"]  # its date and total still make the trend
+
+
+def test_summary_head_takes_only_whole_members():
+    text = '{\n  "schema_version": 2,\n  "date": "2026-11-24",\n  "row_count": 123456,\n  "by_wallet": [1, 2'
+    assert summary_head(text) == {"schema_version": 2, "date": "2026-11-24", "row_count": 123456}
+    assert summary_head(text[: text.index("3456")]) == {"schema_version": 2, "date": "2026-11-24"}
+    assert summary_head('{"a": 1}') == {"a": 1}
+    assert summary_head("not json") == {}
 
 
 # --- CSV ---------------------------------------------------------------------------------
@@ -386,18 +628,13 @@ def test_identical_input_gives_byte_identical_outputs():
     assert outputs(today_rows()) == first
 
 
-def test_summary_json_is_sorted_ascii_and_loads_back_equal():
+def test_summary_json_is_ascii_indented_and_loads_back_equal():
     summary = build_summary(snapshot(), previous=previous_summary())
     text = render_summary_json(summary)
     assert text.endswith("}\n")
     assert text.isascii()
-
-    def sorted_keys(pairs: list[tuple[str, object]]) -> dict:
-        keys = [k for k, _ in pairs]
-        assert keys == sorted(keys)
-        return dict(pairs)
-
-    assert json.loads(text, object_pairs_hook=sorted_keys) == summary
+    assert json.loads(text) == summary
+    assert text.startswith('{\n  "schema_version": 2,\n  "date": "2026-11-24",')  # scalars first
     assert '\n  "total_usd": "' in text  # two-space indent
 
     def strings(value: object) -> list[str]:
@@ -476,9 +713,81 @@ def test_html_groups_small_chains_in_the_chart_and_caps_tables():
     rows = [tb(HOT, c, "", f"C{c}", "1", str(100 - int(c))) for c in chains]
     snap = Snapshot("2026-11-24", "2026-11-24T02:00:00Z", {"Hot": HOT}, chains, True, rows)
     root = parse_html(render_html(build_summary(snap), top_n=10))
-    chart = text_of(root.findall(".//svg")[0])
+    chart = text_of(root.find(".//svg[@aria-label='Allocation by chain (USD)']"))
     assert "4 other chains" in chart
-    assert "Showing 10 of 15 chains; and 5 more" in text_of(root)
+    assert "10 of 15 chains shown; summary.json lists all 15." in text_of(root)
+
+
+def test_html_shows_why_the_total_moved_and_the_trend_with_exact_tooltips():
+    before = json.loads(render_summary_json(build_summary(snapshot(day_one(), date="2026-11-23"))))
+    history = [{"date": f"2026-11-{d:02d}", "total_usd": f"{4_600_000 + d}.125"} for d in range(10, 23)]
+    summary = build_summary(snapshot(day_two()), previous=before, history=history)
+    page = render_html(summary)
+    root = parse_html(page)  # well-formed XHTML
+    text = text_of(root)
+    assert "<script" not in page.lower() and "javascript:" not in page.lower()
+    assert "Why the total moved" in text
+    changes = summary["changes"]
+    for part in ("price", "quantity", "new", "vanished"):
+        assert f'title="{changes["attribution"][part]} USD"' in page  # exact, in a tooltip
+    eth = by(changes["by_token"], symbol="ETH")
+    [movers] = [
+        t for t in root.iter("table") if [th.text for th in t.iter("th")][:2] == ["Token", "Units change"]
+    ]
+    assert f"{eth['attribution']['price']} USD" in [td.get("title") for td in movers.iter("td")]
+    assert "+$155.63" in text_of(movers)  # 12.5 x 12.45 = 155.625, half-up
+
+    [trend] = root.findall(".//svg[@aria-label='Total value (USD) over the last 15 reports']")
+    dots = [g.findtext("title") for g in trend.findall("g")]
+    assert len(dots) == 15
+    assert dots[0] == "2026-11-10: $4,600,010.13 (4600010.125 USD)"
+    assert dots[-1].startswith(
+        f"2026-11-24: {display.usd(summary['total_usd'])} ({summary['total_usd']} USD)"
+    )
+
+
+def test_html_cleans_api_text_and_escapes_it():
+    rows = [
+        tb(HOT, "1", USDC_ETH, "US\ud800DC\x1b<i>", "1", "1"),
+        tb(HOT, "56", SCAM, "</title><script>alert(1)</script>", "1", "1", is_risk_token=True),
+    ]
+    snap = Snapshot("2026-11-24", "2026-11-24T02:00:00Z", {"ops\x00<&>": HOT}, ["1", "56"], False, rows)
+    page = render_html(build_summary(snap))
+    page.encode("utf-8")  # a lone surrogate could not be written out
+    root = parse_html(page)
+    assert "<script" not in page
+    text = text_of(root)
+    assert "US\ufffdDC\ufffd<i>" in text
+    assert "ops\ufffd<&>" in text
+
+
+def test_a_share_that_rounds_to_nothing_is_not_shown_as_zero():
+    assert display.percent("1", "10000") == "<0.1%"
+    assert display.percent("-1", "10000", sign=True) == "-<0.1%"
+    assert display.percent("1", "10000", sign=True) == "+<0.1%"
+    assert display.percent("0", "10000") == "0.0%"
+    assert display.percent("5", "10000") == "0.1%"
+
+
+def test_rows_come_in_sort_key_order_one_wallet_at_a_time():
+    rng = random.Random(3)
+    addresses = [TREASURY, TREASURY.lower(), HOT, COLD, "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"]
+    rows = [
+        tb(
+            rng.choice(addresses),
+            rng.choice(["1", "56", "0", "x"]),
+            f"0x{rng.randrange(30):040x}",
+            rng.choice(["A", "B"]),
+            str(rng.randrange(1, 50)),
+            rng.choice(["0", "1.5", "2"]),
+        )
+        for _ in range(2000)
+    ]
+    snap = snapshot(rows)
+    assert [row.balance for row in snap.rows] == sorted(rows, key=sort_key)
+    assert list(snap.rows) == list(snap.rows)  # a fresh pass each time
+    first = next(snap.rows)
+    assert Fraction(first.usd_str) == Fraction(first.balance_str) * Fraction(first.price_str)
 
 
 def test_the_garbage_collector_is_left_as_it_was():
@@ -564,5 +873,5 @@ def test_a_100000_row_report_renders_with_bounded_tables():
     assert csv_text.count("\n") == 100_001
     assert summary["row_count"] == 100_000
     assert len(render_summary_json(summary)) > 0
-    assert "Showing 25 of 1,000 wallets; and 975 more" in text_of(parse_html(page))
+    assert "25 of 1,000 wallets shown; summary.json lists all 1,000." in text_of(parse_html(page))
     assert len(page) < 500_000

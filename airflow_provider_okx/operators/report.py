@@ -178,6 +178,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         # 2. Aggregate (pure).
         root = self._root()
         date = timing.date
+        previous, history = _earlier_summaries(root, date, self.log)
         snapshot = Snapshot(
             date=date,
             generated_at=format_instant(timing.fetched_at),
@@ -189,7 +190,8 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         summary = build_summary(
             snapshot,
             okx_totals=okx_totals,
-            previous=_previous_summary(root, date),
+            previous=previous,
+            history=history,
             tolerance_usd=self.tolerance_usd,
             tolerance_ratio=self.tolerance_ratio,
         )
@@ -385,15 +387,90 @@ def fetch_window(snapshots: Any) -> tuple[datetime.datetime, datetime.datetime]:
     return min(moments), max(moments)
 
 
-def _previous_summary(root: Any, date: str) -> dict[str, Any] | None:
-    """The summary of the latest report strictly before ``date`` under ``root``, if any."""
+OLD_SUMMARY_LIMIT = 20_000_000
+"""Bytes of a schema 1 ``summary.json`` (every holding in it) that are still loaded to compare
+with: about 100,000 balance rows. A larger one is skipped, with a log line."""
+
+
+def _earlier_summaries(root: Any, date: str, log: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """What the report needs from the reports before ``date`` under ``root``: the latest one's
+    summary, read whole (for changes), and the date and total of up to ``TREND_REPORTS - 1``
+    latest ones (for the trend), read from the first bytes of their summaries (a summary of
+    schema 2 puts them first: :func:`~airflow_provider_okx.report.trend.summary_head`).
+    """
+    from airflow_provider_okx.report.trend import TREND_REPORTS, trend_point
+
     if not root.exists():
-        return None
+        return None, []
     dates = sorted(
         (p.name for p in root.iterdir() if _DATE_DIR.match(p.name) and p.name < date), reverse=True
     )
+    previous: dict[str, Any] | None = None
+    heads: list[dict[str, Any]] = []
+    found = 0
     for name in dates:
-        summary = root / name / "summary.json"
-        if summary.exists():
-            return json.loads(summary.read_text())
-    return None
+        if found == TREND_REPORTS - 1:
+            break
+        path = root / name / "summary.json"
+        if not path.exists():
+            continue
+        found += 1
+        if found == 1:
+            previous = _load_previous(path, log)
+        head = previous if found == 1 and previous is not None else _read_head(path)
+        if trend_point(head) is None:
+            log.info(
+                "Trend: %s has no date and total at its start (written before schema 2, which "
+                "puts them first): left out of the trend",
+                path,
+            )
+        else:
+            heads.append(head)
+    return previous, heads
+
+
+def _read_head(path: Any) -> dict[str, Any]:
+    """The top-level fields at the start of a ``summary.json`` (the whole file if it is small)."""
+    from airflow_provider_okx.report.trend import HEAD_BYTES, summary_head
+
+    with path.open("rb") as f:
+        data = f.read(HEAD_BYTES)
+    text = data.decode("utf-8", "replace")
+    head = json.loads(text) if len(data) < HEAD_BYTES else summary_head(text)
+    return head if isinstance(head, dict) else {}
+
+
+def _load_previous(path: Any, log: Any) -> dict[str, Any] | None:
+    """The previous report's summary, to compare with; ``None`` (logged) when it is one this
+    version cannot compare with: a newer schema, or a schema 1 file larger than
+    :data:`OLD_SUMMARY_LIMIT`."""
+    from airflow_provider_okx.report.aggregate import SCHEMA_VERSION
+    from airflow_provider_okx.report.trend import HEAD_BYTES, summary_head
+
+    with path.open("rb") as f:
+        data = f.read(HEAD_BYTES)
+        version = summary_head(data.decode("utf-8", "replace")).get("schema_version")
+        if isinstance(version, int) and version > SCHEMA_VERSION:
+            log.warning(
+                "Previous report %s has summary schema %d, newer than this provider's (%d): "
+                "not compared; this report has no changes section",
+                path,
+                version,
+                SCHEMA_VERSION,
+            )
+            return None
+        if version is None or version < 2:  # schema 1: sorted keys, every holding inside
+            data += f.read(OLD_SUMMARY_LIMIT + 1 - len(data))
+            if len(data) > OLD_SUMMARY_LIMIT:
+                log.warning(
+                    "Previous report %s has a summary of schema 1 (with every holding) larger than "
+                    "%d MB: not loaded, so this report has no changes section; the next report "
+                    "compares with this one",
+                    path,
+                    OLD_SUMMARY_LIMIT // 1_000_000,
+                )
+                return None
+        else:
+            data += f.read()
+    summary = json.loads(data)
+    return summary if isinstance(summary, dict) else None

@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from airflow_provider_okx.chains import chain_name
-from airflow_provider_okx.report.gc_pause import paused_gc
 from airflow_provider_okx.report.snapshot import Snapshot, fold
 from airflow_provider_okx.report.text import spreadsheet_safe
 
@@ -102,8 +101,7 @@ def write_csv(snapshot: Snapshot, out: IO[str]) -> None:
 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    with paused_gc():
-        writer.writerows(lines())
+    writer.writerows(lines())
 
 
 def render_csv(snapshot: Snapshot) -> str:

@@ -105,11 +105,29 @@ def share(part: object, whole: object) -> Decimal | None:
 
 
 def percent(part: object, whole: object, *, sign: bool = False) -> str:
-    """``12.3%`` (``+12.3%`` with ``sign``), or ``-`` when ``whole`` is zero."""
+    """``12.3%`` (``+12.3%`` with ``sign``), or ``-`` when ``whole`` is zero. A part that is
+    not zero never reads ``0.0%``: below a rounded tenth it is ``<0.1%`` (``-<0.1%``)."""
     value = share(part, whole)
     if value is None:
         return "-"
+    amount = to_decimal(part)
+    positive = (amount > 0) == (to_decimal(whole) > 0)
+    if value == 0 and amount != 0:
+        return ("+" if sign and positive else "" if positive else "-") + "<0.1%"
     return ("+" if sign and value > 0 else "") + format(value, "f") + "%"
+
+
+def rate(value: object) -> str:
+    """A ratio as an exact percentage: ``0.001`` reads ``0.1%``, ``0.0005`` reads ``0.05%``."""
+    return format(to_decimal(value).scaleb(2, context=ROUND).normalize(ROUND), "f") + "%"
+
+
+def tone(value: object) -> str:
+    """CSS class of a signed amount: ``pos``, ``neg``, ``zero``; ``""`` for nothing (``None``)."""
+    if value is None:
+        return ""
+    amount = to_decimal(value)
+    return "pos" if amount > 0 else "neg" if amount < 0 else "zero"
 
 
 def short_address(address: str) -> str:

@@ -2,7 +2,8 @@
 
 Day-over-day changes compare two summaries (today's, just built, and the previous
 ``summary.json``); both are read by :meth:`Positions.from_summary`, so each change is the
-difference of two numbers obtained the same way.
+difference of two numbers obtained the same way. Every summary version has the fields read
+here (schema 1 as well as 2).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from airflow_provider_okx.models import EXACT, ZERO, parse_decimal
+from airflow_provider_okx.report.attribution import reference_price
 from airflow_provider_okx.report.snapshot import fold
 
 TokenKey = tuple[str, str]
@@ -26,8 +28,14 @@ class TokenPosition:
     symbol: str
     balance: Decimal = ZERO
     """Units held by all wallets, priced or not, risk or not."""
+    counted: bool = False
+    """Whether the token counts in the total (it has priced rows that are not risk tokens)."""
+    counted_balance: Decimal = ZERO
+    """Units of those rows."""
     usd: Decimal = ZERO
-    """USD that counts in the total (priced rows, not risk tokens)."""
+    """USD that counts in the total."""
+    price: Decimal | None = None
+    """Reference price of the counted rows (see :mod:`~airflow_provider_okx.report.attribution`)."""
 
 
 @dataclass(slots=True)
@@ -68,9 +76,13 @@ class Positions:
                 token = tokens.get(key)
                 if token is None:
                     token = tokens[key] = TokenPosition(key[0], address, str(entry.get("symbol") or ""))
-                token.balance = EXACT.add(token.balance, amount(entry, "balance"))
+                balance = amount(entry, "balance")
+                token.balance = EXACT.add(token.balance, balance)
                 if name == "by_token":
-                    token.usd = EXACT.add(token.usd, amount(entry, "usd"))
+                    price = None if entry.get("price") is None else amount(entry, "price")
+                    usd = amount(entry, "usd")
+                    token.counted, token.counted_balance, token.usd = True, balance, usd
+                    token.price = reference_price(price, usd, balance)
         wallets = {
             fold(str(entry["address"])): WalletPosition(
                 str(entry.get("label") or entry["address"]), str(entry["address"]), amount(entry, "usd")

@@ -6,26 +6,17 @@ Pure: no Airflow, no HTTP, no I/O.
 from __future__ import annotations
 
 import datetime
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cached_property
 from typing import NamedTuple
 
-from airflow_provider_okx.models import EXACT, TokenBalance, decimal_str, sort_key
-from airflow_provider_okx.report.gc_pause import paused_gc
+from airflow_provider_okx.chains import address_key
+from airflow_provider_okx.models import EXACT, TokenBalance, decimal_str
 
-_HEX = re.compile(r"0x[0-9a-fA-F]+\Z")
-
-
-def fold(address: str) -> str:
-    """The identity of an address or token contract for matching and grouping.
-
-    A ``0x``-hex string is compared case-insensitively (EVM mixed case is only a checksum:
-    OKX answers ``0xed0c...`` to a query for ``0xEd0C...``); anything else (base58, Sui type
-    names, inscription ids) is case-sensitive and kept as is.
-    """
-    return address.lower() if _HEX.match(address) else address
+fold = address_key
+"""The identity of an address or token contract for matching and grouping: the one rule of
+:func:`airflow_provider_okx.chains.address_key` (case folded only where the family ignores it)."""
 
 
 def chain_order(chain_index: str) -> tuple[int, str]:
@@ -34,7 +25,7 @@ def chain_order(chain_index: str) -> tuple[int, str]:
 
 
 class Row(NamedTuple):
-    """A balance with what every output needs from it, computed once."""
+    """A balance with what every output needs from it, computed once per pass."""
 
     balance: TokenBalance
     usd: Decimal
@@ -59,8 +50,7 @@ class Snapshot:
         report; an address seen in ``balances`` but not listed here is labelled with its address.
     :param chains: the chain indices that were queried.
     :param exclude_risk_tokens: whether OKX was asked to leave out risk (honeypot) tokens.
-    :param balances: every token balance of every wallet on every chain. Treat a snapshot as a
-        value: :attr:`rows` is computed from ``balances`` once, on first use.
+    :param balances: every token balance of every wallet on every chain, in any order.
     """
 
     date: str
@@ -86,27 +76,39 @@ class Snapshot:
                 )
             labels[key] = label
 
-    @cached_property
-    def rows(self) -> list[Row]:
-        """The balances in :func:`~airflow_provider_okx.models.sort_key` order, each with its
-        USD value and decimal strings computed once, shared by the summary and the CSV."""
-        with paused_gc():
-            return self._prepare()
+    @property
+    def rows(self) -> Iterator[Row]:
+        """The balances in :func:`~airflow_provider_okx.models.sort_key` order, each with its USD
+        value and decimal strings: a fresh pass on every access, one wallet at a time.
 
-    def _prepare(self) -> list[Row]:
+        Nothing is kept: at a million balances, keeping every row's strings and USD value
+        cost about 450 MB more than the balances themselves, and one sort over all of them
+        (a key tuple per balance) 320 MB and 1.9 s. Here the balances are grouped by wallet
+        (by address as written, in the key's order: lowercased, then as written) and each wallet's few rows are sorted
+        on their own: the same order, as the sort is stable.
+        """
+        wallets: dict[str, list[TokenBalance]] = {}
+        for balance in self.balances:
+            group = wallets.get(balance.address)
+            if group is None:
+                wallets[balance.address] = [balance]
+            else:
+                group.append(balance)
+        folded: dict[str, str] = {}
         mul = EXACT.multiply
-        keys: dict[str, str] = {}
-        rows = []
-        for balance in sorted(self.balances, key=sort_key):
-            wallet_key = keys.get(balance.address)
-            if wallet_key is None:
-                wallet_key = keys[balance.address] = fold(balance.address)
-            token_key = keys.get(balance.token_address)
-            if token_key is None:
-                token_key = keys[balance.token_address] = fold(balance.token_address)
-            usd = mul(balance.balance, balance.token_price)
-            rows.append(
-                Row(
+        for address in sorted(wallets, key=lambda spelling: (spelling.lower(), spelling)):
+            rows = []
+            for balance in wallets[address]:
+                wallet_key = folded.get(balance.address)
+                if wallet_key is None:
+                    wallet_key = folded[balance.address] = fold(balance.address)
+                token_key = folded.get(balance.token_address)
+                if token_key is None:
+                    token_key = folded[balance.token_address] = fold(balance.token_address)
+                rows.append((balance, mul(balance.balance, balance.token_price), wallet_key, token_key))
+            rows.sort(key=_within_wallet)
+            for balance, usd, wallet_key, token_key in rows:
+                yield Row(
                     balance,
                     usd,
                     wallet_key,
@@ -115,5 +117,12 @@ class Snapshot:
                     decimal_str(balance.token_price),
                     decimal_str(usd),
                 )
-            )
-        return rows
+
+
+def _within_wallet(row: tuple[TokenBalance, Decimal, str, str]) -> tuple[int, str, Decimal, str, str]:
+    """The rest of :func:`~airflow_provider_okx.models.sort_key` after the address, with the
+    row's USD value already computed: chain (numeric), USD descending, symbol, token."""
+    balance = row[0]
+    index = balance.chain_index
+    chain = int(index) if index.isascii() and index.isdigit() else -1
+    return (chain, index, EXACT.minus(row[1]), balance.symbol, balance.token_address)
