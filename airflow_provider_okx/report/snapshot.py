@@ -84,8 +84,8 @@ class Snapshot:
         Nothing is kept: at a million balances, keeping every row's strings and USD value
         cost about 450 MB more than the balances themselves, and one sort over all of them
         (a key tuple per balance) 320 MB and 1.9 s. Here the balances are grouped by wallet
-        (by address as written, in the key's order: lowercased, then as written) and each wallet's few rows are sorted
-        on their own: the same order, as the sort is stable.
+        (by address as written, taken in the key's order: lowercased, then as written) and each
+        wallet's few rows are sorted on their own: the same order, as the sort is stable.
         """
         wallets: dict[str, list[TokenBalance]] = {}
         for balance in self.balances:
