@@ -7,6 +7,7 @@ from each database equal to OKX's documented strings, digit for digit.
 
 from __future__ import annotations
 
+import datetime
 import itertools
 import json
 import sqlite3
@@ -426,15 +427,17 @@ def test_example_dag_loads_the_daily_snapshot_into_sqlite(okx_simulator, tmp_pat
         "AIRFLOW_CONN_OKX_DEFAULT": okx_simulator.connection_json(rate_limit_rps=50),
         "OKX_REPORT_URI": f"file://{output}",
     }
-    airflow_dags_test("okx_treasury_report", ROOT / "example_dags", env, DAY)
+    # Today: the report refuses to stamp today's balances with a past date (max_snapshot_lag).
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    airflow_dags_test("okx_treasury_report", ROOT / "example_dags", env, today)
     warehouse = output / "warehouse.sqlite"
     rows = lite_rows(warehouse, "okx_balances")
     import csv
 
-    with (output / DAY / "balances.csv").open() as handle:
+    with (output / today / "balances.csv").open() as handle:
         csv_rows = list(csv.DictReader(handle))
     assert len(rows) == len(csv_rows) > 31
-    assert {r[0] for r in rows} == {DAY}
+    assert {r[0] for r in rows} == {today}
     assert {r[1] for r in rows} == {"treasury-cold", "treasury-hot", "payroll"}
     assert sum(Fraction(r[COLUMNS.index("usd_value")]) for r in rows) == sum(
         Fraction(r["usd_value"]) for r in csv_rows
