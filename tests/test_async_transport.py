@@ -286,7 +286,8 @@ def _established_to(port: int) -> int:
     count = 0
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            lines = open(table).read().splitlines()[1:]
+            with open(table) as file:
+                lines = file.read().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
