@@ -2,9 +2,10 @@
 
 The provider's async transport (``airflow_provider_okx.hooks.async_transport``) was chosen by
 measuring both libraries under the same driver: same protocol loop, same admission gate, same
-deadline, same streamed body cap. This module is that driver's ``httpx`` half, tuned the ways
-``httpx`` allows (a pool no larger than the gate, so its queue stays empty; streamed reads;
-no environment lookups per request). ``python -m bench.fig4_triggers --transport httpx``
+deadline, same streamed body cap (``api.body.BoundedBody``). This module is that driver's
+``httpx`` half, tuned the ways ``httpx`` allows (a pool no larger than the gate, so its queue
+stays empty; streamed raw reads; no environment lookups per request; proxies and TLS settings
+left out, the benchmark needs neither). ``python -m bench.fig4_triggers --transport httpx``
 swaps it in, in the benchmark process only.
 """
 
@@ -14,6 +15,7 @@ import asyncio
 import weakref
 from typing import Any
 
+from airflow_provider_okx.api.body import ACCEPT_ENCODING, BoundedBody
 from airflow_provider_okx.api.protocol import Received, Send
 from airflow_provider_okx.hooks import async_transport
 from airflow_provider_okx.loop_local import LoopLocal
@@ -35,23 +37,25 @@ class HttpxLoopClient:
         self.users: weakref.WeakSet[object] = weakref.WeakSet()
         self.in_flight = 0
 
-    async def attempt(self, step: Send, options: Any) -> Received:
+    async def attempt(self, step: Send, route: str, options: Any) -> Received:
         headers = dict(step.headers)
-        headers["User-Agent"] = options.user_agent
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
         async with async_transport._deadline(options.timeout):
             request = self.session.build_request(step.method, step.url, headers=headers, content=step.body)
             response = await self.session.send(request, stream=True)
             try:
-                chunks: list[bytes] = []
-                size = 0
-                async for chunk in response.aiter_bytes():
-                    size += len(chunk)
-                    if size > options.max_response_bytes:
-                        raise async_transport.ResponseTooLarge
-                    chunks.append(chunk)
+                body = BoundedBody(
+                    route,
+                    options.max_response_bytes,
+                    response.headers.get("Content-Encoding"),
+                    response.status_code,
+                )
+                body.check_declared_length(response.headers.get("Content-Length"))
+                async for chunk in response.aiter_raw():
+                    body.feed(chunk)
             finally:
                 await response.aclose()
-            return Received(response.status_code, response.headers, b"".join(chunks))
+            return Received(response.status_code, response.headers, body.finish())
 
     async def close(self) -> None:
         await self.session.aclose()

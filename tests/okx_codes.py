@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from airflow_provider_okx.api.errors import (
     OkxAuthError,
+    OkxEndpointOfflineError,
     OkxInvalidRequestError,
     OkxRateLimitError,
     OkxUnavailableError,
@@ -23,7 +24,12 @@ RETRYABLE = [
 ]
 
 NOT_RETRYABLE = [
+    # v6's own table: 50014 (400), 81001 (200), 81104 (200); 50001 and 50011 retry (above).
     (400, "50014", OkxInvalidRequestError),
+    (200, "81001", OkxInvalidRequestError),
+    (410, "50005", OkxEndpointOfflineError),
+    (403, "50030", OkxAuthError),
+    (404, "50125", OkxAuthError),
     (400, "51000", OkxInvalidRequestError),
     (401, "50103", OkxAuthError),
     (401, "50104", OkxAuthError),

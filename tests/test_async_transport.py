@@ -125,7 +125,7 @@ def test_a_trickling_server_meets_the_total_deadline(monkeypatch):
             # trickle would outlast it and fail the test with TimeoutError instead.
             asyncio.run(asyncio.wait_for(_balances(hook), timeout=20))
     assert info.value.endpoint == "GET /api/v6/dex/balance/all-token-balances-by-address"
-    assert "within 1 s" in info.value.reason
+    assert "1 s deadline" in info.value.reason
     assert len(server.requests) == 1
 
 
@@ -177,6 +177,21 @@ def test_a_redirect_is_a_typed_error_and_is_not_followed(monkeypatch):
     assert info.value.http_status == 301
     assert len(hits) == 1
     assert "/elsewhere" not in hits[0]  # never followed
+
+
+def test_a_header_value_that_cannot_be_sent_is_refused_unquoted(okx_simulator_connection):
+    from airflow_provider_okx.api.errors import OkxInvalidInputError
+
+    hook = OkxHook()
+    config = hook.config  # the connection check strips whitespace; force a line break past it
+    passphrase = "file-mounted-passphrase\nX-Injected: 1"
+    credentials = dataclasses.replace(config.credentials, passphrase=passphrase)
+    hook.__dict__["config"] = dataclasses.replace(config, credentials=credentials)
+    with pytest.raises(OkxInvalidInputError) as info:
+        asyncio.run(asyncio.wait_for(_balances(hook), timeout=20))
+    assert info.value.field == "headers"
+    assert "file-mounted-passphrase" not in str(info.value)
+    assert okx_simulator_connection.count() == 0
 
 
 # --- what goes on the wire -----------------------------------------------------------------

@@ -267,3 +267,97 @@ def test_malformed_extra_names_field(okx_conn, requests_mock):
     okx_conn(rate_limit_rps="fast")
     with pytest.raises(OkxInvalidInputError, match=r"extra\.rate_limit_rps"):
         OkxHook().get_supported_chains()
+
+
+# --- the token filter (v6 all-token-balances `filter`) ----------------------------------------
+
+
+def query(request) -> dict[str, list[str]]:
+    """The query as sent, names in their case (requests-mock's ``qs`` lower-cases them)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(request.path_url).query)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "excluded", "token_filter"),
+    [
+        ({}, "0", None),  # OKX's default filter (0) with risk tokens excluded: nothing extra sent
+        ({"exclude_risk_tokens": False}, "1", "1"),  # risk tokens asked for: filter=1, or they go missing
+        ({"exclude_risk_tokens": False, "token_filter": 0}, "1", "0"),
+        ({"token_filter": "1"}, "0", "1"),
+    ],
+)
+def test_v6_sends_filter_so_asking_for_risk_tokens_returns_them(
+    okx_conn, requests_mock, no_sleep, kwargs, excluded, token_filter
+):
+    requests_mock.get(V6_ALL, json=assets(asset()))
+    OkxHook().get_all_token_balances(EVM, 1, **kwargs)
+    request = requests_mock.request_history[0]
+    sent = query(request)
+    assert sent["excludeRiskToken"] == [excluded]
+    assert sent.get("filter") == ([token_filter] if token_filter else None)
+    assert signed_ok(request)
+
+
+def test_many_wallets_pass_the_filter_too(okx_conn, requests_mock, no_sleep):
+    requests_mock.get(V6_ALL, json=assets(asset()))
+    other = "0x" + "ab" * 20
+    OkxHook().get_wallets_token_balances([EVM, other], 1, exclude_risk_tokens=False, max_workers=1)
+    assert [query(r).get("filter") for r in requests_mock.request_history] == [["1"], ["1"]]
+
+
+def test_v5_filter_is_its_risk_parameter(okx_conn, requests_mock, no_sleep):
+    okx_conn(api_version="v5", project_id="p")
+    requests_mock.get(V5_ALL, json=assets(asset()))
+    hook = OkxHook()
+    hook.get_all_token_balances(EVM, 1, exclude_risk_tokens=False)
+    hook.get_all_token_balances(EVM, 1, token_filter=1)
+    assert [query(r)["filter"] for r in requests_mock.request_history] == [["1"], ["1"]]
+    assert all("excludeRiskToken" not in query(r) for r in requests_mock.request_history)
+
+
+@pytest.mark.parametrize("bad", [2, "all", True, 0.5, [1]])
+def test_a_bad_token_filter_fails_before_any_request(okx_conn, requests_mock, bad):
+    with pytest.raises(OkxInvalidInputError) as info:
+        OkxHook().get_all_token_balances(EVM, 1, token_filter=bad)
+    assert info.value.field == "token_filter"
+    assert requests_mock.call_count == 0
+
+
+# --- the transport's shape ----------------------------------------------------------------------
+
+
+def test_a_redirect_from_requests_mock_is_typed_not_an_attribute_error(okx_conn, requests_mock, no_sleep):
+    """The hand-prepared request has no cookie jar: requests crashed preparing the next hop."""
+    from airflow_provider_okx.api.errors import OkxRedirectError
+
+    requests_mock.get(V6_ALL, status_code=301, headers={"Location": "https://web3.okx.com/api/v6/x?a=1"})
+    with pytest.raises(OkxRedirectError) as info:
+        OkxHook().get_all_token_balances(EVM, 1)
+    assert info.value.location == "https://web3.okx.com/api/v6/x"
+    assert requests_mock.call_count == 1
+
+
+def test_the_sync_session_is_still_reachable_and_closes(okx_conn, requests_mock, no_sleep):
+    requests_mock.get(V6_ALL, json=assets(asset()))
+    hook = OkxHook()
+    hook.get_all_token_balances(EVM, 1)
+    session = hook.session
+    assert session is hook.session
+    assert session.proxies == {} or isinstance(session.proxies, dict)
+    hook.close()
+    assert "transport" not in hook.__dict__
+    hook.get_all_token_balances(EVM, 1)  # a closed hook builds a new session on demand
+    assert hook.session is not session
+
+
+def test_airflow2_form_offers_api_version_as_a_select():
+    pytest.importorskip("flask_appbuilder")
+    from airflow_provider_okx import CONN_FIELDS
+
+    widgets = OkxHook.get_connection_form_widgets()
+    field = widgets["api_version"]
+    assert field.field_class.__name__ == "SelectField"
+    assert [value for value, _ in field.kwargs["choices"]] == CONN_FIELDS["api_version"]["schema"]["enum"]
+    assert field.kwargs["default"] == "v6"

@@ -229,3 +229,256 @@ def test_http_date_parsing():
     assert parse_http_date("Tue, 15 Nov 1994 08:12:31 GMT") == 784887151.0
     assert parse_http_date("garbage") is None
     assert parse_http_date(None) is None
+
+
+# --- every error class travels between processes ---------------------------------------------
+
+
+def _sample(cls):
+    """One instance of each error class, with every field set to something non-default."""
+    from airflow_provider_okx.api import errors
+
+    if issubclass(cls, errors.OkxConnectionConfigError):
+        return cls("okx_treasury", "extra.timeout", "nan", "must be a finite number")
+    if issubclass(cls, errors.OkxInvalidInputError):
+        return cls("chains", ["1", lambda: None], "unknown chain")  # an unpicklable value too
+    if issubclass(cls, errors.OkxTransportError):
+        return cls("GET /x", "ReadTimeout: too slow")
+    if issubclass(cls, errors.OkxResponseTooLargeError):
+        return cls("GET /x", 1024)
+    if issubclass(cls, errors.OkxRedirectError):
+        return cls("HTTP301", "redirected", 301, "GET /x", location="https://a/b", suggestion="use https://a")
+    if issubclass(cls, errors.OkxMalformedResponseError):
+        return cls("malformed", "data is missing", 200, "GET /x", field="data", retry_after=1.0)
+    if issubclass(cls, errors.OkxApiError):
+        return cls("50011", "Too Many Requests", 429, "GET /x", retry_after=2.0, server_time=1e9)
+    return cls("something went wrong")
+
+
+def _fields(error):
+    return {k: (repr(v) if callable(v) else v) for k, v in vars(error).items()} | {"str": str(error)}
+
+
+def test_every_error_class_pickles_with_its_fields():
+    import inspect
+    import pickle
+
+    from airflow_provider_okx.api import errors
+
+    classes = [
+        obj
+        for _, obj in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(obj, errors.OkxError) and obj.__module__ == errors.__name__
+    ]
+    assert len(classes) >= 14
+    for cls in classes:
+        error = _sample(cls)
+        clone = pickle.loads(pickle.dumps(error))
+        assert type(clone) is cls
+        expected = _fields(error)
+        if isinstance(error, errors.OkxInvalidInputError) and not isinstance(
+            error, errors.OkxConnectionConfigError
+        ):
+            expected["value"] = repr(error.value)  # an unpicklable value travels as its repr
+        assert _fields(clone) == expected, cls.__name__
+
+
+# --- OKX's codes, as OKX documents them ------------------------------------------------------
+
+
+def test_50005_and_410_mean_offline_for_good():
+    from airflow_provider_okx.api.errors import OkxEndpointOfflineError, is_permanent
+
+    for status, code in ((410, "50005"), (200, "50005"), (410, "x")):
+        error, sends, waits = drive(make_protocol(), [Received(status, {}, envelope(code, "API is offline"))])
+        assert type(error) is OkxEndpointOfflineError
+        assert is_permanent(error)
+        assert "API is offline" in str(error) and "will not change" in str(error)
+        assert len(sends) == 1 and waits == []
+
+
+def test_50125_quotes_okx_instead_of_asserting_a_region():
+    error, _, _ = drive(make_protocol(), [Received(404, {}, envelope("50125", "Invalid Request Access uri"))])
+    assert isinstance(error, OkxAuthError)
+    assert str(error).endswith("Invalid Request Access uri")
+    assert "region" not in str(error)
+
+
+def test_50030_is_a_permanent_permission_error():
+    from airflow_provider_okx.api.errors import is_permanent
+
+    error, sends, _ = drive(
+        make_protocol(), [Received(403, {}, envelope("50030", "upgrade your payment level"))]
+    )
+    assert isinstance(error, OkxAuthError) and is_permanent(error)
+    assert len(sends) == 1
+
+
+def test_50050_is_only_a_hint():
+    with pytest.raises(OkxInvalidRequestError) as info:
+        parse_envelope("GET /x", 200, {}, envelope("50050", "V5 API is being deprecated"))
+    assert "may be retiring" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("error", "permanent"),
+    [
+        (OkxAuthError("50113", "", 401), True),
+        (OkxInvalidRequestError("81104", "", 200), True),
+        (OkxRateLimitError("50011", "", 429), False),
+        (OkxUnavailableError("50001", "", 503), False),
+        (OkxTransportError("GET /x", "reset"), False),
+    ],
+)
+def test_is_permanent(error, permanent):
+    from airflow_provider_okx.api.errors import is_permanent
+
+    assert is_permanent(error) is permanent
+
+
+# --- Retry-After, one parser ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("3", 3.0),
+        (" 3 ", 3.0),
+        ("1.5", 1.5),
+        ("-4", 0.0),
+        ("1e3", None),
+        ("NaN", None),
+        ("inf", None),
+        ("Infinity", None),
+        ("", None),
+        (None, None),
+        ("\u0663", None),  # an Arabic-Indic digit is not delta-seconds
+        ("9" * 65, None),
+        ("Sun, 06 Nov 1994 08:49:37 GMT", 0.0),
+    ],
+)
+def test_parse_retry_after(value, expected):
+    from airflow_provider_okx.api.retry import parse_retry_after
+
+    assert parse_retry_after(value, now=1_700_000_000.0) == expected
+
+
+def test_retry_after_date_is_read_against_the_servers_date():
+    from airflow_provider_okx.api.retry import parse_retry_after
+
+    server = 1_700_000_000.0
+    value = formatdate(server + 12, usegmt=True)
+    # the local clock is an hour off: the server's Date decides
+    assert parse_retry_after(value, server_time=server, now=server + 3600) == 12.0
+    assert parse_retry_after(value, now=server) == 12.0
+    assert parse_retry_after(value) is None  # no reference at all: absent
+
+
+def test_retry_after_nan_on_an_error_never_reaches_a_wait():
+    failure = Received(429, {"Retry-After": "nan"}, envelope("50011", "Too Many Requests"))
+    _, _, waits = drive(make_protocol(), [failure, ok()])
+    [wait] = waits
+    assert 0.25 <= wait <= 0.5
+
+
+def test_policy_ignores_a_non_finite_retry_after_set_by_hand():
+    error = OkxRateLimitError("50011", "", 429, retry_after=float("nan"))
+    delay = RetryPolicy().delay(0, error, random.Random(1))
+    assert delay is not None and 0.25 <= delay <= 0.5
+    huge = OkxRateLimitError("50011", "", 429, retry_after=float("inf"))
+    assert RetryPolicy(max_delay=30).delay(0, huge) is not None
+
+
+# --- what the protocol sends and says ------------------------------------------------------------
+
+
+def test_user_agent_is_sent_when_configured():
+    protocol = make_protocol()
+    protocol.user_agent = "airflow-provider-okx/9.9"
+    _, sends, _ = drive(protocol, [ok()])
+    assert sends[0].headers["User-Agent"] == "airflow-provider-okx/9.9"
+
+
+def test_echoed_headers_are_scrubbed_from_okx_msg_and_transport_reasons():
+    protocol = OkxProtocol(
+        Credentials("key-0123456789", "secret-value-xyz", "pass/phrase+1"),
+        "https://okx.test",
+        retry=RetryPolicy(max_retries=1),
+        limiter=RateLimiter(0),
+        clock=ClockOffset(),
+        rng=random.Random(1),
+    )
+    steps = protocol.exchange(REQUEST)
+    send = steps.send(None)
+    sign = send.headers["OK-ACCESS-SIGN"]
+    echoed = json.dumps(dict(send.headers)).replace("/", "\\/")  # a PHP-style JSON echo
+    drop = OkxTransportError(
+        REQUEST.route, f"ValueError: Invalid header value b'{send.headers['OK-ACCESS-PASSPHRASE']}\\n'"
+    )
+    assert isinstance(steps.send(drop), Wait)
+    retry = steps.send(None)
+    with pytest.raises(OkxAuthError) as info:
+        steps.send(
+            Received(401, {}, envelope("50113", f"bad sign {retry.headers['OK-ACCESS-SIGN']} {echoed}"))
+        )
+    text = str(info.value)
+    for secret in (
+        "key-0123456789",
+        "pass/phrase+1",
+        "pass\\/phrase+1",
+        sign,
+        retry.headers["OK-ACCESS-SIGN"],
+    ):
+        assert secret not in text
+    assert info.value.__suppress_context__  # the unscrubbed original is not chained
+
+
+def test_redirect_error_unit():
+    from airflow_provider_okx.api.responses import redirect_error
+
+    error = redirect_error("GET /api/v6/x", 301, "https://web3.okx.com:443/api/v6/x?address=0xabc")
+    assert error.location == "https://web3.okx.com:443/api/v6/x"
+    assert "set the connection's host (base URL) to https://web3.okx.com:443" in str(error)
+    assert "0xabc" not in str(error)
+    assert redirect_error("GET /x", 302, "https://[::1]:8/x").location == "https://[::1]:8/x"
+    assert "unreadable" in str(redirect_error("GET /x", 302, "https://h:99999/x"))
+
+
+# --- the body cap, sans-IO --------------------------------------------------------------------
+
+
+def test_bounded_body_plain_gzip_deflate_and_the_cap():
+    import gzip
+    import zlib
+
+    from airflow_provider_okx.api.body import BoundedBody
+    from airflow_provider_okx.api.errors import OkxMalformedResponseError, OkxResponseTooLargeError
+
+    def read(data, coding=None, limit=100, step=7):
+        body = BoundedBody("GET /x", limit, coding)
+        for i in range(0, len(data), step):
+            body.feed(data[i : i + step])
+        return body.finish()
+
+    text = b'{"code":"0","data":[]}' * 3
+    assert read(text) == text
+    assert read(gzip.compress(text), "gzip") == text
+    assert read(gzip.compress(text) + gzip.compress(text), "gzip", limit=200) == text * 2  # two members
+    assert read(zlib.compress(text), "deflate") == text
+    raw = zlib.compressobj(6, zlib.DEFLATED, -15)
+    assert read(raw.compress(text) + raw.flush(), "deflate") == text  # raw deflate, as some servers send
+    assert read(b"", "gzip") == b""  # an empty body with an encoding header
+    with pytest.raises(OkxResponseTooLargeError):
+        read(b"x" * 101)
+    assert read(b"x" * 100) == b"x" * 100
+    with pytest.raises(OkxResponseTooLargeError):
+        read(gzip.compress(b"\0" * 10_000), "gzip")
+    with pytest.raises(OkxMalformedResponseError, match="truncated"):
+        read(gzip.compress(text)[:-12], "gzip")
+    with pytest.raises(OkxMalformedResponseError, match="not supported"):
+        BoundedBody("GET /x", 100, "br")
+    with pytest.raises(OkxMalformedResponseError, match="not supported"):
+        BoundedBody("GET /x", 100, "gzip, gzip")
+    body = BoundedBody("GET /x", 100)
+    with pytest.raises(OkxResponseTooLargeError):
+        body.check_declared_length("101")

@@ -2,13 +2,22 @@
 
 Sans-IO, in the spirit of h11: :meth:`OkxProtocol.exchange` is a generator that *yields*
 what it needs done (:class:`Wait` or :class:`Send`) and is *sent* what happened
-(:class:`Received` or an :class:`~airflow_provider_okx.api.errors.OkxTransportError`). Its
-return value is the envelope's ``data``. The sync transport answers with ``time.sleep`` and
-``requests``, the async one with ``asyncio.sleep`` and ``httpx``; every rule lives here once.
+(:class:`Received`, or the :class:`~airflow_provider_okx.api.errors.OkxError` the transport
+met: an :class:`~airflow_provider_okx.api.errors.OkxTransportError` when no complete answer
+came, an :class:`~airflow_provider_okx.api.errors.OkxResponseTooLargeError` past the body
+cap). Its return value is the interpreted ``data``. The sync transport answers with
+``time.sleep`` and ``requests``, the async one with ``asyncio.sleep`` and ``httpx``; every
+rule lives here once.
+
+Every error leaving the loop is cleaned here, the one place that knows what was sent: the
+values of our ``OK-ACCESS-*`` headers (key, passphrase, signature, project, timestamp) are
+replaced by ``***`` wherever they appear (a gateway that echoes request headers puts the
+signature into its message), and OKX's message is cut to :data:`MAX_MESSAGE` characters.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -17,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from airflow_provider_okx.api.clock import ClockOffset
-from airflow_provider_okx.api.errors import OkxError, OkxTransportError
+from airflow_provider_okx.api.errors import OkxApiError, OkxError, OkxTransportError, shorten
 from airflow_provider_okx.api.ratelimit import RateLimiter
 from airflow_provider_okx.api.responses import parse_envelope
 from airflow_provider_okx.api.retry import RetryPolicy
@@ -25,6 +34,9 @@ from airflow_provider_okx.api.routes import ApiRequest
 from airflow_provider_okx.api.signing import Credentials, format_timestamp
 
 log = logging.getLogger("airflow_provider_okx")
+
+MAX_MESSAGE = 300
+"""Characters of OKX's ``msg`` (or a transport's reason) quoted in an error."""
 
 T = TypeVar("T")
 
@@ -61,7 +73,38 @@ class Received:
 
 
 Step = Wait | Send
-Outcome = Received | OkxTransportError | None
+Outcome = Received | OkxError | None
+
+
+def _forms(value: str) -> set[str]:
+    """``value`` as it may appear in echoed text: raw, repr-escaped, JSON-escaped."""
+    escaped = repr(value)[1:-1]
+    as_json = json.dumps(value)[1:-1]
+    return {value, escaped, as_json, as_json.replace("/", "\\/")}
+
+
+def scrub(text: str, secrets: list[str]) -> str:
+    """``text`` with every form of every secret replaced by ``***``."""
+    for secret in secrets:
+        if len(secret) >= 4:
+            for form in _forms(secret):
+                if form in text:
+                    text = text.replace(form, "***")
+    return text
+
+
+def clean(error: OkxError, sent: Mapping[str, str], extra_secrets: tuple[str, ...] = ()) -> OkxError:
+    """``error`` without any of our header values in it, its message length-capped."""
+    secrets = [v for k, v in sent.items() if k.upper().startswith("OK-ACCESS-")] + list(extra_secrets)
+    # Longest first: a value that contains another is replaced whole.
+    secrets.sort(key=len, reverse=True)
+    if isinstance(error, OkxApiError):
+        msg = shorten(scrub(error.msg, secrets), MAX_MESSAGE)
+        return error if msg == error.msg else error.with_msg(msg)
+    if isinstance(error, OkxTransportError):
+        reason = shorten(scrub(error.reason, secrets), MAX_MESSAGE)
+        return error if reason == error.reason else OkxTransportError(error.endpoint, reason)
+    return error
 
 
 class OkxProtocol:
@@ -84,9 +127,11 @@ class OkxProtocol:
         wall_time: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        user_agent: str | None = None,
     ) -> None:
         self.credentials = credentials
         self.base_url = base_url.rstrip("/")
+        self.user_agent = user_agent
         self.retry = retry
         self.limiter = limiter
         self.clock = clock
@@ -115,14 +160,18 @@ class OkxProtocol:
                 yield Wait(wait)
             timestamp = format_timestamp(self.clock.now(self._wall_time()))
             headers = self.credentials.headers(timestamp, request.method, request.path, request.body)
+            if self.user_agent:
+                headers["User-Agent"] = self.user_agent
             started = self._monotonic()
             outcome = yield Send(request.method, self.base_url + request.path, headers, body)
             try:
                 if outcome is None:
                     raise OkxTransportError(request.route, "the transport returned nothing")
-                if isinstance(outcome, OkxTransportError):
+                if isinstance(outcome, OkxError):
                     raise outcome
-                data = parse_envelope(request.route, outcome.status, outcome.headers, outcome.body)
+                data = parse_envelope(
+                    request.route, outcome.status, outcome.headers, outcome.body, now=self._wall_time()
+                )
                 result = interpret(data)
                 if log.isEnabledFor(logging.DEBUG):
                     log.debug(
@@ -132,7 +181,8 @@ class OkxProtocol:
                         (self._monotonic() - started) * 1000,
                     )
                 return result
-            except OkxError as error:
+            except OkxError as raw_error:
+                error = clean(raw_error, headers, (self.credentials.secret_key,))
                 if self.retry.should_resync(error, resynced):
                     offset = self.clock.resync(error.server_time, self._wall_time())  # type: ignore[attr-defined]
                     resynced = True
@@ -142,7 +192,9 @@ class OkxProtocol:
                     continue
                 delay = self.retry.delay(attempt, error, self._rng)
                 if delay is None:
-                    raise
+                    if error is raw_error:
+                        raise
+                    raise error from None  # the original held a secret: not chained
                 attempt += 1
                 log.warning("%s (retry %d of %d in %.2f s)", error, attempt, self.retry.max_retries, delay)
                 yield Wait(delay)

@@ -2,15 +2,23 @@
 
 Retried, with exponential backoff and full jitter (``Retry-After`` wins when OKX sends it):
 rate limits (HTTP 429 / 50011), OKX unavailable (5xx, 50001, 50026, 81159, 81451, an
-unreadable body), timeouts and connection errors. Never retried: authentication and
-parameter errors. A refused timestamp (50102/50112) resyncs the clock from the response's
-``Date`` header and is retried once, immediately.
+unreadable body, a success whose shape is not OKX's), timeouts and connection errors. Never
+retried: authentication, permission and parameter errors, an endpoint OKX reports offline
+(50005/410), a redirect, an answer over the size cap. A refused timestamp (50102/50112)
+resyncs the clock from the response's ``Date`` header and is retried once, immediately.
+
+``Retry-After`` is read in one place, :func:`parse_retry_after`, for both transports: a
+number of seconds or an HTTP date, finite, clamped to ``[0, max_delay]``; anything else
+(``NaN``, ``inf``, garbage) counts as absent.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import re
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 from airflow_provider_okx.api.errors import (
     OkxClockSkewError,
@@ -21,6 +29,35 @@ from airflow_provider_okx.api.errors import (
 )
 
 RETRYABLE = (OkxRateLimitError, OkxUnavailableError, OkxTransportError)
+
+_SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?", re.ASCII)
+
+
+def parse_retry_after(
+    value: str | None, *, server_time: float | None = None, now: float | None = None
+) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header, or ``None`` when absent or unreadable.
+
+    Two forms (RFC 9110): delta-seconds (``"3"``; a fraction is tolerated, a negative value
+    means "now") and an HTTP date, converted against the response's ``Date`` (``server_time``)
+    or, without one, the local clock (``now``). The result is finite and >= 0; the policy caps
+    it at :attr:`RetryPolicy.max_delay`. ``NaN``, ``inf``, hex and other garbage are absent.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if len(text) > 64:
+        return None
+    if _SECONDS.fullmatch(text):
+        return max(float(text), 0.0)
+    try:
+        moment = parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    reference = server_time if server_time is not None else now
+    if reference is None or not math.isfinite(moment):
+        return None
+    return max(moment - reference, 0.0)
 
 
 @dataclass(frozen=True)
@@ -42,7 +79,7 @@ class RetryPolicy:
         if not isinstance(error, RETRYABLE) or attempt >= self.max_retries:
             return None
         retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
+        if retry_after is not None and math.isfinite(retry_after):
             return min(max(retry_after, 0.0), self.max_delay)
         ceiling = min(self.max_delay, self.base_delay * (2**attempt))
         # "Full jitter" on the upper half: grows with each attempt, never synchronises workers.

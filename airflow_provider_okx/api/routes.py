@@ -34,6 +34,10 @@ class ApiVersion:
     """Key of a token's contract address in requests and responses."""
     token_list_field: str
     """Key of the POST body's token list."""
+    filter_param: str | None = None
+    """Query key of the all-token-balances token filter (``"0"`` hides risk, custom and
+    passive tokens, ``"1"`` returns all), when it is a parameter of its own (v6). In v5 the
+    risk parameter is that filter."""
 
 
 V6 = ApiVersion(
@@ -45,6 +49,7 @@ V6 = ApiVersion(
     risk_param="excludeRiskToken",
     token_field="tokenContractAddress",
     token_list_field="tokenContractAddresses",
+    filter_param="filter",
 )
 V5 = ApiVersion(
     name="v5",
@@ -93,18 +98,49 @@ def _risk_flag(exclude_risk_tokens: bool) -> str:
     return "0" if exclude_risk_tokens else "1"
 
 
+TOKEN_FILTERS = {"0": "hide risk, custom and passive tokens (OKX's default)", "1": "return every token"}
+
+
+def token_filter_value(token_filter: object) -> str | None:
+    """``token_filter`` as OKX's ``filter`` value (``"0"``/``"1"``), ``None`` when not given."""
+    if token_filter is None:
+        return None
+    if isinstance(token_filter, bool) or not isinstance(token_filter, (int, str)):
+        raise OkxInvalidInputError("token_filter", token_filter, "expected 0, 1 or None")
+    text = str(token_filter).strip()
+    if text not in TOKEN_FILTERS:
+        raise OkxInvalidInputError("token_filter", token_filter, "expected 0, 1 or None")
+    return text
+
+
 def all_token_balances(
-    version: ApiVersion, address: str, chains: Sequence[str], *, exclude_risk_tokens: bool = True
+    version: ApiVersion,
+    address: str,
+    chains: Sequence[str],
+    *,
+    exclude_risk_tokens: bool = True,
+    token_filter: object = None,
 ) -> ApiRequest:
-    return _get(
-        "all_token_balances",
-        version.all_token_balances,
-        [
-            ("address", address),
-            ("chains", ",".join(chains)),
-            (version.risk_param, _risk_flag(exclude_risk_tokens)),
-        ],
-    )
+    """All token balances of ``address`` on ``chains``.
+
+    :param exclude_risk_tokens: ask OKX to drop risk (honeypot) tokens.
+    :param token_filter: OKX's ``filter``: ``0`` hides risk, custom and passive tokens, ``1``
+        returns every token. ``None`` (default) follows ``exclude_risk_tokens``: nothing is sent
+        when excluding (OKX's default, ``0``), ``1`` when risk tokens are wanted, or a request
+        that asks for risk tokens would still miss them. In v5 the risk parameter is this
+        filter, so an explicit ``token_filter`` sets it.
+    """
+    chosen = token_filter_value(token_filter)
+    params = [("address", address), ("chains", ",".join(chains))]
+    if version.filter_param is None:
+        params.append((version.risk_param, chosen or _risk_flag(exclude_risk_tokens)))
+    else:
+        params.append((version.risk_param, _risk_flag(exclude_risk_tokens)))
+        if chosen is None and not exclude_risk_tokens:
+            chosen = "1"
+        if chosen is not None:
+            params.append((version.filter_param, chosen))
+    return _get("all_token_balances", version.all_token_balances, params)
 
 
 def total_value(

@@ -35,14 +35,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from airflow_provider_okx.api.errors import OkxInvalidInputError, OkxTransportError
+from airflow_provider_okx.api.body import ACCEPT_ENCODING, BoundedBody
+from airflow_provider_okx.api.errors import (
+    OkxError,
+    OkxInvalidInputError,
+    OkxTransportError,
+    describe_exception,
+)
 from airflow_provider_okx.api.protocol import Outcome, Received, Send, Step
 from airflow_provider_okx.loop_local import LoopLocal
 
 if TYPE_CHECKING:
     import ssl
-
-    import aiohttp
 
     from airflow_provider_okx.api.protocol import OkxProtocol
     from airflow_provider_okx.api.routes import ApiRequest
@@ -57,12 +61,6 @@ MAX_IN_FLIGHT = 32
 """Requests admitted into one loop's connection pool at once; the rest wait at a semaphore,
 before they are signed, so no timestamp ages in a queue."""
 
-_SECRET_HEADERS = ("OK-ACCESS-KEY", "OK-ACCESS-SIGN", "OK-ACCESS-PASSPHRASE", "OK-ACCESS-PROJECT")
-
-
-class ResponseTooLarge(Exception):
-    """Raised by :meth:`LoopClient.attempt` when a body grows past the cap."""
-
 
 @dataclass(frozen=True)
 class RequestOptions:
@@ -71,7 +69,6 @@ class RequestOptions:
     timeout: float
     """Total deadline of one attempt, in seconds."""
     max_response_bytes: int
-    user_agent: str
     ssl: ssl.SSLContext | bool
     """``False``: no certificate verification."""
     proxy: str | None
@@ -87,7 +84,6 @@ class RequestOptions:
         return cls(
             timeout=config.timeout,
             max_response_bytes=config.max_response_bytes,
-            user_agent=config.user_agent,
             ssl=_ssl_context(config.verify, cert),
             proxy=proxy,
             proxy_headers=proxy_headers,
@@ -114,21 +110,22 @@ class LoopClient:
             cookie_jar=aiohttp.DummyCookieJar(),  # OKX sets no cookie we need to send back
             timeout=aiohttp.ClientTimeout(total=None),  # the deadline is ours, per attempt
             trust_env=False,  # proxies and CA bundle come from RequestOptions, read once
-            auto_decompress=True,
+            auto_decompress=False,  # BoundedBody decodes, under the cap
         )
         self.gate = asyncio.Semaphore(MAX_IN_FLIGHT)
         self.users: weakref.WeakSet[object] = weakref.WeakSet()
         self.in_flight = 0
 
-    async def attempt(self, step: Send, options: RequestOptions) -> Received:
+    async def attempt(self, step: Send, route: str, options: RequestOptions) -> Received:
         """Send one request and read the whole answer, within ``options.timeout``.
 
-        Raises ``aiohttp.ClientError``, ``TimeoutError`` or :class:`ResponseTooLarge`.
+        Raises ``aiohttp.ClientError``, ``asyncio.TimeoutError``, or the
+        :class:`~airflow_provider_okx.api.errors.OkxError` of a body over the cap or unreadable.
         """
         from yarl import URL
 
         headers = dict(step.headers)
-        headers["User-Agent"] = options.user_agent
+        headers["Accept-Encoding"] = ACCEPT_ENCODING
         if options.proxy_headers and not options.tunnel:
             headers.update(options.proxy_headers)  # a plain-http proxy reads them on the request
         async with (
@@ -144,30 +141,23 @@ class LoopClient:
                 proxy_headers=options.proxy_headers if options.tunnel else None,
             ) as response,
         ):
-            body = await _read_capped(response, options.max_response_bytes)
-            return Received(response.status, response.headers, body)
+            body = BoundedBody(
+                route, options.max_response_bytes, response.headers.get("Content-Encoding"), response.status
+            )
+            body.check_declared_length(response.headers.get("Content-Length"))
+            try:
+                while chunk := await response.content.readany():
+                    body.feed(chunk)
+            except OkxError:
+                response.close()  # the rest is never read; the connection is not reused
+                raise
+            return Received(response.status, response.headers, body.finish())
 
     async def close(self) -> None:
         await self.session.close()
         # Let the transports' connection_lost callbacks run, so every socket is really closed
         # before a loop that is shutting down goes away.
         await asyncio.sleep(0)
-
-
-async def _read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes:
-    """The decompressed body, counted as it arrives; :class:`ResponseTooLarge` past ``limit``."""
-    length = response.content_length
-    if length is not None and length > limit and "Content-Encoding" not in response.headers:
-        raise ResponseTooLarge
-    chunks: list[bytes] = []
-    size = 0
-    while chunk := await response.content.readany():
-        size += len(chunk)
-        if size > limit:
-            response.close()  # the rest is never read; the connection is not reused
-            raise ResponseTooLarge
-        chunks.append(chunk)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 _CLIENTS: LoopLocal[LoopClient] = LoopLocal(LoopClient, LoopClient.close)
@@ -213,23 +203,30 @@ async def run(
 
 async def _attempt(
     client: LoopClient, step: Send, request: ApiRequest, options: RequestOptions
-) -> Received | OkxTransportError:
+) -> Received | OkxError:
+    """One attempt's outcome for the protocol: the answer, or what went wrong."""
     import aiohttp
 
     try:
-        return await client.attempt(step, options)
-    except ResponseTooLarge:
-        raise _too_large(request.route, options.max_response_bytes) from None
+        return await client.attempt(step, request.route, options)
+    except OkxError as error:  # over the cap, or an encoding we cannot read
+        return error
     except asyncio.TimeoutError:
-        return OkxTransportError(request.route, f"no complete answer within {options.timeout:g} s")
+        return OkxTransportError(
+            request.route,
+            f"no complete answer within the {options.timeout:g} s deadline (connection extra timeout)",
+        )
     except (aiohttp.ClientError, OSError) as exc:
-        return OkxTransportError(request.route, _describe(exc, step.headers))
-
-
-def _too_large(endpoint: str, limit: int) -> Exception:
-    from airflow_provider_okx.api.errors import OkxResponseTooLargeError
-
-    return OkxResponseTooLargeError(endpoint, limit)
+        return OkxTransportError(request.route, describe_exception(exc))
+    except ValueError as exc:
+        # aiohttp refuses a header value with a line break; never quote the value.
+        if "header" not in str(exc).lower():
+            raise
+        return OkxInvalidInputError(
+            "headers",
+            "<not shown>",
+            "a request header could not be sent (a credential holds an invalid character?)",
+        )
 
 
 async def release(user: object) -> None:
@@ -248,16 +245,6 @@ async def release(user: object) -> None:
 def open_clients() -> int:
     """How many event loops hold an open client (tests and the benchmark watch for leaks)."""
     return len(_CLIENTS)
-
-
-def _describe(exc: BaseException, headers: Mapping[str, str]) -> str:
-    """A transport error's kind and message, with any of our header values blanked out."""
-    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    for name in _SECRET_HEADERS:
-        value = headers.get(name)
-        if value and value in text:
-            text = text.replace(value, "***")
-    return text
 
 
 # --- connection settings, resolved once ------------------------------------------------------

@@ -1,17 +1,18 @@
 """``OkxHook``: exact token balances from OKX's Web3 balance API.
 
-The protocol (signing, retries, rate limit, clock) lives in :mod:`airflow_provider_okx.api`;
-this module reads the connection and runs that protocol over ``requests`` (sync, one pooled
-session per hook) or ``aiohttp`` (async, :mod:`.async_transport`: one client per event loop
-shared by every trigger).
-Neither library is imported until a request is made, so DAG parsing never pays for them.
+The public hook: the connection form, the configuration read from the connection, the
+planned calls and the public methods. The protocol (signing, retries, rate limit, clock) and
+the reading of answers live in :mod:`airflow_provider_okx.api`; the sync driver (``requests``,
+one pooled session per hook, a total deadline and a body cap) in
+:mod:`airflow_provider_okx.hooks.sync_transport`; the async one (``aiohttp``, one client per
+event loop shared by every trigger) in :mod:`airflow_provider_okx.hooks.async_transport`.
+Neither HTTP library is imported until a request is made, so DAG parsing never pays for them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-import os
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
@@ -19,11 +20,14 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_okx import CONN_FIELDS, CONN_TYPE, DEFAULT_CONN_ID, HOOK_NAME, UI_FIELD_BEHAVIOUR
-from airflow_provider_okx.api import routes
+from airflow_provider_okx.api import results, routes
 from airflow_provider_okx.api.calls import Call
-from airflow_provider_okx.api.errors import OkxError, OkxInvalidInputError, OkxTransportError
-from airflow_provider_okx.api.protocol import OkxProtocol, Outcome, Received, Step, Wait
-from airflow_provider_okx.api.responses import first
+from airflow_provider_okx.api.errors import (
+    OkxConnectionConfigError,
+    OkxError,
+    OkxInvalidInputError,
+)
+from airflow_provider_okx.api.protocol import OkxProtocol
 from airflow_provider_okx.chains import (
     check_family,
     chunked,
@@ -33,15 +37,14 @@ from airflow_provider_okx.chains import (
 )
 from airflow_provider_okx.compat import BaseHook, amask_secret, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
-from airflow_provider_okx.models import Chain, TokenBalance, exact_sum, parse_decimal
+from airflow_provider_okx.models import Chain, TokenBalance
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
-
     import requests
 
     from airflow_provider_okx.api.routes import ApiRequest
     from airflow_provider_okx.hooks.async_transport import RequestOptions
+    from airflow_provider_okx.hooks.sync_transport import SyncTransport
 
 T = TypeVar("T")
 
@@ -51,7 +54,9 @@ class OkxHook(BaseHook):
 
     :param okx_conn_id: an ``okx`` connection: login = API key, password = secret key, extra
         ``passphrase`` (required), ``project_id``, ``api_version`` (``v6``/``v5``),
-        ``rate_limit_rps``, ``timeout``, ``max_retries``.
+        ``rate_limit_rps``, ``timeout`` (total seconds per attempt), ``max_retries``,
+        ``max_response_bytes``, and ``proxies``, ``verify``, ``cert``/``cert_key`` as
+        ``HttpHook`` takes them.
     """
 
     conn_name_attr = "okx_conn_id"
@@ -74,9 +79,9 @@ class OkxHook(BaseHook):
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
         from flask_babel import lazy_gettext
-        from wtforms import IntegerField, PasswordField, StringField
+        from wtforms import IntegerField, PasswordField, SelectField, StringField
         from wtforms.validators import NumberRange, Optional
 
         widgets: dict[str, Any] = {}
@@ -84,7 +89,12 @@ class OkxHook(BaseHook):
             schema = spec["schema"]
             label = lazy_gettext(spec["label"])
             kwargs = {"description": spec.get("description", "")}
-            if schema.get("format") == "password":
+            if schema.get("enum"):
+                choices = [(value, value) for value in schema["enum"]]
+                widgets[name] = SelectField(
+                    label, choices=choices, default=schema.get("default"), widget=Select2Widget(), **kwargs
+                )
+            elif schema.get("format") == "password":
                 widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), **kwargs)
             elif "integer" in schema["type"]:
                 widgets[name] = IntegerField(
@@ -114,8 +124,8 @@ class OkxHook(BaseHook):
         # Static secrets go to the masker once. Signatures are not registered: each is
         # single-use and expires within seconds, we never log headers, and registering one
         # per request would recompile the masker's regex on every call, without bound.
-        mask_secret(config.credentials.secret_key)
-        mask_secret(config.credentials.passphrase)
+        for secret in config.secrets():
+            mask_secret(secret)
         self.__dict__["config"] = config
         return config
 
@@ -144,92 +154,31 @@ class OkxHook(BaseHook):
             retry=self.config.retry,
             limiter=state.limiter,
             clock=state.clock,
+            user_agent=self.config.user_agent,
         )
 
-    # --- sync transport ----------------------------------------------------------------------
+    # --- sync transport (hooks/sync_transport.py) ----------------------------------------------
 
     @cached_property
+    def transport(self) -> SyncTransport:
+        from airflow_provider_okx.hooks.sync_transport import SyncTransport
+
+        return SyncTransport(self.config, self.protocol, lambda seconds: self._sleep(seconds))
+
+    @property
     def session(self) -> requests.Session:
-        """One pooled keep-alive session per hook; safe to share across threads.
-
-        Proxy and CA-bundle settings are read from the environment once, here, instead of
-        on every request (``trust_env`` rescans ``os.environ`` and ``~/.netrc`` per call:
-        a fifth of a balance call's CPU when measured).
-        """
-        import requests
-        from requests.adapters import HTTPAdapter
-        from requests.utils import get_environ_proxies
-
-        session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        session.proxies.update(get_environ_proxies(self.config.base_url))
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if bundle:
-            session.verify = bundle
-        session.trust_env = False
-        return session
+        """The sync transport's pooled keep-alive session (built on first use)."""
+        return self.transport.session
 
     def _run(self, request: ApiRequest, interpret: Callable[[list[Any]], Any]) -> Any:
-        import requests
-
-        steps: Generator[Step, Outcome, Any] = self.protocol.exchange(request, interpret)
-        session = self.session
-        timeout = self.config.timeout
-        outcome: Outcome = None
-        try:
-            while True:
-                step = steps.send(outcome)
-                if isinstance(step, Wait):
-                    self._sleep(step.seconds)
-                    outcome = None
-                    continue
-                # Prepared by hand: the URL goes out exactly as it was signed (requests'
-                # own preparation would re-quote it) and no per-call settings merge runs.
-                prepared = requests.PreparedRequest()
-                prepared.method = step.method
-                prepared.url = step.url
-                prepared.headers = requests.structures.CaseInsensitiveDict(step.headers)
-                prepared.body = step.body
-                if step.body is not None:
-                    prepared.headers["Content-Length"] = str(len(step.body))
-                try:
-                    response = session.send(prepared, timeout=timeout, allow_redirects=False)
-                    outcome = Received(response.status_code, response.headers, response.content)
-                except requests.RequestException as exc:
-                    outcome = OkxTransportError(request.route, _describe(exc))
-        except StopIteration as stop:
-            return stop.value
+        return self.transport.run(request, interpret)
 
     def _execute(self, call: Call[T]) -> T:
         return call.combine([self._run(request, call.interpret) for request in call.requests])
 
     def _execute_many(self, calls: list[Call[T]], max_workers: int | None) -> list[T]:
-        """Run every request of every plan on a thread pool; results in plan order.
-
-        The threads share this hook's session and the process's rate limiter, so the pool
-        only keeps enough requests in flight to use the rate the key allows. The first
-        failure cancels what has not started and is raised: nothing partial comes back.
-        """
-        flat = [(request, call.interpret) for call in calls for request in call.requests]
-        workers = max_workers or self.default_concurrency
-        if workers <= 1 or len(flat) <= 1:
-            results = [self._run(request, interpret) for request, interpret in flat]
-        else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _ = self.session, self.protocol  # build them once, before threads race to
-            pool = ThreadPoolExecutor(max_workers=min(workers, len(flat)), thread_name_prefix="okx")
-            try:
-                results = list(pool.map(lambda item: self._run(*item), flat))
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-        combined, start = [], 0
-        for call in calls:
-            combined.append(call.combine(results[start : start + len(call.requests)]))
-            start += len(call.requests)
-        return combined
+        """Every request of every call, concurrently (see ``SyncTransport.run_many``)."""
+        return self.transport.run_many(calls, max_workers or self.default_concurrency)
 
     @property
     def default_concurrency(self) -> int:
@@ -267,8 +216,8 @@ class OkxHook(BaseHook):
 
     def close(self) -> None:
         """Close the sync session's pooled connections."""
-        if "session" in self.__dict__:
-            self.__dict__.pop("session").close()
+        if "transport" in self.__dict__:
+            self.__dict__.pop("transport").close()
 
     # --- plans: one per API call, shared by the sync and async methods -----------------------
 
@@ -279,15 +228,17 @@ class OkxHook(BaseHook):
         return address, chain_list
 
     def _plan_all_token_balances(
-        self, address: object, chains: object, exclude_risk_tokens: bool
+        self, address: object, chains: object, exclude_risk_tokens: bool, token_filter: object = None
     ) -> Call[list[TokenBalance]]:
         addr, chain_list = self._address_and_chains(address, chains)
         version = self.config.version
         requests_ = [
-            routes.all_token_balances(version, addr, chunk, exclude_risk_tokens=exclude_risk_tokens)
+            routes.all_token_balances(
+                version, addr, chunk, exclude_risk_tokens=exclude_risk_tokens, token_filter=token_filter
+            )
             for chunk in chunked(chain_list)
         ]
-        return Call(requests_, lambda results: _token_balances(results, addr))
+        return Call(requests_, results.concat, results.token_balances(requests_[0].route, addr))
 
     def _plan_total_value(
         self, address: object, chains: object, asset_type: str, exclude_risk_tokens: bool
@@ -300,14 +251,7 @@ class OkxHook(BaseHook):
             )
             for chunk in chunked(chain_list)
         ]
-        endpoint = requests_[0].route
-
-        def combine(results: list[list[Any]]) -> Decimal:
-            return exact_sum(
-                parse_decimal(first(data, endpoint).get("totalValue"), "totalValue") for data in results
-            )
-
-        return Call(requests_, combine)
+        return Call(requests_, results.sum_values, results.total_value(requests_[0].route))
 
     def _plan_token_balances(
         self, address: object, tokens: Iterable[tuple[Any, str]], exclude_risk_tokens: bool
@@ -323,28 +267,34 @@ class OkxHook(BaseHook):
                 ) from None
             pairs.append((normalize_chains([chain])[0], str(token or "").strip()))
         check_family(addr, list(dict.fromkeys(chain for chain, _ in pairs)))
-        request = routes.token_balances(
-            self.config.version, addr, pairs, exclude_risk_tokens=exclude_risk_tokens
-        )
-        return Call([request], lambda results: _token_balances(results, addr))
+        version = self.config.version
+        request = routes.token_balances(version, addr, pairs, exclude_risk_tokens=exclude_risk_tokens)
+        # The older v5 docs answer this POST with a flat list of rows: accepted as well.
+        read = results.token_balances(request.route, addr, flat=version is routes.V5)
+        return Call([request], results.concat, read)
 
     def _plan_supported_chains(self) -> Call[list[Chain]]:
-        return Call(
-            [routes.supported_chains(self.config.version)],
-            lambda results: [Chain.from_okx(item) for item in results[0]],
-        )
+        request = routes.supported_chains(self.config.version)
+        return Call([request], results.first_result, results.supported_chains(request.route))
 
     # --- public API ----------------------------------------------------------------------------
 
     def get_all_token_balances(
-        self, address: str, chains: Any, *, exclude_risk_tokens: bool = True
+        self, address: str, chains: Any, *, exclude_risk_tokens: bool = True, token_filter: Any = None
     ) -> list[TokenBalance]:
         """Every token ``address`` holds on ``chains`` (ints, strings, ``"1,56"`` or names).
 
         More than 50 chains are fetched in several requests and merged; if any fails after
         retries, the whole call fails.
+
+        :param exclude_risk_tokens: drop risk (honeypot) tokens.
+        :param token_filter: OKX's ``filter``: ``0`` hides risk, custom and passive tokens, ``1``
+            returns every token; ``None`` (default) sends ``1`` when ``exclude_risk_tokens`` is
+            false, so asking for risk tokens really returns them.
         """
-        return self._execute(self._plan_all_token_balances(address, chains, exclude_risk_tokens))
+        return self._execute(
+            self._plan_all_token_balances(address, chains, exclude_risk_tokens, token_filter)
+        )
 
     def get_total_value(
         self, address: str, chains: Any, *, asset_type: str = "all", exclude_risk_tokens: bool = True
@@ -363,10 +313,10 @@ class OkxHook(BaseHook):
         return self._execute(self._plan_supported_chains())
 
     async def aget_all_token_balances(
-        self, address: str, chains: Any, *, exclude_risk_tokens: bool = True
+        self, address: str, chains: Any, *, exclude_risk_tokens: bool = True, token_filter: Any = None
     ) -> list[TokenBalance]:
         return await self._aexecute(
-            lambda: self._plan_all_token_balances(address, chains, exclude_risk_tokens)
+            lambda: self._plan_all_token_balances(address, chains, exclude_risk_tokens, token_filter)
         )
 
     async def aget_total_value(
@@ -390,6 +340,7 @@ class OkxHook(BaseHook):
         chains: Any,
         *,
         exclude_risk_tokens: bool = True,
+        token_filter: Any = None,
         max_workers: int | None = None,
     ) -> dict[str, list[TokenBalance]]:
         """:meth:`get_all_token_balances` for many wallets at once, concurrently.
@@ -399,7 +350,7 @@ class OkxHook(BaseHook):
         if any request fails after retries, this raises and returns nothing.
         """
         plans = {
-            address: self._plan_all_token_balances(address, chains, exclude_risk_tokens)
+            address: self._plan_all_token_balances(address, chains, exclude_risk_tokens, token_filter)
             for address, chains in self._per_family(addresses, chains).items()
         }
         return dict(zip(plans, self._execute_many(list(plans.values()), max_workers), strict=True))
@@ -438,6 +389,9 @@ class OkxHook(BaseHook):
         """One cheap signed call (supported chains); OKX's own message on failure."""
         try:
             chains = self.get_supported_chains()
+        except OkxConnectionConfigError as error:
+            # Airflow 3 tests a connection under a random temporary id: name the field only.
+            return False, f"The connection is not usable: {error.problem}"
         except OkxError as error:
             return False, str(error)
         except Exception as error:  # the UI shows the message; never a traceback with secrets
@@ -447,18 +401,3 @@ class OkxHook(BaseHook):
             f"Connected to OKX Web3 API {config.version.name} at {config.base_url}: "
             f"{len(chains)} chains supported"
         )
-
-
-def _token_balances(results: list[list[Any]], address: str) -> list[TokenBalance]:
-    balances: list[TokenBalance] = []
-    for data in results:
-        for entry in data:
-            assets = entry.get("tokenAssets") if isinstance(entry, dict) else None
-            for item in assets or ():
-                balances.append(TokenBalance.from_okx(item, address=address))
-    return balances
-
-
-def _describe(exc: BaseException) -> str:
-    """A transport error's kind and message (they carry the URL, never our headers)."""
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,0 +1,378 @@
+"""The sync transport: :class:`~airflow_provider_okx.api.protocol.OkxProtocol` over ``requests``.
+
+Imported on the first sync request, never at DAG parse time. What it adds to the protocol is
+I/O with bounds:
+
+- **A total deadline per attempt** (the connection's ``timeout``): connect, send and every
+  read together, not per socket read. ``requests`` has only per-read timeouts, so a server
+  trickling one byte at a time could hold a call for ever; here a single watchdog thread
+  shuts the attempt's socket down when its deadline passes, which wakes the blocked read,
+  and the attempt ends as an :class:`~airflow_provider_okx.api.errors.OkxTransportError`
+  (retried like any timeout). Name resolution is bounded by the system resolver only.
+- **A body cap** (``max_response_bytes``), counted after decompression: bodies are read raw
+  in chunks and decoded by :class:`~airflow_provider_okx.api.body.BoundedBody`.
+- **No redirects**: a 3xx is handed to the protocol as is (it becomes a typed, permanent
+  :class:`~airflow_provider_okx.api.errors.OkxRedirectError`); its body is not read past the cap
+  and the signed headers are never re-sent elsewhere.
+- **Many requests at once** on a thread pool, sharing the session and the rate limit.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from functools import cached_property
+from http.client import HTTPException
+from http.cookiejar import DefaultCookiePolicy
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import HTTPError as Urllib3Error
+
+from airflow_provider_okx.api.body import ACCEPT_ENCODING, BoundedBody
+from airflow_provider_okx.api.errors import (
+    OkxError,
+    OkxInvalidInputError,
+    OkxTransportError,
+    describe_exception,
+)
+from airflow_provider_okx.api.protocol import Outcome, Received, Send, Step, Wait
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from airflow_provider_okx.api.calls import Call
+    from airflow_provider_okx.api.protocol import OkxProtocol
+    from airflow_provider_okx.api.routes import ApiRequest
+    from airflow_provider_okx.hooks.connection import OkxConfig
+
+T = TypeVar("T")
+
+CHUNK = 64 * 1024
+"""Raw bytes read at a time; the deadline is also checked between chunks."""
+
+
+# --- the deadline --------------------------------------------------------------------------
+
+
+class Attempt:
+    """One HTTP attempt's deadline, and the connection it runs on (set once it is known)."""
+
+    __slots__ = ("_lock", "conn", "deadline", "done", "expired")
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.conn: Any = None
+        self.expired = False
+        self.done = False
+        self._lock = threading.Lock()
+
+    def watch(self, conn: Any) -> None:
+        """Called by the connection as a request starts on it (and after it connects)."""
+        with self._lock:
+            self.conn = conn
+            conn._okx_attempt = self
+            expired = self.expired
+        if expired:
+            _shut(conn)
+            raise TimeoutError("the total deadline passed")
+
+    def expire(self) -> None:
+        """The deadline passed: wake whatever read is blocked on this attempt's socket."""
+        with self._lock:
+            if self.done:
+                return
+            self.expired = True
+            conn = self.conn
+        # Only while the connection still serves this attempt (not back in the pool for another).
+        if conn is not None and getattr(conn, "_okx_attempt", None) is self:
+            _shut(conn)
+
+    def finish(self) -> None:
+        with self._lock:
+            self.done = True
+            if self.conn is not None and getattr(self.conn, "_okx_attempt", None) is self:
+                self.conn._okx_attempt = None
+
+
+def _shut(conn: Any) -> None:
+    sock = getattr(conn, "sock", None)
+    if sock is None:
+        return
+    try:
+        # The plain socket call, also for TLS sockets: shutdown(2) on the descriptor wakes a
+        # recv blocked in another thread (close() would not).
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except (OSError, TypeError, ValueError):
+        pass
+
+
+class Watchdog:
+    """One daemon thread that expires attempts at their deadlines (a heap, one wake-up each)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._heap: list[tuple[float, int, Attempt]] = []
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, attempt: Attempt) -> None:
+        with self._cond:
+            heapq.heappush(self._heap, (attempt.deadline, next(self._order), attempt))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="okx-deadlines", daemon=True)
+                self._thread.start()
+            elif self._heap[0][2] is attempt:
+                self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if not self._heap:
+                        self._cond.wait()
+                        continue
+                    deadline, _, attempt = self._heap[0]
+                    if attempt.done:
+                        heapq.heappop(self._heap)
+                        continue
+                    delay = deadline - time.monotonic()
+                    if delay <= 0:
+                        heapq.heappop(self._heap)
+                        break
+                    self._cond.wait(delay)
+            attempt.expire()
+
+
+_WATCHDOG = Watchdog()
+_current = threading.local()
+
+
+def _reset_after_fork() -> None:  # a forked child has no watchdog thread, maybe a held lock
+    global _WATCHDOG
+    _WATCHDOG = Watchdog()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_after_fork)
+
+
+class _Watched:
+    """Connection mixin: tells the running attempt which connection (and socket) it uses."""
+
+    def putrequest(self, *args: Any, **kwargs: Any) -> Any:
+        attempt = getattr(_current, "attempt", None)
+        if attempt is not None:
+            attempt.watch(self)
+        return super().putrequest(*args, **kwargs)  # type: ignore[misc]
+
+    def connect(self) -> Any:
+        result = super().connect()  # type: ignore[misc]
+        attempt = getattr(_current, "attempt", None)
+        if attempt is not None:
+            attempt.watch(self)
+        return result
+
+
+class _WatchedHTTPConnection(_Watched, HTTPConnection):
+    pass
+
+
+class _WatchedHTTPSConnection(_Watched, HTTPSConnection):
+    pass
+
+
+class _WatchedHTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """``HTTPAdapter`` whose pools (direct and through an HTTP proxy) use watched connections."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if not proxy.lower().startswith("socks"):
+            manager.pool_classes_by_scheme = _POOLS
+        return manager
+
+
+class _NoRedirectSession(requests.Session):
+    """Never computes a redirect (``requests`` would read a 3xx body whole, unbounded, to
+    prepare the next hop, and crash on a hand-prepared request without a cookie jar)."""
+
+    def get_redirect_target(self, resp: requests.Response) -> str | None:
+        return None
+
+
+def build_session(config: OkxConfig) -> requests.Session:
+    """One pooled keep-alive session per hook; safe to share across threads.
+
+    Proxies, CA bundle and client certificate come from the connection; without them the
+    environment's proxies and CA bundle are read once, here, instead of on every request
+    (``trust_env`` rescans ``os.environ`` and ``~/.netrc`` per call: a fifth of a balance
+    call's CPU when measured).
+    """
+    from requests.utils import get_environ_proxies
+
+    session = _NoRedirectSession()
+    adapter = _DeadlineAdapter(pool_connections=4, pool_maxsize=64, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # keep no cookies
+    if config.proxies is not None:
+        session.proxies.update(config.proxies)
+    else:
+        session.proxies.update(get_environ_proxies(config.base_url))
+    if config.verify is True:
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:
+            session.verify = bundle
+    else:
+        session.verify = config.verify
+    if config.cert is not None:
+        session.cert = config.cert
+    session.trust_env = False
+    return session
+
+
+_NO_ANSWER = (requests.RequestException, Urllib3Error, HTTPException, OSError)
+
+
+class SyncTransport:
+    """Runs planned requests through the protocol with ``requests``.
+
+    :param sleep: how to wait (the hook passes its patchable ``_sleep``).
+    """
+
+    def __init__(self, config: OkxConfig, protocol: OkxProtocol, sleep: Callable[[float], None]) -> None:
+        self.config = config
+        self.protocol = protocol
+        self._sleep = sleep
+
+    @cached_property
+    def session(self) -> requests.Session:
+        return build_session(self.config)
+
+    def close(self) -> None:
+        if "session" in self.__dict__:
+            self.__dict__.pop("session").close()
+
+    def run(self, request: ApiRequest, interpret: Callable[[list[Any]], Any]) -> Any:
+        """One request to its interpreted result, or its final typed error."""
+        steps: Generator[Step, Outcome, Any] = self.protocol.exchange(request, interpret)
+        outcome: Outcome = None
+        try:
+            while True:
+                step = steps.send(outcome)
+                if isinstance(step, Wait):
+                    self._sleep(step.seconds)
+                    outcome = None
+                    continue
+                outcome = self.attempt(request.route, step)
+        except StopIteration as stop:
+            return stop.value
+
+    def attempt(self, route: str, step: Send) -> Outcome:
+        """Send once under the total deadline; the answer, or what went wrong, as an outcome."""
+        timeout = self.config.timeout
+        # Prepared by hand: the URL goes out exactly as it was signed (requests' own
+        # preparation would re-quote it) and no per-call settings merge runs.
+        prepared = requests.PreparedRequest()
+        prepared.method = step.method
+        prepared.url = step.url
+        prepared.headers = requests.structures.CaseInsensitiveDict(step.headers)
+        prepared.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        prepared.body = step.body
+        if step.body is not None:
+            prepared.headers["Content-Length"] = str(len(step.body))
+        attempt = Attempt(time.monotonic() + timeout)
+        _WATCHDOG.add(attempt)
+        _current.attempt = attempt
+        try:
+            response = self.session.send(
+                prepared, timeout=(timeout, timeout), allow_redirects=False, stream=True
+            )
+            try:
+                body = self._read(route, response, attempt)
+            finally:
+                response.close()
+            return Received(response.status_code, response.headers, body)
+        except OkxError as error:  # over the cap, or an encoding we cannot read
+            return error
+        except _NO_ANSWER as exc:
+            if attempt.expired:
+                return OkxTransportError(
+                    route, f"no complete answer within the {timeout:g} s deadline (connection extra timeout)"
+                )
+            return OkxTransportError(route, describe_exception(exc))
+        except (ValueError, UnicodeError) as exc:
+            # http.client refuses a header value it cannot send, quoting it: never shown.
+            if not (isinstance(exc, UnicodeError) or str(exc).startswith("Invalid header")):
+                raise
+            return OkxInvalidInputError(
+                "headers",
+                "<not shown>",
+                "a request header could not be sent (a credential holds an invalid character?)",
+            )
+        finally:
+            attempt.finish()
+            _current.attempt = None
+
+    def _read(self, route: str, response: requests.Response, attempt: Attempt) -> bytes:
+        headers = response.headers
+        body = BoundedBody(
+            route, self.config.max_response_bytes, headers.get("Content-Encoding"), response.status_code
+        )
+        body.check_declared_length(headers.get("Content-Length"))
+        raw = response.raw
+        while True:
+            if attempt.expired:
+                raise TimeoutError("the total deadline passed")
+            chunk = raw.read(CHUNK, decode_content=False)
+            if not chunk:
+                return body.finish()
+            body.feed(chunk)
+
+    def run_many(self, calls: list[Call[T]], workers: int) -> list[T]:
+        """Run every request of every call on a thread pool; results in call order.
+
+        The threads share this session and the process's rate limiter, so the pool only keeps
+        enough requests in flight to use the rate the key allows. The first failure cancels
+        what has not started and is raised: nothing partial comes back.
+        """
+        flat = [(request, call.interpret) for call in calls for request in call.requests]
+        if workers <= 1 or len(flat) <= 1:
+            results = [self.run(request, interpret) for request, interpret in flat]
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _ = self.session  # build it once, before threads race to
+            pool = ThreadPoolExecutor(max_workers=min(workers, len(flat)), thread_name_prefix="okx")
+            try:
+                results = list(pool.map(lambda item: self.run(*item), flat))
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+        combined, start = [], 0
+        for call in calls:
+            combined.append(call.combine(results[start : start + len(call.requests)]))
+            start += len(call.requests)
+        return combined
