@@ -26,6 +26,7 @@ from airflow_provider_okx.hooks.okx import OkxHook
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
 from airflow_provider_okx.triggers import shared_reads
 from tests.conftest import conn_json
+from tests.hostile_server import hostile  # noqa: F401  (fixture)
 
 WALLET = "0x" + "5a" * 20
 OK_BODY = json.dumps({"code": "0", "msg": "", "data": [{"tokenAssets": []}]}).encode()
@@ -379,3 +380,57 @@ def test_triggers_share_one_client_and_release_it(okx_simulator_connection):
     statuses, during, after = asyncio.run(go())
     assert statuses == ["success"] * 20
     assert (during, after) == (1, 0)
+
+
+# --- TLS from the connection ---------------------------------------------------------------
+
+
+def _chains_ok(ex) -> None:
+    from tests.hostile_server import CHAINS
+
+    ex.respond(200, json.dumps(CHAINS).encode())
+
+
+async def _chains(hook: OkxHook) -> int:
+    try:
+        return len(await hook.aget_supported_chains())
+    finally:
+        await hook.aclose()
+
+
+def test_async_tls_with_a_private_ca_and_a_client_certificate(hostile, tmp_path):
+    from tests.hostile_server import server_tls, tls_files
+
+    files = tls_files(tmp_path)
+    tls = server_tls(files, require_client_cert=True)
+    hostile(_chains_ok, tls=tls, verify=files["ca"], cert=files["client_cert"], cert_key=files["client_key"])
+    assert asyncio.run(_chains(OkxHook())) == 1
+
+
+def test_async_tls_refuses_an_untrusted_certificate_unless_verify_is_off(hostile, tmp_path, monkeypatch):
+    from tests.hostile_server import server_tls, tls_files
+
+    files = tls_files(tmp_path)
+    server = hostile(_chains_ok, tls=server_tls(files), max_retries=0)
+    with pytest.raises(OkxTransportError, match=r"SSL|certificate"):
+        asyncio.run(_chains(OkxHook()))
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", conn_json(host=server.base_url, verify=False))
+    assert asyncio.run(_chains(OkxHook())) == 1
+
+
+def test_the_triggers_and_the_async_transport_import_no_http_library():
+    """The triggerer imports trigger modules to deserialise them; aiohttp waits for a request."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, json\n"
+        "import airflow.triggers.base\n"  # what a triggerer has imported already
+        "before = set(sys.modules)\n"
+        "import airflow_provider_okx.triggers.balance, airflow_provider_okx.triggers.shared_reads\n"
+        "import airflow_provider_okx.hooks.async_transport\n"
+        "print(json.dumps(sorted(set(sys.modules) - before)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    new = json.loads(out.stdout.strip().splitlines()[-1])
+    assert [m for m in new if m.split(".")[0] in ("aiohttp", "yarl", "multidict", "requests")] == []

@@ -84,7 +84,7 @@ class RequestOptions:
         return cls(
             timeout=config.timeout,
             max_response_bytes=config.max_response_bytes,
-            ssl=_ssl_context(config.verify, cert),
+            ssl=_ssl_context(config.verify, cert, _stamp(config.verify, cert)),
             proxy=proxy,
             proxy_headers=proxy_headers,
             tunnel=urlsplit(config.base_url).scheme == "https",
@@ -250,13 +250,28 @@ def open_clients() -> int:
 # --- connection settings, resolved once ------------------------------------------------------
 
 
+def _stamp(verify: bool | str, cert: str | tuple[str, ...] | None) -> tuple[float, ...]:
+    """Modification times of the TLS files: a rotated certificate gets a new context."""
+    paths = [verify] if isinstance(verify, str) else []
+    paths += [cert] if isinstance(cert, str) else list(cert or ())
+    stamps = []
+    for path in paths:
+        try:
+            stamps.append(os.stat(path).st_mtime)
+        except OSError:
+            stamps.append(0.0)
+    return tuple(stamps)
+
+
 @functools.lru_cache(maxsize=16)
-def _ssl_context(verify: bool | str, cert: str | tuple[str, ...] | None) -> ssl.SSLContext | bool:
+def _ssl_context(
+    verify: bool | str, cert: str | tuple[str, ...] | None, stamp: tuple[float, ...] = ()
+) -> ssl.SSLContext | bool:
     """The TLS context for ``verify`` (``True``, ``False`` or a CA bundle path) and ``cert``.
 
     ``True`` trusts ``REQUESTS_CA_BUNDLE`` / ``CURL_CA_BUNDLE`` when set (as the sync transport
-    does), else certifi's bundle (as ``requests`` and ``httpx`` do). Built once per process per
-    setting: loading a CA bundle takes milliseconds.
+    does), else certifi's bundle (as ``requests`` does). Built once per process per setting
+    and ``stamp`` (the files' modification times): loading a CA bundle takes milliseconds.
     """
     import ssl
 
