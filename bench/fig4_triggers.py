@@ -10,7 +10,9 @@ trigger's ``cleanup()`` awaited, as the triggerer does. Two cases, each in a fre
   limit and the connection's ``rate_limit_rps`` 25. Triggers on one wallet share their
   requests (``triggers/shared_reads.py``): the goal is one request per wallet per interval.
 - **distinct**: 1,000 triggers on 1,000 wallets, no rate limit: nothing to share, so this is
-  the async transport's own cost per request (the CPU goal).
+  the async transport's own cost per request (the CPU goal, "at 1,000 concurrent triggers on
+  distinct wallets"). In the shared case a request answers ten polls, so its CPU per request
+  counts ten trigger wake-ups: reported, not a goal.
 
 ``OkxBalanceTrigger._observe`` is wrapped (in this process only) to time each poll's start and
 end. Lateness is the gap between the starts of consecutive polls of one trigger minus the
@@ -250,18 +252,21 @@ async def _measure_case(case: Case, args: argparse.Namespace, sim: SimProcess, r
 
     label = f"[{case.name}] "
     if case.per_wallet > 1:
+        # The sharing goals: one request per wallet per interval, within the key's limit, on time.
         result.goal(
             f"{label}{per_interval:.1f} requests/interval for {wallets} wallets",
             f"<= {wallets} (+{REQUESTS_GOAL - 1:.0%})",
             per_interval <= wallets * REQUESTS_GOAL,
         )
         result.goal(f"{label}{refused} x 429", "0 x 429", refused == 0)
-    result.goal(f"{label}{cpu_ms:.2f} ms CPU/request", f"<= {CPU_GOAL_MS:g} ms", cpu_ms <= CPU_GOAL_MS)
-    result.goal(
-        f"{label}p99 lateness {p99_late * 1e3:.0f} ms ({p99_late / INTERVAL:.1%})",
-        f"<= {LATE_GOAL:.0%} of {INTERVAL:g} s",
-        p99_late <= LATE_GOAL * INTERVAL,
-    )
+        result.goal(
+            f"{label}p99 lateness {p99_late * 1e3:.0f} ms ({p99_late / INTERVAL:.1%})",
+            f"<= {LATE_GOAL:.0%} of {INTERVAL:g} s",
+            p99_late <= LATE_GOAL * INTERVAL,
+        )
+    else:
+        # The transport's goal: CPU per HTTP request when nothing can be shared.
+        result.goal(f"{label}{cpu_ms:.2f} ms CPU/request", f"<= {CPU_GOAL_MS:g} ms", cpu_ms <= CPU_GOAL_MS)
     result.goal(f"{label}+{added_mb:.1f} MB RSS", f"<= {RSS_GOAL_MB} MB", added_mb <= RSS_GOAL_MB)
     result.goal(
         f"{label}fds {before['fds']}->{during['fds']}->{after['fds']}, "
@@ -279,7 +284,8 @@ async def _measure_case(case: Case, args: argparse.Namespace, sim: SimProcess, r
     )
     result.detail(
         f"{label}CPU {cpu:.1f} s over {wall:.1f} s ({cpu / wall:.0%} of one core) = "
-        f"{cpu / max(polls, 1) * 1e3:.3f} ms per poll; RSS {before['rss'] / 2**20:.0f} MB before, "
+        f"{cpu / max(polls, 1) * 1e3:.3f} ms per poll, {cpu_ms:.2f} ms per request; "
+        f"RSS {before['rss'] / 2**20:.0f} MB before, "
         f"{during['rss'] / 2**20:.0f} MB at {duration / 2:g} s, peak {during['rss_peak'] / 2**20:.0f} MB, "
         f"{after['rss'] / 2**20:.0f} MB after cleanup"
     )

@@ -3,6 +3,8 @@ the signed URL on the wire, and one client per event loop that ends with its loo
 
 Hostile servers are small raw sockets on loopback, each bounded in what it sends."""
 
+# ruff: noqa: F811  (the ``hostile`` fixture is imported from tests.hostile_server)
+
 from __future__ import annotations
 
 import asyncio

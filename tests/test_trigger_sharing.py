@@ -285,3 +285,37 @@ def test_nothing_shared_survives_its_event_loop(okx_simulator_connection):
         assert asyncio.run(go()) == (1, 1)
         assert shared_reads.loops_with_reads() == 0
         assert async_transport.open_clients() == 0
+
+
+@pytest.mark.parametrize("version", ["v6", "v5"])
+def test_every_token_is_asked_for_and_risk_tokens_are_dropped_by_their_flag(
+    okx_simulator, monkeypatch, version
+):
+    """v5's risk parameter is the filter itself: there only the flag drops risk tokens."""
+    from airflow_provider_okx.testing.wallets import base_assets
+
+    sim = okx_simulator
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", sim.connection_json(rate_limit_rps=0, api_version=version))
+    wallet = next(
+        address
+        for address in (f"0x{k:040x}" for k in range(1, 200))
+        if any(a.is_risk_token for a in base_assets(address, "1"))
+    )
+    risky = {a.token_address for a in base_assets(wallet, "1") if a.is_risk_token}
+
+    async def go() -> tuple[list, list]:
+        hook = OkxHook()
+        safe = await read_token_balances(hook, wallet, 1, exclude_risk_tokens=True)
+        every = await read_token_balances(hook, wallet, 1, exclude_risk_tokens=False)
+        await hook.aclose()
+        return safe, every
+
+    safe, every = asyncio.run(go())
+    assert risky and risky <= {r.token_address for r in every}
+    assert not risky & {r.token_address for r in safe}
+    assert {r.token_address for r in safe} == {r.token_address for r in every} - risky
+    # filter=1: v6's default also hides "custom" and "passive" tokens a specific-token
+    # request would have returned.
+    assert [q.get("filter") for q in _requests_for(sim, wallet)] == [["1"], ["1"]]
+    if version == "v5":  # the same request twice: OKX answered risk tokens both times
+        assert len({str(sorted(q.items())) for q in _requests_for(sim, wallet)}) == 1

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from airflow_provider_okx.hooks.okx import OkxHook
     from airflow_provider_okx.models import TokenBalance
 
+ALL_TOKENS = "1"
+"""OKX's ``filter`` value that hides no token (risk tokens are then dropped by their flag)."""
 SWEEP_EVERY = 60.0
 """Seconds between passes that forget questions nobody asked for a while."""
 MIN_MEMORY = 60.0
@@ -56,7 +58,13 @@ async def read_token_balances(
     max_age: float = 0.0,
 ) -> list[TokenBalance]:
     """Every token ``address`` holds on ``chains``, from a request shared with the loop's other
-    triggers (OKX's all-token-balances: a token it does not list is held at 0).
+    triggers: OKX's all-token-balances, which answers for every token of the wallet at once
+    (a token it does not list is held at 0).
+
+    It asks with OKX's ``filter=1`` (every token: v6's default ``0`` also hides "custom" and
+    "passive" tokens, which a specific-token request would return), and drops the rows OKX
+    flags ``isRiskToken`` when ``exclude_risk_tokens``: the rows a specific-token request with
+    the same risk filter gives, for every token at once.
 
     :param hook: sends the request if a new one is needed.
     :param max_age: seconds an answer may have aged and still be used; ``0`` takes only a
@@ -68,12 +76,14 @@ async def read_token_balances(
     key = ("balances", hook.okx_conn_id, config.version.name, address_key(addr), bool(exclude_risk_tokens))
 
     def fetch(ask: list[str]) -> Awaitable[list[TokenBalance]]:
-        return hook.aget_all_token_balances(addr, ask, exclude_risk_tokens=exclude_risk_tokens)
+        return hook.aget_all_token_balances(
+            addr, ask, exclude_risk_tokens=exclude_risk_tokens, token_filter=ALL_TOKENS
+        )
 
     reads = await _READS.get()
     rows: list[TokenBalance] = await reads.read(key, wanted, max_age, fetch, merge_chains=True)
     own = set(wanted)
-    return [row for row in rows if row.chain_index in own]
+    return [row for row in rows if row.chain_index in own and not (exclude_risk_tokens and row.is_risk_token)]
 
 
 async def read_total_value(
