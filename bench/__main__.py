@@ -1,4 +1,4 @@
-"""``python -m bench [fig5 ...] [--only 1,6] [--write]``: run the figures, print one table.
+"""``python -m bench [fig4 fig5 ...] [--only 1,6] [--write]``: run the figures, print one table.
 
 Each figure runs in a fresh interpreter of its own (``python -m bench.<module>``), one after
 another. The table says for each goal whether it holds; the exit code is 0 whatever the
@@ -29,7 +29,7 @@ FIGURES: dict[int, tuple[str, str, float]] = {
     1: ("fig1_client_cost", "1. Client CPU per balance call", 240),
     2: ("fig2_fanout", "2. Fan-out under a rate limit", 240),
     3: ("fig3_parse_time", "3. Parse-time cost (import after airflow.sdk)", 360),
-    4: ("fig4_triggers", "4. 1,000 triggers waiting", 240),
+    4: ("fig4_triggers", "4. 1,000 triggers waiting", 420),
     5: ("fig5_report", "5. Report at scale (100,000 and 1,000,000 rows)", 900),
     6: ("fig6_signing", "6. Signing", 120),
 }
@@ -42,7 +42,7 @@ def _parse_only(text: str | None) -> list[int]:
         return list(FIGURES)
     chosen = []
     for part in text.split(","):
-        part = part.strip()
+        part = part.strip().lower().removeprefix("fig")
         if not part:
             continue
         if not part.isdigit() or int(part) not in FIGURES:
@@ -138,7 +138,7 @@ def machine() -> str:
     return (
         f"nproc {os.cpu_count()} ({cpu}), load average {load} at start; Python "
         f"{platform.python_version()}, Airflow {_version('apache-airflow')}, "
-        f"requests {_version('requests')}, httpx {_version('httpx')}, httpcore {_version('httpcore')}, "
+        f"requests {_version('requests')}, aiohttp {_version('aiohttp')}, httpx {_version('httpx')}, "
         f"python-okx {_version('python-okx')}, {platform.system()} {platform.release()}"
     )
 
@@ -178,7 +178,7 @@ def write_results(table: str, details: str, header: dict[str, str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("figures", nargs="*", metavar="figN", help="run only these figures (e.g. fig5)")
+    parser.add_argument("figures", nargs="*", metavar="figN", help="run only these figures (e.g. fig4)")
     parser.add_argument("--only", metavar="N,N", help="run only these figures (e.g. 1,6)")
     parser.add_argument("--write", action="store_true", help="also rewrite bench/RESULTS.md")
     parser.add_argument("--quick", action="store_true", help="fewer repeats, smaller loads (development)")

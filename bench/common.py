@@ -73,12 +73,21 @@ class FigureResult:
         )
 
 
-def figure_main(measure: Callable[[argparse.Namespace], FigureResult], description: str) -> None:
-    """Entry point of a figure module: measure, then write the result as JSON."""
+def figure_main(
+    measure: Callable[[argparse.Namespace], FigureResult],
+    description: str,
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> None:
+    """Entry point of a figure module: measure, then write the result as JSON.
+
+    :param arguments: adds the figure's own options to the parser.
+    """
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--json", metavar="OUT", help="write the result here (default: print it)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the hot loop")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (development only)")
+    if arguments is not None:
+        arguments(parser)
     args = parser.parse_args()
     setup_environment()
     result = measure(args)

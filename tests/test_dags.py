@@ -68,5 +68,12 @@ def test_mapped_balances_then_deferrable_threshold(okx_simulator, tmp_path):
         "observed_at",
     }
     # The mapped balances task read that wallet first (10); the sensor's check in the worker
-    # saw 500 and deferred; the trigger saw 1500 and fired.
-    assert sim.count(endpoint="token_balances") == 2
+    # saw 500 and deferred; the trigger (reading the wallet's all-token-balances on chain 1)
+    # saw 1500 and fired.
+    assert sim.count(endpoint="token_balances") == 1
+    trigger_reads = [
+        r
+        for r in sim.requests
+        if r.endpoint == "all_token_balances" and f"address={wallet}&chains=1&" in r.query
+    ]
+    assert len(trigger_reads) == 1

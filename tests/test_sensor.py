@@ -266,7 +266,7 @@ async def test_trigger_fires_once_the_value_crosses(okx_simulator_connection):
     assert event.payload["status"] == "success"
     assert event.payload["result"]["value"] == "5.5"
     assert set(event.payload["result"]) == XCOM_KEYS
-    assert sim.count(endpoint="token_balances") == 4
+    assert sim.count(endpoint="all_token_balances") == 4
 
 
 @pytest.mark.asyncio
@@ -314,21 +314,3 @@ async def test_trigger_rides_out_transient_errors(okx_simulator, monkeypatch):
     event = await asyncio.wait_for(_trigger().run().__anext__(), timeout=10)
     assert event.payload["status"] == "success"
     assert okx_simulator.count() == 3
-
-
-@pytest.mark.asyncio
-async def test_triggers_share_one_client_and_release_it(okx_simulator_connection):
-    from airflow_provider_okx.hooks.okx import _ASYNC_CLIENTS
-
-    okx_simulator_connection.set_balance(WALLET, "1", USDT, "9", price="1")
-    triggers = [_trigger() for _ in range(20)]
-    runs = [t.run() for t in triggers]
-    events = await asyncio.gather(*(run.__anext__() for run in runs))
-    assert all(e.payload["status"] == "success" for e in events)
-    clients = {id(t._hook._async_client) for t in triggers if t._hook is not None}
-    assert len(clients) == 1  # one pool for the whole event loop
-    assert _ASYNC_CLIENTS.open_clients() == 1
-    for trigger, run in zip(triggers, runs, strict=True):  # what the triggerer does after an event
-        await run.aclose()
-        await trigger.cleanup()
-    assert _ASYNC_CLIENTS.open_clients() == 0

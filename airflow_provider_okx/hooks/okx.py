@@ -4,9 +4,9 @@ The public hook: the connection form, the configuration read from the connection
 planned calls and the public methods. The protocol (signing, retries, rate limit, clock) and
 the reading of answers live in :mod:`airflow_provider_okx.api`; the sync driver (``requests``,
 one pooled session per hook, a total deadline and a body cap) in
-:mod:`airflow_provider_okx.hooks.sync_transport`; the async one (``httpx``, one client per
-event loop shared by every trigger) below. Neither HTTP library is imported until a request
-is made, so DAG parsing never pays for them.
+:mod:`airflow_provider_okx.hooks.sync_transport`; the async one (``aiohttp``, one client per
+event loop shared by every trigger) in :mod:`airflow_provider_okx.hooks.async_transport`.
+Neither HTTP library is imported until a request is made, so DAG parsing never pays for them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 from functools import cached_property
@@ -27,10 +26,8 @@ from airflow_provider_okx.api.errors import (
     OkxConnectionConfigError,
     OkxError,
     OkxInvalidInputError,
-    OkxTransportError,
 )
-from airflow_provider_okx.api.errors import describe_exception as _describe
-from airflow_provider_okx.api.protocol import OkxProtocol, Outcome, Received, Step, Wait
+from airflow_provider_okx.api.protocol import OkxProtocol
 from airflow_provider_okx.chains import (
     address_key,
     check_family,
@@ -44,12 +41,10 @@ from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connect
 from airflow_provider_okx.models import Chain, TokenBalance
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
-
-    import httpx
     import requests
 
     from airflow_provider_okx.api.routes import ApiRequest
+    from airflow_provider_okx.hooks.async_transport import RequestOptions
     from airflow_provider_okx.hooks.sync_transport import SyncTransport
 
 T = TypeVar("T")
@@ -77,8 +72,6 @@ class OkxHook(BaseHook):
     def __init__(self, okx_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.okx_conn_id = okx_conn_id
-        self._async_client: httpx.AsyncClient | None = None
-        self._async_loop: asyncio.AbstractEventLoop | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(okx_conn_id={self.okx_conn_id!r})"
@@ -195,40 +188,20 @@ class OkxHook(BaseHook):
         rate = self.config.rate_limit_rps
         return 8 if not rate else max(1, min(32, math.ceil(rate * 2)))
 
-    # --- async transport ---------------------------------------------------------------------
+    # --- async transport (hooks/async_transport.py) -------------------------------------------
+
+    @cached_property
+    def _request_options(self) -> RequestOptions:
+        from airflow_provider_okx.hooks.async_transport import RequestOptions
+
+        return RequestOptions.from_config(self.config)
 
     async def _arun(self, request: ApiRequest, interpret: Callable[[list[Any]], Any]) -> Any:
-        loop = asyncio.get_running_loop()
-        if self._async_client is None or self._async_loop is not loop:
-            self._async_client = _ASYNC_CLIENTS.acquire()
-            self._async_loop = loop
-        async with _ASYNC_CLIENTS.gate():
-            return await self._arun_admitted(request, interpret, self._async_client)
+        from airflow_provider_okx.hooks import async_transport
 
-    async def _arun_admitted(
-        self, request: ApiRequest, interpret: Callable[[list[Any]], Any], client: httpx.AsyncClient
-    ) -> Any:
-        import httpx
-
-        timeout = self.config.timeout
-        steps: Generator[Step, Outcome, Any] = self.protocol.exchange(request, interpret)
-        outcome: Outcome = None
-        try:
-            while True:
-                step = steps.send(outcome)
-                if isinstance(step, Wait):
-                    await self._asleep(step.seconds)
-                    outcome = None
-                    continue
-                try:
-                    response = await client.request(
-                        step.method, step.url, headers=step.headers, content=step.body, timeout=timeout
-                    )
-                    outcome = Received(response.status_code, response.headers, response.content)
-                except httpx.HTTPError as exc:
-                    outcome = OkxTransportError(request.route, _describe(exc))
-        except StopIteration as stop:
-            return stop.value
+        return await async_transport.run(
+            self.protocol, request, interpret, self._request_options, user=self, sleep=self._asleep
+        )
 
     async def _aexecute(self, plan: Callable[[], Call[T]]) -> T:
         await self._aconfig()
@@ -236,10 +209,11 @@ class OkxHook(BaseHook):
         return call.combine([await self._arun(request, call.interpret) for request in call.requests])
 
     async def aclose(self) -> None:
-        """Release this hook's share of the event loop's HTTP client (closed by its last user)."""
-        if self._async_client is not None:
-            client, self._async_client = self._async_client, None
-            await _ASYNC_CLIENTS.release(client)
+        """Release this hook's share of the event loop's HTTP client (closed by its last user,
+        or when the loop ends)."""
+        from airflow_provider_okx.hooks import async_transport
+
+        await async_transport.release(self)
 
     def close(self) -> None:
         """Close the sync session's pooled connections."""
@@ -433,59 +407,3 @@ class OkxHook(BaseHook):
             f"Connected to OKX Web3 API {config.version.name} at {config.base_url}: "
             f"{len(chains)} chains supported"
         )
-
-
-class _SharedAsyncClients:
-    """One ``httpx.AsyncClient`` per event loop, reference-counted across hooks, with a gate.
-
-    A triggerer runs every trigger in one loop: they share one connection pool instead of
-    opening a client per trigger (or worse, per poll); the last hook to release it closes it.
-    The gate admits at most :attr:`MAX_IN_FLIGHT` requests into the pool at once: httpcore's
-    pool rescans every queued request on each change, so a thousand triggers polling together
-    would otherwise spend their CPU in that queue (measured: 25 ms per poll) instead of an
-    O(1) semaphore wait. The gate is taken before a request is signed, so no timestamp ages
-    in a queue.
-    """
-
-    MAX_IN_FLIGHT = 32
-
-    def __init__(self) -> None:
-        self._clients: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[httpx.AsyncClient, int, asyncio.Semaphore]
-        ] = weakref.WeakKeyDictionary()
-
-    def acquire(self) -> httpx.AsyncClient:
-        import httpx
-
-        key = asyncio.get_running_loop()
-        client, users, gate = self._clients.get(key, (None, 0, None))
-        if client is None or gate is None or client.is_closed:
-            client = httpx.AsyncClient(
-                limits=httpx.Limits(
-                    max_connections=self.MAX_IN_FLIGHT, max_keepalive_connections=self.MAX_IN_FLIGHT
-                ),
-                follow_redirects=False,
-            )
-            gate = asyncio.Semaphore(self.MAX_IN_FLIGHT)
-            users = 0
-        self._clients[key] = (client, users + 1, gate)
-        return client
-
-    def gate(self) -> asyncio.Semaphore:
-        """The running loop's gate (call :meth:`acquire` first)."""
-        return self._clients[asyncio.get_running_loop()][2]
-
-    async def release(self, client: httpx.AsyncClient) -> None:
-        for key, (shared, users, gate) in list(self._clients.items()):
-            if shared is client:
-                if users > 1:
-                    self._clients[key] = (shared, users - 1, gate)
-                    return
-                del self._clients[key]
-        await client.aclose()
-
-    def open_clients(self) -> int:
-        return len(self._clients)
-
-
-_ASYNC_CLIENTS = _SharedAsyncClients()

@@ -1,4 +1,9 @@
-"""``OkxBalanceTrigger``: waits for a balance threshold in the triggerer, no worker slot held."""
+"""``OkxBalanceTrigger``: waits for a balance threshold in the triggerer, no worker slot held.
+
+Triggers of one triggerer that watch the same wallet share their requests
+(:mod:`airflow_provider_okx.triggers.shared_reads`): a thousand waits on a hundred wallets cost
+a hundred requests per interval, not a thousand.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,20 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.api.errors import OkxError
+from airflow_provider_okx.api.errors import OkxError, is_permanent
 from airflow_provider_okx.api.retry import RETRYABLE
 from airflow_provider_okx.api.signing import format_timestamp
 from airflow_provider_okx.thresholds import BalanceCondition
+from airflow_provider_okx.triggers.shared_reads import read_token_balances, read_total_value
+
+if TYPE_CHECKING:
+    from airflow_provider_okx.hooks.okx import OkxHook
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +33,17 @@ class OkxBalanceTrigger(BaseTrigger):
     """Poll OKX until ``condition`` holds, then fire one event.
 
     Events: ``{"status": "success", "result": {...}}`` (the sensor's XCom),
-    ``{"status": "timeout", ...}`` past ``end_at``, or ``{"status": "error", "message",
-    "code"}`` for an error OKX will not get over (auth, parameters). Transient errors are
-    retried by the hook, then logged, and the wait goes on.
+    ``{"status": "timeout", ...}`` past ``end_at``, or ``{"status": "error", "code",
+    "message", "permanent"}`` for an error the hook did not get over; ``permanent`` (auth,
+    parameters, ...: :func:`~airflow_provider_okx.api.errors.is_permanent`) tells the sensor
+    not to spend task retries on it. Transient errors (rate limits, OKX unavailable, no
+    answer) are retried by the hook, then logged, and the wait goes on.
+
+    Each poll reads the wallet's balances on the watched chain through
+    :func:`~airflow_provider_okx.triggers.shared_reads.read_token_balances` (``total_usd``:
+    :func:`~airflow_provider_okx.triggers.shared_reads.read_total_value`): a request in flight
+    for the same question is joined, and an answer younger than the pause just slept is
+    reused. The condition and the log line stay this trigger's own.
 
     :param condition: :meth:`BalanceCondition.to_kwargs` (JSON primitives).
     :param poke_interval: seconds between polls.
@@ -62,16 +80,22 @@ class OkxBalanceTrigger(BaseTrigger):
         from airflow_provider_okx.hooks.okx import OkxHook
 
         wait = BalanceCondition.from_kwargs(self.condition)
-        self._hook = OkxHook(okx_conn_id=self.okx_conn_id)
+        self._hook = hook = OkxHook(okx_conn_id=self.okx_conn_id)
+        max_age = 0.0  # the first poll takes no answer from before this trigger existed
         try:
             while True:
                 try:
-                    value = await wait.aobserve(self._hook)
+                    value = await self._observe(wait, hook, max_age)
                 except RETRYABLE as error:
                     log.warning("OKX unavailable for this poll, waiting on: %s", error)
                 except OkxError as error:
                     yield TriggerEvent(
-                        {"status": "error", "code": getattr(error, "code", None), "message": str(error)}
+                        {
+                            "status": "error",
+                            "code": getattr(error, "code", None),
+                            "message": str(error),
+                            "permanent": is_permanent(error),
+                        }
                     )
                     return
                 else:
@@ -86,11 +110,31 @@ class OkxBalanceTrigger(BaseTrigger):
                     yield TriggerEvent({"status": "timeout", "message": self._timeout_message(wait)})
                     return
                 # The last sleep is cut short so that one final poll happens at end_at.
-                await asyncio.sleep(
-                    self.poke_interval if remaining is None else min(self.poke_interval, remaining)
-                )
+                pause = self.poke_interval if remaining is None else min(self.poke_interval, remaining)
+                await asyncio.sleep(pause)
+                max_age = pause  # an answer younger than this is newer than our last poll
         finally:
             await self._release()
+
+    @staticmethod
+    async def _observe(wait: BalanceCondition, hook: OkxHook, max_age: float) -> Decimal:
+        """The watched value, from a request shared with this loop's other triggers."""
+        if wait.metric == "total_usd":
+            return await read_total_value(
+                hook,
+                wait.address,
+                list(wait.chains),
+                exclude_risk_tokens=wait.exclude_risk_tokens,
+                max_age=max_age,
+            )
+        rows = await read_token_balances(
+            hook,
+            wait.address,
+            list(wait.chains),
+            exclude_risk_tokens=wait.exclude_risk_tokens,
+            max_age=max_age,
+        )
+        return wait.value_from_tokens(rows)
 
     def _timeout_message(self, wait: BalanceCondition) -> str:
         return (
