@@ -354,13 +354,28 @@ def test_the_sync_session_is_still_reachable_and_closes(okx_conn, requests_mock,
 
 def test_airflow2_form_offers_api_version_as_a_select():
     pytest.importorskip("flask_appbuilder")
+    from flask import Flask
+    from werkzeug.datastructures import MultiDict
+    from wtforms import Form, StringField
+
     from airflow_provider_okx import CONN_FIELDS
 
     widgets = OkxHook.get_connection_form_widgets()
-    field = widgets["api_version"]
-    assert field.field_class.__name__ == "SelectField"
-    assert [value for value, _ in field.kwargs["choices"]] == CONN_FIELDS["api_version"]["schema"]["enum"]
-    assert field.kwargs["default"] == "v6"
+    # Airflow 2 drops the whole hook when a form field is of any other class than these.
+    allowed = {"StringField", "IntegerField", "PasswordField", "BooleanField"}
+    assert {field.field_class.__name__ for field in widgets.values()} <= allowed
+    assert widgets["api_version"].field_class is StringField
+
+    class ConnectionForm(Form):
+        api_version = widgets["api_version"]
+
+    with Flask(__name__).test_request_context():
+        html = str(ConnectionForm().api_version())
+        assert html.startswith("<select") and 'name="api_version"' in html
+        assert html.count("<option") == len(CONN_FIELDS["api_version"]["schema"]["enum"])
+        assert '<option value="v6" selected>v6</option>' in html
+        assert not ConnectionForm(formdata=MultiDict({"api_version": "v7"})).validate()
+        assert ConnectionForm(formdata=MultiDict({"api_version": "v5"})).validate()
 
 
 def test_many_wallet_fetch_asks_for_a_wallet_once_however_it_is_written(okx_conn, requests_mock, no_sleep):

@@ -80,10 +80,10 @@ class OkxHook(BaseHook):
 
     @classmethod
     def get_connection_form_widgets(cls) -> dict[str, Any]:
-        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
+        from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
         from flask_babel import lazy_gettext
-        from wtforms import IntegerField, PasswordField, SelectField, StringField
-        from wtforms.validators import NumberRange, Optional
+        from wtforms import IntegerField, PasswordField, StringField
+        from wtforms.validators import AnyOf, NumberRange, Optional
 
         widgets: dict[str, Any] = {}
         for name, spec in CONN_FIELDS.items():
@@ -91,9 +91,15 @@ class OkxHook(BaseHook):
             label = lazy_gettext(spec["label"])
             kwargs = {"description": spec.get("description", "")}
             if schema.get("enum"):
-                choices = [(value, value) for value in schema["enum"]]
-                widgets[name] = SelectField(
-                    label, choices=choices, default=schema.get("default"), widget=Select2Widget(), **kwargs
+                # A select, but a StringField: Airflow 2 registers no hook whose form uses any
+                # other field class than String/Integer/Password/Boolean (SelectField included).
+                choices = list(schema["enum"])
+                widgets[name] = StringField(
+                    label,
+                    default=schema.get("default"),
+                    validators=[Optional(), AnyOf(choices)],
+                    widget=_ChoicesWidget(choices),
+                    **kwargs,
                 )
             elif schema.get("format") == "password":
                 widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), **kwargs)
@@ -407,3 +413,24 @@ class OkxHook(BaseHook):
             f"Connected to OKX Web3 API {config.version.name} at {config.base_url}: "
             f"{len(chains)} chains supported"
         )
+
+
+class _ChoicesWidget:
+    """Renders a text field as a ``<select>`` of fixed choices (Airflow 2's connection form)."""
+
+    def __init__(self, choices: list[str]) -> None:
+        self.choices = choices
+
+    def __call__(self, field: Any, **kwargs: Any) -> Any:
+        from markupsafe import Markup, escape
+        from wtforms.widgets import html_params
+
+        kwargs.setdefault("id", field.id)
+        kwargs["class"] = "form-control"
+        current = field.data or field.default or self.choices[0]
+        options = "".join(
+            f'<option value="{escape(value)}"{" selected" if value == current else ""}>'
+            f"{escape(value)}</option>"
+            for value in self.choices
+        )
+        return Markup(f"<select {html_params(name=field.name, **kwargs)}>{options}</select>")
