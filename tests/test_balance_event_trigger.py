@@ -57,13 +57,13 @@ async def watch(trig, *, reads: int, deadline: float = 30.0) -> list[dict]:
     done_reading = asyncio.Event()
     calls = 0
 
-    async def counted(hook, wait):
+    async def counted(hook, wait, max_age=0.0):
         nonlocal calls
         if calls == reads:  # every poll asked for was made and its verdict handled
             done_reading.set()
             await asyncio.Event().wait()
         calls += 1
-        return await real(hook, wait)
+        return await real(hook, wait, max_age)
 
     events: list[dict] = []
 

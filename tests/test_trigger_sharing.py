@@ -61,15 +61,17 @@ async def _run_for(triggers: list[OkxBalanceTrigger], seconds: float) -> list[di
 
 @pytest.fixture
 def poll_counter(monkeypatch):
-    """Polls per trigger (by its hook), counted around ``OkxBalanceTrigger._observe``."""
+    """Polls per trigger (by its hook), counted around the trigger's one read."""
+    from airflow_provider_okx.triggers import balance as balance_trigger
+
     polls: Counter[int] = Counter()
-    original = OkxBalanceTrigger._observe
+    original = balance_trigger.read_watched_value
 
-    async def observe(wait, hook, max_age):
+    async def observe(hook, wait, *, max_age):
         polls[id(hook)] += 1
-        return await original(wait, hook, max_age)
+        return await original(hook, wait, max_age=max_age)
 
-    monkeypatch.setattr(OkxBalanceTrigger, "_observe", staticmethod(observe))
+    monkeypatch.setattr(balance_trigger, "read_watched_value", observe)
     return polls
 
 

@@ -11,7 +11,6 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -21,10 +20,10 @@ from airflow_provider_okx.api.errors import OkxError, is_permanent
 from airflow_provider_okx.api.retry import RETRYABLE
 from airflow_provider_okx.api.signing import format_timestamp
 from airflow_provider_okx.thresholds import BalanceCondition
-from airflow_provider_okx.triggers.shared_reads import read_token_balances, read_total_value
+from airflow_provider_okx.triggers.shared_reads import read_watched_value
 
 if TYPE_CHECKING:
-    from airflow_provider_okx.hooks.okx import OkxHook
+    pass
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ class OkxBalanceTrigger(BaseTrigger):
         try:
             while True:
                 try:
-                    value = await self._observe(wait, hook, max_age)
+                    value = await read_watched_value(hook, wait, max_age=max_age)
                 except RETRYABLE as error:
                     log.warning("OKX unavailable for this poll, waiting on: %s", error)
                 except OkxError as error:
@@ -115,26 +114,6 @@ class OkxBalanceTrigger(BaseTrigger):
                 max_age = pause  # an answer younger than this is newer than our last poll
         finally:
             await self._release()
-
-    @staticmethod
-    async def _observe(wait: BalanceCondition, hook: OkxHook, max_age: float) -> Decimal:
-        """The watched value, from a request shared with this loop's other triggers."""
-        if wait.metric == "total_usd":
-            return await read_total_value(
-                hook,
-                wait.address,
-                list(wait.chains),
-                exclude_risk_tokens=wait.exclude_risk_tokens,
-                max_age=max_age,
-            )
-        rows = await read_token_balances(
-            hook,
-            wait.address,
-            list(wait.chains),
-            exclude_risk_tokens=wait.exclude_risk_tokens,
-            max_age=max_age,
-        )
-        return wait.value_from_tokens(rows)
 
     def _timeout_message(self, wait: BalanceCondition) -> str:
         return (

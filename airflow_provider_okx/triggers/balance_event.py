@@ -68,19 +68,13 @@ class OkxEventTriggerUnavailableError(RuntimeError):
     """Event-driven scheduling (``AssetWatcher``) needs Airflow 3."""
 
 
-async def read_value(hook: Any, wait: BalanceCondition) -> Decimal:
-    """One observation of the watched value through an ``OkxHook`` (one request).
+async def read_value(hook: Any, wait: BalanceCondition, max_age: float = 0.0) -> Decimal:
+    """One observation of the watched value, through the requests this event loop's triggers
+    share (:mod:`~airflow_provider_okx.triggers.shared_reads`): watchers and sensors of one
+    wallet cost one request per poll round between them."""
+    from airflow_provider_okx.triggers.shared_reads import read_watched_value
 
-    The trigger's only read: swapping it for a shared, de-duplicated read is one call.
-    """
-    if wait.metric == "total_usd":
-        return await hook.aget_total_value(
-            wait.address, list(wait.chains), asset_type="all", exclude_risk_tokens=wait.exclude_risk_tokens
-        )
-    balances = await hook.aget_token_balances(
-        wait.address, [(wait.chains[0], wait.token_address)], exclude_risk_tokens=wait.exclude_risk_tokens
-    )
-    return wait.value_from_tokens(balances)
+    return await read_watched_value(hook, wait, max_age=max_age)
 
 
 def _poll_interval(value: object) -> float:
@@ -148,6 +142,8 @@ class OkxBalanceEventTrigger(BaseEventTrigger or BaseTrigger):  # type: ignore[m
         self.fire_if_met_at_start = bool(fire_if_met_at_start)
         self.okx_conn_id = okx_conn_id
         self._hook: Any = None
+        self._max_age = 0.0
+        """How old a shared answer this poll may take: none on the first poll, then one pause."""
 
     def _condition_kwargs(self) -> dict[str, Any]:
         """What is watched, normalised: equal conditions give equal kwargs (and trigger hash)."""
@@ -196,6 +192,7 @@ class OkxBalanceEventTrigger(BaseEventTrigger or BaseTrigger):  # type: ignore[m
                         side = {"met": met, "value": decimal_str(value), "observed_at": observed_at}
                         await self._save_side(side)
                 await asyncio.sleep(self.poll_interval)
+                self._max_age = self.poll_interval  # an answer younger than this is news to us
         finally:
             await self._release()
 
@@ -206,7 +203,7 @@ class OkxBalanceEventTrigger(BaseEventTrigger or BaseTrigger):  # type: ignore[m
         if self._hook is None:
             self._hook = OkxHook(okx_conn_id=self.okx_conn_id)
         try:
-            value = await read_value(self._hook, self.wait)
+            value = await read_value(self._hook, self.wait, self._max_age)
         except RETRYABLE as error:
             log.warning("OKX unavailable for this poll, watching on: %s", error)
             return None

@@ -40,6 +40,7 @@ from airflow_provider_okx.loop_local import LoopLocal
 if TYPE_CHECKING:
     from airflow_provider_okx.hooks.okx import OkxHook
     from airflow_provider_okx.models import TokenBalance
+    from airflow_provider_okx.thresholds import BalanceCondition
 
 ALL_TOKENS = "1"
 """OKX's ``filter`` value that hides no token (risk tokens are then dropped by their flag)."""
@@ -274,3 +275,21 @@ def loop_reads() -> SharedReads | None:
 def loops_with_reads() -> int:
     """How many event loops hold shared reads (0 once every loop that used them is gone)."""
     return len(_READS)
+
+
+async def read_watched_value(hook: OkxHook, wait: BalanceCondition, *, max_age: float = 0.0) -> Decimal:
+    """The value a :class:`~airflow_provider_okx.thresholds.BalanceCondition` watches, read
+    through the loop's shared requests: the wallet's total over its chains for ``total_usd``,
+    else the watched token's balance or USD value (a token OKX does not list is held at 0)."""
+    if wait.metric == "total_usd":
+        return await read_total_value(
+            hook,
+            wait.address,
+            list(wait.chains),
+            exclude_risk_tokens=wait.exclude_risk_tokens,
+            max_age=max_age,
+        )
+    rows = await read_token_balances(
+        hook, wait.address, list(wait.chains), exclude_risk_tokens=wait.exclude_risk_tokens, max_age=max_age
+    )
+    return wait.value_from_tokens(rows)
