@@ -67,13 +67,13 @@ def test_mapped_balances_then_deferrable_threshold(okx_simulator, tmp_path):
         "value",
         "observed_at",
     }
-    # The mapped balances task read that wallet first (10); the sensor's check in the worker
-    # saw 500 and deferred; the trigger (reading the wallet's all-token-balances on chain 1)
-    # saw 1500 and fired.
-    assert sim.count(endpoint="token_balances") == 1
-    trigger_reads = [
+    # The mapped balances task read that wallet first (10, on chains 1 and 56); the sensor's
+    # check in the worker saw 500 and deferred; the trigger saw 1500 and fired. Both modes ask
+    # the same question: the wallet's all-token-balances on chain 1, every token (filter=1).
+    assert sim.count(endpoint="token_balances") == 0
+    waits = [
         r
         for r in sim.requests
         if r.endpoint == "all_token_balances" and f"address={wallet}&chains=1&" in r.query
     ]
-    assert len(trigger_reads) == 1
+    assert len(waits) == 2 and all("filter=1" in r.query for r in waits)

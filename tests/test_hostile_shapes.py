@@ -293,8 +293,8 @@ def test_a_huge_value_in_an_error_message_is_cut(okx_conn, requests_mock, no_sle
 
 def test_the_balance_sensor_never_completes_on_a_malformed_answer(okx_conn, requests_mock, no_sleep):
     """A "native balance <= 0" sensor completed on every malformed shape: a false "hot wallet
-    empty" alarm. Now a poke either raises the typed error or keeps waiting; it never
-    completes on a value it did not read."""
+    empty" alarm. Now a poke keeps waiting on the typed (transient) error; it never completes
+    on a value it did not read."""
     from airflow_provider_okx.sensors.balance import OkxBalanceSensor
 
     okx_conn(max_retries=0)
@@ -306,13 +306,9 @@ def test_the_balance_sensor_never_completes_on_a_malformed_answer(okx_conn, requ
         success(data=None),
         success(data=[{"tokenAssets": [row(balance=None)]}]),
     ):
-        requests_mock.post(V6_TOKENS, json=payload)
-        try:
-            done = sensor.poke({})
-        except OkxMalformedResponseError:
-            done = False
-        assert not done
-    requests_mock.post(V6_TOKENS, json=success(data=[{"tokenAssets": [row(balance="0")]}]))
+        requests_mock.get(V6_ALL, json=payload)
+        assert not sensor.poke({})  # a malformed answer is a transient error: the wait goes on
+    requests_mock.get(V6_ALL, json=success(data=[{"tokenAssets": [row(balance="0")]}]))
     assert sensor.poke({})  # a zero it really read does complete it
 
 

@@ -131,7 +131,7 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
 
     def _read(self, wait: BalanceCondition) -> tuple[Decimal, str]:
         """The watched value as OKX reports it now (one request), and the token's symbol when
-        the answer names it."""
+        the answer names it (a token the wallet does not hold counts as 0)."""
         if wait.metric == "total_usd":
             value = self.hook.get_total_value(
                 wait.address,
@@ -140,9 +140,14 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
                 exclude_risk_tokens=wait.exclude_risk_tokens,
             )
             return value, ""
-        rows = self.hook.get_token_balances(
-            wait.address, [wait.watched_token], exclude_risk_tokens=wait.exclude_risk_tokens
+        # The same question the deferred wait asks the triggerer (shared_reads.read_token_balances):
+        # every token of the wallet (``filter=1``), risk rows dropped by their flag when excluded,
+        # so poke and deferrable mode read the same value.
+        rows = self.hook.get_all_token_balances(
+            wait.address, list(wait.chains), exclude_risk_tokens=wait.exclude_risk_tokens, token_filter="1"
         )
+        if wait.exclude_risk_tokens:
+            rows = [row for row in rows if not row.is_risk_token]
         return wait.value_from_tokens(rows), wait.symbol_in(rows)
 
     def poke(self, context: Any) -> PokeReturnValue:
