@@ -85,7 +85,7 @@ test-legs: $(addprefix test-,$(LEGS))
 # and ports, all on loopback); bounded so a hang fails CI instead of stalling it.
 test-deployment: $(call home,$(NEWEST))/.migrated
 	OKX_DEPLOYMENT_TEST=1 timeout --kill-after=30 $(DEPLOYMENT_TIMEOUT) \
-		$(call venv,$(NEWEST))/bin/python $(PYTEST) tests/deployment $(PYTEST_ARGS)
+		$(call venv,$(NEWEST))/bin/python $(PYTEST) -rP tests/deployment $(PYTEST_ARGS)
 
 test: lint test-legs test-deployment
 
