@@ -45,7 +45,7 @@ POOL = "okx_api"
 POKE_INTERVAL = 5  # the deposit sensor's, through OKX_DEPOSIT_POKE_INTERVAL
 USDT = "0xdac17f958d2ee523a2206206994597c13d831ec7"
 ADMIN_PASSWORD = secrets.token_urlsafe(12)
-SIMULATOR = [sys.executable, str(REPO / "tests" / "deployment" / "_admin_shim.py")]
+SIMULATOR = [sys.executable, "-m", "airflow_provider_okx.testing"]
 
 T = TypeVar("T")
 
@@ -276,6 +276,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             30,
         )
         dep.connection = json.loads(line.split("=", 1)[1].strip("'"))
+        admin = httpx.get(f"http://127.0.0.1:{dep.sim_port}/_admin/state", timeout=10)
+        assert admin.status_code == 200, (
+            f"the simulator has no admin API (GET /_admin/state -> {admin.status_code}): "
+            "this test steers balances through it while Airflow runs"
+        )
 
         def healthy() -> bool | None:
             health = httpx.get(f"{dep.api}/api/v2/monitor/health", timeout=5).json()
