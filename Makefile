@@ -1,82 +1,117 @@
 # Every command the README names. Each target does its own set-up on a fresh machine:
 # a bootstrap uv, one virtualenv per Airflow version, and a migrated throwaway Airflow home.
+#
+# The Airflow versions (CI legs) and the pins each needs live in one table,
+# .ci/airflow-versions.txt; this file only reads it.
 
 PYTHON ?= python3.11
-AIRFLOW3_VERSION ?= 3.3.2
-AIRFLOW2_VERSION ?= 2.10.5
+VERSIONS := .ci/airflow-versions.txt
 
 TOOLS := .tools
 UV := $(TOOLS)/bin/uv
-VENV3 := .venv
-VENV2 := .venv-af2
-HOME3 := $(CURDIR)/.airflow/af3
-HOME2 := $(CURDIR)/.airflow/af2
+
+# Legs in table order; the first is the newest Airflow 3 and owns .venv (lint, demo, bench,
+# the real-deployment test). A leg's virtualenv is .venv-<leg>, its Airflow home .airflow/<leg>.
+LEGS := $(shell awk '!/^\#/ && NF {print $$1}' $(VERSIONS))
+NEWEST := $(firstword $(LEGS))
+airflow_version = $(shell awk '$$1 == "$(1)" {print $$2}' $(VERSIONS))
+pins = $(shell awk '$$1 == "$(1)" {for (i = 3; i <= NF; i++) printf "%s ", $$i}' $(VERSIONS))
+venv = $(if $(filter $(NEWEST),$(1)),.venv,.venv-$(1))
+home = $(CURDIR)/.airflow/$(1)
+
+comma := ,
+# The newest leg also carries the developer tools and what the benchmarks compare against.
+extras = $(if $(filter $(NEWEST),$(1)),test$(comma)lint$(comma)bench,test)
+extra_packages = $(if $(filter $(NEWEST),$(1)),apache-airflow-providers-http)
 
 AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
 	AIRFLOW__LOGGING__LOGGING_LEVEL=WARNING
+# Each leg's suite; the cache provider would write .pytest_cache into the clone.
+PYTEST := -m pytest -p no:cacheprovider
+DEPLOYMENT_TIMEOUT ?= 1200
 
-.PHONY: help venv test test-af3 test-af2 lint format demo bench clean
+.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment \
+	test-legs versions screenshots $(addprefix test-,$(LEGS))
 
 help:
-	@echo "make demo   run the treasury report DAG end to end against the bundled OKX simulator"
-	@echo "make test   lint, then the whole suite on Airflow $(AIRFLOW3_VERSION) and $(AIRFLOW2_VERSION)"
-	@echo "make bench  the benchmark table (bench/RESULTS.md records a run)"
-	@echo "make lint   ruff check, ruff format --check, mypy"
+	@echo "make demo             run the treasury report DAG end to end against the bundled OKX simulator"
+	@echo "make test             lint, the suite on every Airflow in $(VERSIONS), the real-deployment test"
+	@echo "make test-<leg>       the suite on one leg: $(LEGS) (test-af3 = newest, test-af2 = 2.10)"
+	@echo "make test-deployment  scheduler, dag-processor, triggerer, api-server and the simulator as processes"
+	@echo "make versions         the legs, their Airflow versions and pins"
+	@echo "make screenshots      the OKX connection form in headless Chromium (newest 3.x and 2.10)"
+	@echo "make bench            the benchmark table (bench/RESULTS.md records a run)"
+	@echo "make lint             ruff check, ruff format --check, mypy"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet uv
 
-$(VENV3)/.installed: pyproject.toml | $(UV)
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV3)
-	VIRTUAL_ENV=$(CURDIR)/$(VENV3) $(UV) pip install --quiet -e ".[test,lint,bench]" \
-		"apache-airflow==$(AIRFLOW3_VERSION)" "apache-airflow-providers-http"
-	touch $@
+versions:
+	@$(foreach leg,$(LEGS),echo "$(leg): apache-airflow==$(call airflow_version,$(leg)) $(call pins,$(leg))";)
 
-# Airflow 2.10.5 predates universal-pathlib 0.3 (its ObjectStoragePath rejects every protocol
-# with it): pin what its own constraints file pins.
-$(VENV2)/.installed: pyproject.toml | $(UV)
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV2)
-	VIRTUAL_ENV=$(CURDIR)/$(VENV2) $(UV) pip install --quiet -e ".[test]" "apache-airflow==$(AIRFLOW2_VERSION)" \
-		"universal-pathlib==0.2.6"
-	touch $@
+# One virtualenv and one migrated Airflow home per leg. A virtualenv is rebuilt from scratch
+# (so a pin removed from the table does not linger) only when pyproject.toml or the table
+# changed; otherwise its stamp is fresh and nothing is reinstalled.
+define LEG_RULES
+$(call venv,$(1))/.installed: pyproject.toml $(VERSIONS) | $(UV)
+	rm -rf $(call venv,$(1))
+	$(UV) venv --quiet --python $(PYTHON) $(call venv,$(1))
+	VIRTUAL_ENV=$(CURDIR)/$(call venv,$(1)) $(UV) pip install --quiet -e ".[$(call extras,$(1))]" \
+		"apache-airflow==$(call airflow_version,$(1))" $(call pins,$(1)) $(call extra_packages,$(1))
+	touch $$@
 
-$(HOME3)/.migrated: $(VENV3)/.installed
-	mkdir -p $(HOME3)
-	AIRFLOW_HOME=$(HOME3) $(AIRFLOW_ENV) $(VENV3)/bin/airflow db migrate > $(HOME3)/migrate.log 2>&1 \
-		|| (cat $(HOME3)/migrate.log; exit 1)
-	touch $@
+$(call home,$(1))/.migrated: $(call venv,$(1))/.installed
+	rm -rf $(call home,$(1))
+	mkdir -p $(call home,$(1))
+	AIRFLOW_HOME=$(call home,$(1)) $(AIRFLOW_ENV) $(call venv,$(1))/bin/airflow db migrate \
+		> $(call home,$(1))/migrate.log 2>&1 || (cat $(call home,$(1))/migrate.log; exit 1)
+	touch $$@
 
-$(HOME2)/.migrated: $(VENV2)/.installed
-	mkdir -p $(HOME2)
-	AIRFLOW_HOME=$(HOME2) $(AIRFLOW_ENV) $(VENV2)/bin/airflow db migrate > $(HOME2)/migrate.log 2>&1 \
-		|| (cat $(HOME2)/migrate.log; exit 1)
-	touch $@
+test-$(1): $(call home,$(1))/.migrated
+	@echo "=== Airflow $(call airflow_version,$(1)) ($(1)) $(call pins,$(1))"
+	AIRFLOW_HOME=$(call home,$(1)) $(AIRFLOW_ENV) $(call venv,$(1))/bin/python $(PYTEST) \
+		--ignore=tests/deployment $(PYTEST_ARGS)
+endef
+$(foreach leg,$(LEGS),$(eval $(call LEG_RULES,$(leg))))
 
-venv: $(HOME3)/.migrated $(HOME2)/.migrated
+venv: $(foreach leg,$(LEGS),$(call home,$(leg))/.migrated)
 
-lint: $(VENV3)/.installed
-	$(VENV3)/bin/ruff check .
-	$(VENV3)/bin/ruff format --check .
-	$(VENV3)/bin/mypy
+test-af2: test-af210
 
-format: $(VENV3)/.installed
-	$(VENV3)/bin/ruff format .
-	$(VENV3)/bin/ruff check --fix .
+test-legs: $(addprefix test-,$(LEGS))
 
-test-af3: $(HOME3)/.migrated
-	AIRFLOW_HOME=$(HOME3) $(AIRFLOW_ENV) $(VENV3)/bin/python -m pytest $(PYTEST_ARGS)
+# The provider on a real multi-process deployment of the newest Airflow 3 (own Airflow home
+# and ports, all on loopback); bounded so a hang fails CI instead of stalling it.
+test-deployment: $(call home,$(NEWEST))/.migrated
+	OKX_DEPLOYMENT_TEST=1 timeout --kill-after=30 $(DEPLOYMENT_TIMEOUT) \
+		$(call venv,$(NEWEST))/bin/python $(PYTEST) -rP tests/deployment $(PYTEST_ARGS)
 
-test-af2: $(HOME2)/.migrated
-	AIRFLOW_HOME=$(HOME2) $(AIRFLOW_ENV) $(VENV2)/bin/python -m pytest $(PYTEST_ARGS)
+test: lint test-legs test-deployment
 
-test: lint test-af3 test-af2
+# The connection form in a real browser: headless Chromium from Debian's packages
+# (apt-get install -y chromium chromium-driver) driven by selenium, on the newest Airflow 3 and
+# on Airflow 2.10; PNGs and form.json under screenshots/. About 40 s per version; not part of
+# `make test` (CI machines may lack Chromium).
+screenshots: $(call venv,$(NEWEST))/.installed $(call venv,af210)/.installed
+	VIRTUAL_ENV=$(CURDIR)/.venv $(UV) pip install --quiet "selenium>=4.20"
+	.venv/bin/python scripts/connection_form_screenshot.py --venv .venv --out screenshots/$(NEWEST)
+	.venv/bin/python scripts/connection_form_screenshot.py --venv $(call venv,af210) --out screenshots/af210
 
-demo: $(VENV3)/.installed
-	$(VENV3)/bin/python demo/run_demo.py
+lint: $(call venv,$(NEWEST))/.installed
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy
 
-bench: $(HOME3)/.migrated
-	AIRFLOW_HOME=$(HOME3) $(AIRFLOW_ENV) $(VENV3)/bin/python -m bench
+format: $(call venv,$(NEWEST))/.installed
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+demo: $(call venv,$(NEWEST))/.installed
+	.venv/bin/python demo/run_demo.py
+
+bench: $(call home,$(NEWEST))/.migrated
+	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench
 
 clean:
-	rm -rf $(TOOLS) $(VENV3) $(VENV2) .airflow .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(TOOLS) .venv .venv-* .airflow .pytest_cache .mypy_cache .ruff_cache screenshots

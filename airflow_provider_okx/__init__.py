@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+# The one version source: pyproject.toml reads it (hatch dynamic version), and so do
+# get_provider_info() and the client's User-Agent.
 __version__ = "0.1.0"
 
 CONN_TYPE = "okx"
 DEFAULT_CONN_ID = "okx_default"
 DEFAULT_HOST = "https://web3.okx.com"
 HOOK_NAME = "OKX Web3"
+# OKX's page for the call the provider is built on (v6 DEX balance API, all tokens by address).
+DOCS_URL = "https://web3.okx.com/onchainos/dev-docs/wallet/balance-api-all-token-balances"
 
 # Extra fields of the ``okx`` connection: name -> (label, JSON schema, description).
 # One table feeds both UIs: ``conn-fields`` below (Airflow 3) and
@@ -74,7 +78,7 @@ def get_provider_info() -> dict[str, Any]:
         "integrations": [
             {
                 "integration-name": "OKX Web3",
-                "external-doc-url": "https://web3.okx.com/build/docs/waas/walletapi-api-all-token-balances",
+                "external-doc-url": DOCS_URL,
                 "tags": ["service"],
             }
         ],

@@ -1,5 +1,7 @@
 """Daily treasury report: every wallet, every chain, valued exactly, compared with yesterday.
 
+- ``wallet_addresses`` reads the ``wallets`` param: a list of addresses, or a mapping of
+  label -> address (labels name the wallets in the report; a list labels each by its address).
 - ``wallet_balances`` maps :class:`OkxTokenBalancesOperator` over the wallets (one task per
   wallet; each pushes its exact balances to XCom for downstream loaders).
 - ``treasury_report`` aggregates those snapshots, reconciles each wallet against OKX's own
@@ -13,9 +15,10 @@
   point it at PostgreSQL, Snowflake, BigQuery... or ``OKX_WAREHOUSE_CONN_ID`` to use a
   connection stored in Airflow under another id.
 
-Every OKX task runs in the ``okx_api`` pool: size it to your key's rate tier so that hundreds
-of workers never send more than OKX allows (``airflow pools set okx_api 4 "OKX API key"``).
-Parsing this file makes no network call and needs no connection.
+Every OKX task runs in the ``okx_api`` pool, which you create once (README, first steps):
+``airflow pools set okx_api 4 "OKX API key"``. Airflow never starts a task whose pool does not
+exist, so without it the OKX tasks stay *scheduled*. Parsing this file makes no network call
+and needs no connection.
 """
 
 from __future__ import annotations
@@ -27,18 +30,18 @@ from urllib.parse import urlparse
 
 import pendulum
 
-from airflow_provider_okx.compat import AIRFLOW_V3
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
 from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
 from airflow_provider_okx.transfers.okx_to_sql import OkxBalancesToSqlOperator
 
-if AIRFLOW_V3:
+try:  # Airflow 3
     from airflow.sdk import DAG, Param, task
-else:
+except ImportError:  # Airflow 2.10 / 2.11
     from airflow import DAG
     from airflow.decorators import task
     from airflow.models.param import Param
 
+OKX_API_POOL = "okx_api"
 DEFAULT_WALLETS = {
     "treasury-cold": "0xEd0C6079229E2d407672a117c22b62064f4a4312",
     "treasury-hot": "0x8f3cf7ad23cd3cadbd9735aff958023239c6a063",
@@ -59,15 +62,32 @@ if WAREHOUSE_CONN_ID == "okx_warehouse":
 
 with DAG(
     dag_id="okx_treasury_report",
-    description="Exact daily treasury report from OKX's Web3 balance API",
+    description=f"Exact daily treasury report from OKX's Web3 balance API (needs pool {OKX_API_POOL})",
+    doc_md=f"""
+**Before the first run** create the pool this DAG's OKX tasks run in (size it to your key's
+rate tier), or they stay *scheduled* for ever:
+
+    airflow pools set {OKX_API_POOL} 4 "OKX API key"
+
+`wallets` takes a list of addresses (`["0x...", "0x..."]`) or labels
+(`{{"cold": "0x...", "hot": "0x..."}}`).
+""",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
     render_template_as_native_obj=True,
-    default_args={"pool": "okx_api", "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
+    default_args={"pool": OKX_API_POOL, "retries": 2, "retry_delay": pendulum.duration(minutes=5)},
     params={
-        "wallets": Param(DEFAULT_WALLETS, type="object", description="label -> wallet address"),
+        "wallets": Param(
+            DEFAULT_WALLETS,
+            type=["object", "array"],
+            items={"type": "string", "minLength": 1},
+            additionalProperties={"type": "string", "minLength": 1},
+            minItems=1,
+            minProperties=1,
+            description='addresses ["0x...", ...] or labels {"cold": "0x...", ...}',
+        ),
         "chains": Param(DEFAULT_CHAINS, type="string", description="chain names or OKX chainIndex values"),
         "output_uri": Param(DEFAULT_OUTPUT, type="string", description="file://, s3://, gs://... folder"),
     },
@@ -76,7 +96,16 @@ with DAG(
 
     @task(pool="default_pool")
     def wallet_addresses(params=None) -> list[str]:
-        return list(params["wallets"].values())
+        """The addresses to fetch, from a list or a label mapping alike."""
+        wallets = params["wallets"]
+        labelled = wallets if isinstance(wallets, dict) else {address: address for address in wallets}
+        for label, address in labelled.items():
+            print(f"Wallet {label}: {address}" if label != address else f"Wallet {address}")
+        print(
+            f"Fetching {len(labelled)} wallet(s) in pool {OKX_API_POOL!r}: if the next tasks stay "
+            f"'scheduled', create the pool: airflow pools set {OKX_API_POOL} 4 \"OKX API key\""
+        )
+        return list(labelled.values())
 
     wallet_balances = OkxTokenBalancesOperator.partial(
         task_id="wallet_balances",

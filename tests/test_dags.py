@@ -9,12 +9,26 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
+from airflow_provider_okx.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def airflow_dags_test(dag_id: str, dags_folder: Path, env: dict[str, str], *args: str) -> str:
     airflow = str(Path(sys.executable).with_name("airflow"))
     run_env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder), **env}
+    if AIRFLOW_V_3_0_PLUS and not AIRFLOW_V_3_1_PLUS:
+        # Airflow 3.0's `dags test` does not register the DAG's assets, so a task with an asset
+        # outlet fails ("inactive assets in its inlets or outlets"); a deployment's
+        # dag-processor registers them, and so does `dags reserialize`.
+        subprocess.run(
+            [airflow, "dags", "reserialize"],
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
     proc = subprocess.run(
         [airflow, "dags", "test", dag_id, *args], env=run_env, capture_output=True, text=True, timeout=300
     )

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -80,6 +82,78 @@ def test_treasury_report_dag_end_to_end(okx_simulator, okx_api_pool, tmp_path):
     assert all(Decimal(r["balance"]) == Decimal(r["balance"].strip()) for r in rows)
 
 
+def test_treasury_report_takes_a_list_of_addresses(okx_simulator, okx_api_pool, tmp_path):
+    """Triggered with ``{"wallets": ["0x...", "0x..."]}``: each wallet is labelled by its address."""
+    sim = okx_simulator
+    wallets = ["0x" + "c3" * 20, "0x" + "d4" * 20]
+    output = tmp_path / "reports"
+    env = {
+        "AIRFLOW_CONN_OKX_DEFAULT": sim.connection_json(rate_limit_rps=50),
+        "OKX_REPORT_URI": f"file://{output}",
+    }
+    conf = json.dumps({"wallets": wallets, "chains": "ethereum,base"})
+    log = airflow_dags_test("okx_treasury_report", EXAMPLES, env, "2026-11-22", "--conf", conf)
+    summary = json.loads((output / "2026-11-22" / "summary.json").read_text())
+    assert summary["wallet_count"] == 2
+    assert sim.count(endpoint="all_token_balances") == 2
+    for address in wallets:
+        assert f"Wallet {address}" in log
+    with (output / "2026-11-22" / "balances.csv").open() as f:
+        import csv
+
+        assert {row["address"].lower() for row in csv.DictReader(f)} == set(wallets)
+
+
+def _example_dag(dag_id: str):
+    """The ``dag`` object of an example DAG file, imported as the DAG processor would."""
+    spec = importlib.util.spec_from_file_location(f"example_{dag_id}", EXAMPLES / f"{dag_id}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.dag
+
+
+def _param(dag_id: str, name: str):
+    return _example_dag(dag_id).params.get_param(name)
+
+
+@pytest.mark.parametrize(
+    "wallets",
+    [
+        ["0xEd0C6079229E2d407672a117c22b62064f4a4312"],
+        {"cold": "0xEd0C6079229E2d407672a117c22b62064f4a4312"},
+    ],
+)
+def test_wallets_param_accepts_a_list_or_labels(wallets):
+    assert _param("okx_treasury_report", "wallets").resolve(value=wallets) == wallets
+
+
+@pytest.mark.parametrize(
+    ("wallets", "rule"),
+    [
+        ([], "minItems"),
+        ({}, "minProperties"),
+        ("0xEd0C6079229E2d407672a117c22b62064f4a4312", "type"),
+        ([7], "type' in schema['items"),
+    ],
+)
+def test_wallets_param_refuses_what_is_not_wallets(wallets, rule):
+    param = _param("okx_treasury_report", "wallets")
+    # the class the running Airflow's Param raises (core's before 3.2, the SDK's since)
+    error = sys.modules[type(param).__module__].ParamValidationError
+    with pytest.raises(error, match=re.escape(f"Failed validating '{rule}")):
+        param.resolve(value=wallets)
+
+
+@pytest.mark.parametrize("dag_id", ["okx_treasury_report", "okx_balance_threshold"])
+def test_example_dags_tell_how_to_create_their_pool(dag_id):
+    """Airflow never starts a task in a missing pool: the DAG page says so before the first run."""
+    dag = _example_dag(dag_id)
+    pools = {task.pool for task in dag.tasks} - {"default_pool"}
+    assert pools == {"okx_api"}
+    assert 'airflow pools set okx_api 4 "OKX API key"' in dag.doc_md
+    assert "okx_api" in dag.description
+
+
 def test_balance_threshold_dag_end_to_end(okx_simulator):
     sim = okx_simulator
     address = "0x28c6c06298d514db089934071355e5743bf21d60"
@@ -92,8 +166,8 @@ def test_balance_threshold_dag_end_to_end(okx_simulator):
         capture_output=True,
     )
     output = airflow_dags_test("okx_balance_threshold", EXAMPLES, env)
-    assert "Deposit confirmed: 250000.5 USDT" in output
-    # The sensor's check in the worker saw 100 and deferred; the trigger, reading the wallet's
-    # all-token-balances, saw 250000.5.
-    assert sim.count(endpoint="token_balances") == 1
-    assert sim.count(endpoint="all_token_balances") == 1
+    assert f"Deposit confirmed: {address} holds 250000.5 USDT (token {usdt} on chain" in output
+    # The sensor's check in the worker saw 100 and deferred; the trigger saw 250000.5. Both
+    # read the wallet's all-token-balances (the same question in both modes).
+    assert sim.count(endpoint="token_balances") == 0
+    assert sim.count(endpoint="all_token_balances") == 2

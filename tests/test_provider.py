@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 
 import pytest
 
-from airflow_provider_okx import CONN_FIELDS, get_provider_info
+from airflow_provider_okx import CONN_FIELDS, DEFAULT_HOST, DOCS_URL, __version__, get_provider_info
+from airflow_provider_okx.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_2_PLUS
 from airflow_provider_okx.hooks.okx import OkxHook
 
 
@@ -33,6 +35,18 @@ def test_provider_info_declares_the_okx_connection():
     assert {"schema", "port", "extra"} <= set(behaviour["hidden-fields"])
 
 
+def test_one_version_for_the_package_and_the_provider_info():
+    """pyproject.toml reads ``__version__``: what pip installed is what Airflow shows."""
+    info = get_provider_info()
+    assert info["versions"] == [__version__] == [version("airflow-provider-okx")]
+
+
+def test_provider_docs_link_is_okx_by_address_balance_page():
+    [integration] = get_provider_info()["integrations"]
+    assert integration["external-doc-url"] == DOCS_URL
+    assert DOCS_URL.startswith("https://web3.okx.com/") and "all-token-balances" in DOCS_URL
+
+
 def test_airflow3_and_airflow2_forms_agree():
     """Airflow 3 reads get_provider_info(); Airflow 2 reads the hook. Same fields, same words."""
     pytest.importorskip("flask_appbuilder")
@@ -51,7 +65,44 @@ def test_airflow3_and_airflow2_forms_agree():
     assert set(info["ui-field-behaviour"]["placeholders"]) - {"host", "login", "password"} == set(CONN_FIELDS)
 
 
-def test_providers_manager_sees_the_connection_type():
+def _ui_hook_meta() -> dict:
+    """What the running Airflow's UI receives for the ``okx`` connection type.
+
+    Airflow 3 serves the form from ``HookMetaService`` (``/ui/connections/hook_meta``): 3.0 and
+    3.1 build it from the hook's Airflow-2 widgets with Flask-AppBuilder mocked out, 3.2+ from
+    ``conn-fields``. Airflow 2 renders the hook's widgets through ``ProvidersManager``.
+    """
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    [meta] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "okx"]
+    return meta.model_dump(mode="json")
+
+
+@pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 3's React connection form")
+def test_airflow3_ui_receives_the_okx_form():
+    if not AIRFLOW_V_3_1_PLUS:
+        # 3.0 calls the hook's widgets only when Flask-AppBuilder imports (README: support table)
+        pytest.importorskip("flask_appbuilder", reason="Airflow 3.0 builds hook forms only with FAB")
+    meta = _ui_hook_meta()
+    assert meta["hook_name"] == "OKX Web3"
+    standard = meta["standard_fields"]
+    assert standard["host"] == {"hidden": False, "title": "Base URL", "placeholder": DEFAULT_HOST}
+    assert standard["login"]["title"] == "API Key"
+    assert standard["password"]["title"] == "Secret Key"
+    assert standard["port"]["hidden"] is True
+    extra = meta["extra_fields"]
+    assert set(extra) == set(CONN_FIELDS)
+    for name, field in CONN_FIELDS.items():
+        assert extra[name]["schema"]["title"] == field["label"]
+        assert extra[name]["description"] == field["description"]
+    assert extra["passphrase"]["schema"]["format"] == "password"
+    if AIRFLOW_V_3_2_PLUS:  # conn-fields carry the JSON schema as written: API version is a select
+        assert extra["api_version"]["schema"]["enum"] == ["v6", "v5"]
+        assert extra["api_version"]["value"] == "v6"
+
+
+@pytest.mark.skipif(AIRFLOW_V_3_0_PLUS, reason="Airflow 2's Flask-AppBuilder connection form")
+def test_airflow2_providers_manager_builds_the_okx_form():
     from airflow.providers_manager import ProvidersManager
 
     manager = ProvidersManager()
@@ -60,8 +111,39 @@ def test_providers_manager_sees_the_connection_type():
     assert hook is not None
     assert hook.hook_class_name == "airflow_provider_okx.hooks.okx.OkxHook"
     assert hook.connection_type == "okx"
-    assert "extra__okx__passphrase" in manager.connection_form_widgets
+    assert {f"extra__okx__{name}" for name in CONN_FIELDS} <= set(manager.connection_form_widgets)
     assert manager.field_behaviours["okx"]["relabeling"]["login"] == "API Key"
+
+
+def test_pytest_plugin_costs_nothing_on_load():
+    """pytest loads the plugin in every session where the provider is installed."""
+    script = (
+        "import sys, threading, json\n"
+        "import airflow_provider_okx.testing.pytest_plugin\n"
+        "print(json.dumps({'airflow': 'airflow' in sys.modules, 'threads': threading.active_count()}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"airflow": False, "threads": 1}
+
+
+def test_provider_modules_import_without_deprecation_warnings():
+    """Each Airflow name comes from where the running version keeps it: no deprecated path
+    (an all-or-nothing choice took Airflow 2's paths on 3.0 and 3.1, each a warning)."""
+    script = (
+        "import warnings, json\n"
+        "warnings.simplefilter('always')\n"
+        "try:\n    import airflow.sdk\nexcept ImportError:\n    import airflow\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    import airflow_provider_okx.compat, airflow_provider_okx.hooks.okx\n"
+        "    import airflow_provider_okx.operators.balances, airflow_provider_okx.operators.report\n"
+        "    import airflow_provider_okx.sensors.balance, airflow_provider_okx.triggers.balance\n"
+        "print(json.dumps([f'{w.filename}: {w.message}' for w in caught\n"
+        "                  if issubclass(w.category, (DeprecationWarning, FutureWarning))\n"
+        "                  and 'airflow_provider_okx' in w.filename]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
 
 
 def _new_modules(code: str) -> set[str]:
