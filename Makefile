@@ -30,7 +30,7 @@ AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
 PYTEST := -m pytest -p no:cacheprovider
 DEPLOYMENT_TIMEOUT ?= 1200
 
-.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment \
+.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment postgres \
 	test-legs versions screenshots $(addprefix test-,$(LEGS))
 
 help:
@@ -68,7 +68,7 @@ $(call home,$(1))/.migrated: $(call venv,$(1))/.installed
 		> $(call home,$(1))/migrate.log 2>&1 || (cat $(call home,$(1))/migrate.log; exit 1)
 	touch $$@
 
-test-$(1): $(call home,$(1))/.migrated
+test-$(1): $(call home,$(1))/.migrated postgres
 	@echo "=== Airflow $(call airflow_version,$(1)) ($(1)) $(call pins,$(1))"
 	AIRFLOW_HOME=$(call home,$(1)) $(AIRFLOW_ENV) $(call venv,$(1))/bin/python $(PYTEST) \
 		--ignore=tests/deployment $(PYTEST_ARGS)
@@ -86,6 +86,11 @@ test-legs: $(addprefix test-,$(LEGS))
 test-deployment: $(call home,$(NEWEST))/.migrated
 	OKX_DEPLOYMENT_TEST=1 timeout --kill-after=30 $(DEPLOYMENT_TIMEOUT) \
 		$(call venv,$(NEWEST))/bin/python $(PYTEST) -rP tests/deployment $(PYTEST_ARGS)
+
+# PostgreSQL's server binaries for the SQL loader's tests (they start their own server on
+# loopback); installs Debian's package when missing, does nothing otherwise.
+postgres:
+	bash scripts/ensure-postgres.sh
 
 test: lint test-legs test-deployment
 
