@@ -25,7 +25,6 @@ Sans-IO: no HTTP library, no Airflow.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -61,15 +60,12 @@ def _row(item: object, field: str, endpoint: str, address: str) -> TokenBalance:
     if item.get("tokenPrice") is None:
         raise _malformed(endpoint, f"{field}.tokenPrice", "is missing")
     try:
-        row = TokenBalance.from_okx(item, address=address)
+        return TokenBalance.from_okx(item, address=address)  # the queried address owns the row
     except (ValueError, ArithmeticError, TypeError) as error:
         # The model names the field first: "balance: '1E+10000000' is out of bounds".
         name = str(error).partition(":")[0].strip()
         name = name if name.isidentifier() else "value"
         raise _malformed(endpoint, f"{field}.{name}", f"is not a usable value ({error})") from None
-    if row.address != address:
-        row = dataclasses.replace(row, address=address)
-    return row
 
 
 def _token_rows(data: list[Any], endpoint: str, address: str, *, flat: bool) -> list[TokenBalance]:
