@@ -444,3 +444,16 @@ def test_example_dag_loads_the_daily_snapshot_into_sqlite(okx_simulator, tmp_pat
     )
     # the mapped snapshots were loaded: balances were fetched once per wallet in all
     assert okx_simulator.count(endpoint="all_token_balances") == 3
+
+
+def test_a_refused_key_fails_the_load_at_once_and_touches_nothing(okx_simulator, monkeypatch, lite):
+    from airflow_provider_okx.compat import AirflowFailException
+
+    conn_id, path = lite
+    bad = json.loads(okx_simulator.connection_json(rate_limit_rps=0))
+    bad["password"] = "not-the-secret"
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", json.dumps(bad))
+    with pytest.raises(AirflowFailException, match="50113"):  # no task retries spent on it
+        load(conn_id, fresh_table())
+    assert okx_simulator.count() == 1
+    assert not path.exists()  # nothing was written

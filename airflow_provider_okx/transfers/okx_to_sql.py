@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.api.errors import OkxInvalidInputError
-from airflow_provider_okx.chains import normalize_chains
+from airflow_provider_okx.chains import address_key, normalize_chains
 from airflow_provider_okx.compat import BaseHook, BaseOperator
 from airflow_provider_okx.models import decimal_str
 from airflow_provider_okx.operators.report import parse_wallets, rows_from_snapshots
+from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
@@ -153,10 +154,9 @@ def parse_snapshot_date(value: object, field: str = "snapshot_date") -> datetime
 
 
 def _identity(address: str) -> str:
-    """How a wallet is matched and stored: ``0x`` hex lower-cased, anything else as given."""
-    from airflow_provider_okx.report.snapshot import fold
-
-    return fold(address)
+    """How a wallet is matched and stored: :func:`~airflow_provider_okx.chains.address_key`
+    (case folded only where the address family ignores it)."""
+    return address_key(address)
 
 
 def _batches(rows: Sequence[tuple[object, ...]], size: int) -> Iterator[Sequence[tuple[object, ...]]]:
@@ -279,7 +279,8 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
             raise OkxInvalidInputError("wallets", self.wallets, "the same wallet is listed twice")
 
         # 1. Everything is read before the database is touched: a failed fetch changes nothing.
-        held, fetched_at = self._balances(list(wallets.values()), chains)
+        with failing_fast_on_permanent_errors():  # a refused key fails now, not after retries
+            held, fetched_at = self._balances(list(wallets.values()), chains)
         dialect, sql_hook = self._sql_hook()
         rows: list[tuple[object, ...]] = []
         for balance in held:
