@@ -7,6 +7,7 @@ import importlib.util
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -80,6 +81,18 @@ def test_treasury_report_dag_end_to_end(okx_simulator, okx_api_pool, tmp_path):
     )
     assert Fraction(summary["total_usd"]) == total
     assert all(Decimal(r["balance"]) == Decimal(r["balance"].strip()) for r in rows)
+    # The same run loaded the day's snapshot into the default warehouse, an embedded SQLite file
+    # beside the reports (warehouse_load, from the mapped snapshots: no request of its own).
+    from airflow_provider_okx.transfers.okx_to_sql import COLUMNS
+
+    with sqlite3.connect(output / "warehouse.sqlite") as conn:
+        loaded = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM okx_balances").fetchall()
+    assert len(loaded) == len(rows) > 31
+    assert {r[COLUMNS.index("snapshot_date")] for r in loaded} == {today}
+    assert {r[COLUMNS.index("wallet_label")] for r in loaded} == {"treasury-cold", "treasury-hot", "payroll"}
+    assert sum(Fraction(r[COLUMNS.index("usd_value")]) for r in loaded) == sum(
+        Fraction(r["usd_value"]) for r in rows
+    )
 
 
 def test_treasury_report_takes_a_list_of_addresses(okx_simulator, okx_api_pool, tmp_path):
@@ -92,13 +105,16 @@ def test_treasury_report_takes_a_list_of_addresses(okx_simulator, okx_api_pool, 
         "OKX_REPORT_URI": f"file://{output}",
     }
     conf = json.dumps({"wallets": wallets, "chains": "ethereum,base"})
-    log = airflow_dags_test("okx_treasury_report", EXAMPLES, env, "2026-11-22", "--conf", conf)
-    summary = json.loads((output / "2026-11-22" / "summary.json").read_text())
+    # Tomorrow (00:00 UTC is less than a day ahead, so not stale), a run of its own: today's is
+    # the other test's.
+    tomorrow = (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=1)).isoformat()
+    log = airflow_dags_test("okx_treasury_report", EXAMPLES, env, tomorrow, "--conf", conf)
+    summary = json.loads((output / tomorrow / "summary.json").read_text())
     assert summary["wallet_count"] == 2
     assert sim.count(endpoint="all_token_balances") == 2
     for address in wallets:
         assert f"Wallet {address}" in log
-    with (output / "2026-11-22" / "balances.csv").open() as f:
+    with (output / tomorrow / "balances.csv").open() as f:
         import csv
 
         assert {row["address"].lower() for row in csv.DictReader(f)} == set(wallets)

@@ -7,7 +7,6 @@ from each database equal to OKX's documented strings, digit for digit.
 
 from __future__ import annotations
 
-import datetime
 import itertools
 import json
 import sqlite3
@@ -32,7 +31,7 @@ from airflow_provider_okx.transfers.okx_to_sql import (
     dialect_for,
 )
 from tests.postgres_server import PostgresServer, postgres_server, sqlstate  # noqa: F401 (fixture)
-from tests.test_dags import ROOT, airflow_dags_test
+from tests.test_dags import ROOT
 
 SEED = json.loads((ROOT / "airflow_provider_okx" / "testing" / "seed_example.json").read_text())
 SEED_TOKENS: list[dict[str, Any]] = SEED["response"]["data"][0]["tokenAssets"]
@@ -305,10 +304,14 @@ def test_mapped_snapshots_with_labels_and_fetch_times(okx_simulator_connection, 
 
 def test_incomplete_snapshots_fail_before_the_database(okx_simulator_connection, lite):
     conn_id, path = lite
+    from airflow_provider_okx.compat import AirflowFailException
+
     snaps = [snapshot(SEED_ADDRESS)]
-    with pytest.raises(OkxInvalidInputError, match="no snapshot for these wallets"):
+    # Invalid input is permanent: the task fails at once, the input error as its cause.
+    with pytest.raises(AirflowFailException, match="no snapshot for these wallets") as info:
         load(conn_id, "okx_balances", wallets=[SEED_ADDRESS, HOT], chains="1,8453", balances=snaps)
-    with pytest.raises(OkxInvalidInputError, match="other chains"):
+    assert isinstance(info.value.__cause__, OkxInvalidInputError)
+    with pytest.raises(AirflowFailException, match="other chains"):
         load(conn_id, "okx_balances", wallets=[SEED_ADDRESS], chains="1", balances=snaps)
     with sqlite3.connect(path) as conn:  # not even the table was created
         assert conn.execute("SELECT name FROM sqlite_master").fetchall() == []
@@ -414,36 +417,6 @@ def test_provider_info_registers_the_transfer():
     schema_path = Path(airflow.__file__).with_name("provider_info.schema.json")
     if schema_path.exists():
         jsonschema.validate(info, json.loads(schema_path.read_text()))
-
-
-def test_example_dag_loads_the_daily_snapshot_into_sqlite(okx_simulator, tmp_path):
-    subprocess.run(
-        [str(Path(sys.executable).with_name("airflow")), "pools", "set", "okx_api", "8", "OKX API key"],
-        check=True,
-        capture_output=True,
-    )
-    output = tmp_path / "reports"
-    env = {
-        "AIRFLOW_CONN_OKX_DEFAULT": okx_simulator.connection_json(rate_limit_rps=50),
-        "OKX_REPORT_URI": f"file://{output}",
-    }
-    # Today: the report refuses to stamp today's balances with a past date (max_snapshot_lag).
-    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
-    airflow_dags_test("okx_treasury_report", ROOT / "example_dags", env, today)
-    warehouse = output / "warehouse.sqlite"
-    rows = lite_rows(warehouse, "okx_balances")
-    import csv
-
-    with (output / today / "balances.csv").open() as handle:
-        csv_rows = list(csv.DictReader(handle))
-    assert len(rows) == len(csv_rows) > 31
-    assert {r[0] for r in rows} == {today}
-    assert {r[1] for r in rows} == {"treasury-cold", "treasury-hot", "payroll"}
-    assert sum(Fraction(r[COLUMNS.index("usd_value")]) for r in rows) == sum(
-        Fraction(r["usd_value"]) for r in csv_rows
-    )
-    # the mapped snapshots were loaded: balances were fetched once per wallet in all
-    assert okx_simulator.count(endpoint="all_token_balances") == 3
 
 
 def test_a_refused_key_fails_the_load_at_once_and_touches_nothing(okx_simulator, monkeypatch, lite):

@@ -53,7 +53,9 @@ async def test_the_trigger_airflow_starts_waits_and_the_worker_returns_the_senso
     # What the worker does when the trigger fired.
     result = task.execute_complete({}, event.payload)
     assert (result["value"], result["threshold"], result["chain"]) == ("1000", "1000", "1")
-    assert sim.count(endpoint="token_balances") == 3  # no first check in a worker
+    # Three polls, all by the trigger (the wallet's all-token-balances): no first check in a worker.
+    assert sim.count(endpoint="all_token_balances") == 3
+    assert sim.count(endpoint="token_balances") == 0
 
 
 @pytest.mark.parametrize(
