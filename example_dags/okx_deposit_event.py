@@ -21,13 +21,14 @@ from decimal import Decimal
 
 import pendulum
 
-from airflow_provider_okx.compat import AIRFLOW_V3
+try:  # Airflow 3
+    from airflow.sdk import DAG, Asset, AssetWatcher, get_current_context, task
+except ImportError:  # Airflow 2.10 / 2.11: no AssetWatcher, no DAG in this file
+    AssetWatcher = None  # type: ignore[assignment,misc]
 
 USDT_ETHEREUM = "0xdac17f958d2ee523a2206206994597c13d831ec7"
 
-if AIRFLOW_V3:
-    from airflow.sdk import DAG, Asset, AssetWatcher, get_current_context, task
-
+if AssetWatcher is not None:
     from airflow_provider_okx.triggers.balance_event import OkxBalanceEventTrigger
 
     deposit_watcher = OkxBalanceEventTrigger(

@@ -7,8 +7,9 @@ driven the way a user drives a deployment: through Airflow's REST API (v2, a JWT
 simple auth manager) and the simulator's admin API. Everything started here is stopped again,
 pass or fail.
 
-To check one more DAG: add its id to ``EXAMPLE_DAGS`` (it is then awaited and unpaused) and write
-a test with ``deployment.trigger(...)``, ``deployment.wait_for_run(...)`` and friends.
+To check one more DAG: add its id to ``EXAMPLE_DAGS`` (it is then awaited before the tests
+start; each test unpauses its DAG) and write a test with ``deployment.trigger(...)``,
+``deployment.wait_for_run(...)`` and friends.
 """
 
 from __future__ import annotations
@@ -41,9 +42,14 @@ pytestmark = pytest.mark.skipif(
 
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-EXAMPLE_DAGS = ("okx_treasury_report", "okx_balance_threshold")
+EXAMPLE_DAGS = ("okx_treasury_report", "okx_balance_threshold", "okx_deposit_event")
 POOL = "okx_api"
 POKE_INTERVAL = 5  # the deposit sensor's, through OKX_DEPOSIT_POKE_INTERVAL
+# The deposit watcher of okx_deposit_event (an AssetWatcher), through OKX_DEPOSIT_* variables:
+# the wallet, its USDT threshold and the seconds between two polls.
+WATCHED_ADDRESS = "0x" + "d7" * 20
+WATCHED_THRESHOLD = "1000"
+POLL_INTERVAL = 2
 USDT = "0xdac17f958d2ee523a2206206994597c13d831ec7"
 ADMIN_PASSWORD = secrets.token_urlsafe(12)
 SIMULATOR = [sys.executable, "-m", "airflow_provider_okx.testing"]
@@ -76,6 +82,7 @@ class Deployment:
         self.sim_port = free_port()
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.logs: dict[str, Path] = {}
+        self.argv: dict[str, list[str]] = {}
         self.token = ""
         self.connection: dict[str, Any] = {}
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "OKX_"))}
@@ -111,6 +118,9 @@ class Deployment:
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
                 "OKX_REPORT_URI": f"file://{self.reports}",
                 "OKX_DEPOSIT_POKE_INTERVAL": str(POKE_INTERVAL),
+                "OKX_DEPOSIT_ADDRESS": WATCHED_ADDRESS,
+                "OKX_DEPOSIT_THRESHOLD": WATCHED_THRESHOLD,
+                "OKX_DEPOSIT_POLL_INTERVAL": str(POLL_INTERVAL),
             }
         )
 
@@ -129,7 +139,20 @@ class Deployment:
                 start_new_session=True,
             )
         self.processes[name] = proc
+        self.argv[name] = argv
         return proc
+
+    def restart(self, name: str) -> None:
+        """Stop one service as a deploy does (SIGTERM to its group) and start it again; the new
+        one logs to ``<name>-restarted.out``, the old log stays in the failure tails."""
+        proc = self.processes.pop(name)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        self.start(f"{name}-restarted", self.argv[name])
 
     def tree(self) -> list[psutil.Process]:
         """Every live process started here, with all their descendants."""
@@ -416,6 +439,136 @@ def test_deposit_sensor_waits_in_the_triggerer_and_fires_on_the_crossing(deploym
     dep.wait_for_run(dag_id, run_id, timeout=120)
     payout = dep.task_log(dag_id, run_id, "release_payout")
     assert f"Deposit confirmed: {address} holds 1500.25 USDT" in payout, payout[-2000:]
+
+
+def test_deposit_event_dag_runs_once_per_crossing(deployment):
+    """okx_deposit_event: its AssetWatcher polls in the triggerer and starts one run per crossing
+    of the threshold, not one per poll while the balance stays above it."""
+    dep = deployment
+    dag_id, address = "okx_deposit_event", WATCHED_ADDRESS
+    balance = {"address": address, "chain_index": "1", "token_address": USDT, "price": "1", "symbol": "USDT"}
+    dep.sim("PUT", "/_admin/balances", {**balance, "balance": "100"})
+    asset_id = _asset(dep, "okx_usdt_deposit")["id"]
+    # Airflow registers an asset's watchers (and so starts their trigger) when it parses the DAG
+    # file while the DAG is unpaused: unpause, then ask for that parse (the UI's "Reparse")
+    # rather than wait for the periodic one.
+    unpause(dep, dag_id)
+    file_token = dep.call("GET", f"/api/v2/dags/{dag_id}/details")["file_token"]
+    dep.call("PUT", f"/api/v2/parseDagFile/{file_token}", expect=(201,))
+    watchers = dep.wait_for(
+        "the asset's watcher to be registered",
+        lambda: _asset(dep, "okx_usdt_deposit")["watchers"] or None,
+        60,
+    )
+    assert [w["name"] for w in watchers] == ["okx_usdt_deposit_watcher"], watchers
+
+    def hold(value: str, events: int, what: str) -> None:
+        """Set the balance, let the trigger poll it at least twice, expect ``events`` in all."""
+        dep.sim("PUT", "/_admin/balances", {**balance, "balance": value})
+        mark = _request_mark(dep)
+        dep.wait_for(
+            f"two polls of the watched wallet at {value} USDT ({what})",
+            lambda: _polls(dep, mark, address) >= 2 or None,
+            10 * POLL_INTERVAL + 20,
+            every=0.5,
+        )
+        seen = dep.wait_for(
+            f"{events} asset event(s) after {what}",
+            lambda: e if len(e := _asset_events(dep, asset_id)) >= events else None,
+            30,
+            every=0.5,
+        )
+        values = [e["extra"]["payload"]["value"] for e in seen]
+        assert len(values) == events, f"{what}: expected {events} event(s) in all, got {values}\n{seen}"
+
+    started = time.monotonic()
+    hold("100", 0, "below the threshold at the start")
+    hold("1500.25", 1, "the first crossing")
+    # that event's run exists before the next crossing: its event is not merged into it
+    dep.wait_for("the first run", lambda: _runs(dep, dag_id) or None, 60, every=0.5)
+    hold("2000", 1, "staying above")
+    hold("10", 1, "falling below")
+    hold("1234.5", 2, "the second crossing")
+    runs = dep.wait_for("the second run", lambda: r if len(r := _runs(dep, dag_id)) >= 2 else None, 60, 0.5)
+    for run in runs:
+        dep.wait_for_run(dag_id, run["dag_run_id"], timeout=120)
+    print(f"five balance steps, two crossings, two runs in {time.monotonic() - started:.1f} s")
+
+    runs = _runs(dep, dag_id)
+    events = _asset_events(dep, asset_id)
+    assert len(runs) == 2, runs
+    assert [e["extra"]["payload"]["value"] for e in events] == ["1500.25", "1234.5"], events
+    by_value = {}
+    for run in runs:
+        assert run["run_type"] == "asset_triggered", run
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run['dag_run_id']}/upstreamAssetEvents"
+        consumed = dep.call("GET", path)["asset_events"]
+        assert len(consumed) == 1, consumed  # one crossing, one run
+        payload = consumed[0]["extra"]["payload"]
+        by_value[payload["value"]] = payload
+        log = dep.task_log(dag_id, run["dag_run_id"], "on_deposit")
+        line = (
+            f"Deposit crossing (crossed): {payload['value']} USDT >= {WATCHED_THRESHOLD} "
+            f"at {payload['observed_at']} in {payload['address']}"
+        )
+        assert line in log, log[-2000:]
+    assert sorted(by_value) == ["1234.5", "1500.25"], by_value
+    first, second = by_value["1500.25"], by_value["1234.5"]
+    assert first["address"].lower() == address and first["threshold"] == WATCHED_THRESHOLD, first
+    # each event names the observation on the other side of the threshold that came before it
+    assert first["previous"]["value"] == "100" and second["previous"]["value"] == "10", by_value
+    assert first["observed_at"] < second["observed_at"], by_value
+
+    # Airflow 3.3+: the watcher keeps its side of the threshold in the asset's state store, so a
+    # triggerer restart while the balance stays above fires nothing (no second event for the
+    # second crossing).
+    stored = dep.call("GET", f"/api/v2/assets/{asset_id}/state-store")["asset_state_store"]
+    side = {"met": True, "value": "1234.5", "observed_at": second["observed_at"]}
+    assert [e["value"] for e in stored] == [side], stored
+    restarted = time.monotonic()
+    dep.restart("triggerer")
+    mark = _request_mark(dep)
+    dep.wait_for(
+        "the restarted triggerer's watcher to poll three times",
+        lambda: _polls(dep, mark, address) >= 3 or None,
+        120,
+        every=0.5,
+    )
+    print(f"the restarted triggerer's watcher polled three times {time.monotonic() - restarted:.1f} s later")
+    resumed = dep.logs["triggerer-restarted"].read_text(errors="replace")
+    assert "Resuming from the stored observation" in resumed, tail(dep.logs["triggerer-restarted"])
+    events = _asset_events(dep, asset_id)
+    assert [e["extra"]["payload"]["value"] for e in events] == ["1500.25", "1234.5"], events
+    assert len(_runs(dep, dag_id)) == 2, _runs(dep, dag_id)
+
+
+def _asset(dep: Deployment, name: str) -> dict[str, Any]:
+    assets = dep.call("GET", f"/api/v2/assets?name_pattern={name}")["assets"]
+    matching = [a for a in assets if a["name"] == name]
+    assert len(matching) == 1, assets
+    return dict(matching[0])
+
+
+def _asset_events(dep: Deployment, asset_id: int) -> list[dict[str, Any]]:
+    """The asset's events, oldest first (the triggerer records them whether or not a run follows)."""
+    path = f"/api/v2/assets/events?asset_id={asset_id}&order_by=timestamp&limit=100"
+    response = httpx.get(f"{dep.api}{path}", headers={"Authorization": f"Bearer {dep.token}"}, timeout=30)
+    if response.status_code == 500:  # a ValueError: wait_for asks again, and names it on a timeout
+        raise ValueError(
+            f"GET {path} -> 500: Airflow 3.3 fails to list an event while a run it created is still "
+            "queued (no start_date yet, apache/airflow#71360)"
+        )
+    assert response.status_code == 200, f"GET {path} -> {response.status_code}: {response.text[:2000]}"
+    return list(response.json()["asset_events"])
+
+
+def _runs(dep: Deployment, dag_id: str) -> list[dict[str, Any]]:
+    return list(dep.call("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100")["dag_runs"])
+
+
+def _request_mark(dep: Deployment) -> int:
+    """The simulator's request-log position the next request takes."""
+    return int(dep.sim("GET", f"/_admin/requests?since={10**12}")["next"])
 
 
 def _polls(dep: Deployment, since: int, address: str) -> int:
