@@ -338,7 +338,9 @@ def _measure_size(
         whole = None
         if whole_operator:
             whole = _last_json(_run_child(["--operator", size, folder]))
-            shutil.rmtree(os.path.join(_reports(folder), TODAY))
+            day = os.path.join(_reports(folder), TODAY)  # a link to the published version folder
+            shutil.rmtree(os.path.realpath(day))
+            os.unlink(day)
             whole["without_csv"] = _last_json(_run_child(["--operator", size, folder, "--no-csv"]))
     return runs, whole
 

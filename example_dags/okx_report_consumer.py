@@ -15,13 +15,17 @@ from decimal import Decimal
 import pendulum
 
 from airflow_provider_okx.asset_events import report_from_context
-from airflow_provider_okx.compat import AIRFLOW_V3, AirflowSkipException, ReportAsset, object_storage_path
+from airflow_provider_okx.compat import object_storage_path
 
-if AIRFLOW_V3:
+try:  # Airflow 3
     from airflow.sdk import DAG, get_current_context, task
-else:
+    from airflow.sdk import Asset as ReportAsset
+    from airflow.sdk.exceptions import AirflowSkipException
+except ImportError:  # Airflow 2.10 / 2.11
     from airflow import DAG
+    from airflow.datasets import Dataset as ReportAsset
     from airflow.decorators import task
+    from airflow.exceptions import AirflowSkipException
     from airflow.operators.python import get_current_context
 
 REPORT = ReportAsset("okx_treasury_report")

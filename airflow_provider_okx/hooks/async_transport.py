@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import functools
+import importlib
 import os
 import sys
 import weakref
@@ -177,6 +178,10 @@ async def run(
     :param user: the hook sending; it keeps the loop's client open until :func:`release`.
     :param sleep: how rate-limit slots and retry backoffs are awaited.
     """
+    if "aiohttp" not in sys.modules:
+        # Importing aiohttp takes a few hundred ms: in a worker thread, not on the triggerer's
+        # event loop (which warned "async thread was blocked" on the first poll).
+        await asyncio.to_thread(importlib.import_module, "aiohttp")
     client = await _CLIENTS.get()
     client.users.add(user)
     client.in_flight += 1
