@@ -6,7 +6,7 @@ what it needs done (:class:`Wait` or :class:`Send`) and is *sent* what happened
 met: an :class:`~airflow_provider_okx.api.errors.OkxTransportError` when no complete answer
 came, an :class:`~airflow_provider_okx.api.errors.OkxResponseTooLargeError` past the body
 cap). Its return value is the interpreted ``data``. The sync transport answers with
-``time.sleep`` and ``requests``, the async one with ``asyncio.sleep`` and ``httpx``; every
+``time.sleep`` and ``requests``, the async one with ``asyncio.sleep`` and ``aiohttp``; every
 rule lives here once.
 
 Every error leaving the loop is cleaned here, the one place that knows what was sent: the

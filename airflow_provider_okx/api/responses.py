@@ -55,7 +55,7 @@ def parse_envelope(
     """Return the envelope's ``data`` list for a success; raise the typed error otherwise.
 
     :param endpoint: ``METHOD /path`` of the request, for the error message.
-    :param headers: case-insensitive mapping (``requests`` and ``httpx`` both give one).
+    :param headers: case-insensitive mapping (``requests`` and ``aiohttp`` both give one).
     :param now: epoch seconds, to read a ``Retry-After`` date when there is no ``Date``.
     """
     if 300 <= status < 400:
