@@ -80,7 +80,17 @@ def report_from_context(context: Mapping[str, Any], asset: Any) -> dict[str, Any
     """
     if AIRFLOW_V3:
         triggering = context.get("triggering_asset_events") or {}
-        found = latest_report(triggering.get(asset) if asset in triggering else None)
+        # Matched by name and URI, not ``asset in triggering``: Airflow 3.1 cannot hash an Asset
+        # ("unhashable type: 'dict'").
+        events = next(
+            (
+                found_events
+                for key, found_events in triggering.items()
+                if getattr(key, "name", None) == asset.name and getattr(key, "uri", None) == asset.uri
+            ),
+            None,
+        )
+        found = latest_report(events)
     else:
         triggering = context.get("triggering_dataset_events") or {}
         found = latest_report(triggering.get(asset.uri))

@@ -72,10 +72,18 @@ def _ui_hook_meta() -> dict:
     3.1 build it from the hook's Airflow-2 widgets with Flask-AppBuilder mocked out, 3.2+ from
     ``conn-fields``. Airflow 2 renders the hook's widgets through ``ProvidersManager``.
     """
-    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
-
-    [meta] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "okx"]
-    return meta.model_dump(mode="json")
+    # In a fresh interpreter, as the api-server has it: ProvidersManager caches hook forms per
+    # process, and a test that initialised it earlier (without 3.1's Flask-AppBuilder mock)
+    # would leave the OKX form empty here.
+    code = (
+        "import json\n"
+        "from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService\n"
+        "[meta] = [m for m in HookMetaService.hook_meta_data() if m.connection_type == 'okx']\n"
+        "print(json.dumps(meta.model_dump(mode='json')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-3000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 3's React connection form")

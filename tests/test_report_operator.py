@@ -544,25 +544,32 @@ def memory_store(request):
 
 @pytest.fixture
 def lineage(monkeypatch):
-    """A real hook-lineage collector in place of the no-op one Airflow uses without readers."""
+    """A real hook-lineage collector in place of the no-op one Airflow uses without readers,
+    wherever this Airflow keeps it (the task SDK on 3.2+, ``airflow.lineage.hook`` before)."""
+    import importlib
+    import warnings
+
     try:
         from airflow.sdk import lineage as module
-
-        collector = module.HookLineageCollector()
-        monkeypatch.setattr(module, "get_hook_lineage_collector", lambda: collector)
-
-        def outputs() -> set[str]:
-            return {info.asset.uri for info in collector.collected_assets.outputs}
-    except ImportError:  # Airflow 2
-        from airflow.io import path as io_path
+    except ImportError:  # Airflow 2, and 3.0/3.1
         from airflow.lineage import hook as module  # type: ignore[no-redef]
+    collector = module.HookLineageCollector()
+    for name in ("airflow.sdk.lineage", "airflow.lineage.hook", "airflow.sdk.io.path", "airflow.io.path"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                where = importlib.import_module(name)
+        except Exception:  # absent (or a moved-module stub) in this version
+            continue
+        if hasattr(where, "get_hook_lineage_collector"):
+            monkeypatch.setattr(where, "get_hook_lineage_collector", lambda: collector)
+        if hasattr(where, "_hook_lineage_collector"):
+            monkeypatch.setattr(where, "_hook_lineage_collector", collector)
 
-        collector = module.HookLineageCollector()
-        monkeypatch.setattr(module, "_hook_lineage_collector", collector)
-        monkeypatch.setattr(io_path, "get_hook_lineage_collector", lambda: collector)
-
-        def outputs() -> set[str]:
-            return {info.dataset.uri for info in collector.collected_datasets.outputs}
+    def outputs() -> set[str]:
+        if hasattr(collector, "collected_assets"):  # Airflow 3 says asset, Airflow 2 dataset
+            return {info.asset.uri for info in collector.collected_assets.outputs}
+        return {info.dataset.uri for info in collector.collected_datasets.outputs}
 
     return outputs
 
