@@ -55,18 +55,9 @@ def start_trigger_args(sensor: Any) -> Any:
 
     from airflow.triggers.base import StartTriggerArgs
 
-    from airflow_provider_okx.thresholds import BalanceCondition
     from airflow_provider_okx.triggers.balance import OkxBalanceTrigger
 
-    wait = BalanceCondition.build(
-        address=sensor.address,
-        chain=sensor.chain,
-        threshold=sensor.threshold,
-        token_address=sensor.token_address,
-        condition=sensor.condition,
-        metric=sensor.metric,
-        exclude_risk_tokens=sensor.exclude_risk_tokens,
-    )
+    wait = sensor._wait()  # the sensor's own validated condition
     classpath, kwargs = OkxBalanceTrigger(
         condition=wait.to_kwargs(),
         poke_interval=_seconds(sensor.poke_interval),
