@@ -41,7 +41,7 @@ help:
 	@echo "make versions         the legs, their Airflow versions and pins"
 	@echo "make screenshots      the OKX connection form in headless Chromium (newest 3.x and 2.10)"
 	@echo "make bench            the benchmark table (bench/RESULTS.md records a run)"
-	@echo "make lint             ruff check, ruff format --check, mypy"
+	@echo "make lint             ruff check, ruff format --check, mypy, the import layers and cycles"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -107,6 +107,8 @@ lint: $(call venv,$(NEWEST))/.installed
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports --no-cache
+	.venv/bin/python scripts/import_cycles.py
 
 format: $(call venv,$(NEWEST))/.installed
 	.venv/bin/ruff format .

@@ -106,10 +106,10 @@ def get_provider_info() -> dict[str, Any]:
         ],
         # Airflow 2 rebuilds serialized operator links from these class paths.
         "extra-links": [
-            "airflow_provider_okx.links.OkxWalletExplorerLink",
-            "airflow_provider_okx.links.OkxSensorWalletLink",
-            "airflow_provider_okx.links.OkxSensorTokenLink",
-            "airflow_provider_okx.links.OkxReportLink",
+            "airflow_provider_okx.glue.links.OkxWalletExplorerLink",
+            "airflow_provider_okx.glue.links.OkxSensorWalletLink",
+            "airflow_provider_okx.glue.links.OkxSensorTokenLink",
+            "airflow_provider_okx.glue.links.OkxReportLink",
         ],
         "transfers": [
             {

@@ -89,7 +89,7 @@ class ExactFloor(Floor):
     beyond one tuple per row: the least any exact client does."""
 
     def __init__(self, base_url: str, path: str, conn: dict[str, Any]) -> None:
-        from airflow_provider_okx.models import EXACT
+        from airflow_provider_okx.core.models import EXACT
 
         super().__init__(base_url, path, conn)
         self.multiply = EXACT.multiply
@@ -167,7 +167,7 @@ def _cpu_per_call(call: Callable[[], Any], n: int) -> tuple[float, float]:
 
 
 def measure(args: argparse.Namespace) -> FigureResult:
-    from airflow_provider_okx.api import routes
+    from airflow_provider_okx.core.api import routes
     from airflow_provider_okx.testing import SEED_ADDRESS
 
     result = FigureResult(TITLE)

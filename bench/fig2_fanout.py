@@ -35,7 +35,7 @@ def wallets(count: int) -> list[str]:
 
 def chains(count: int) -> list[str]:
     """The registry's EVM chains, then synthetic numeric indices from 100001 up to ``count``."""
-    from airflow_provider_okx.chains import EVM, known_chains
+    from airflow_provider_okx.core.chains import EVM, known_chains
 
     known = [c.index for c in known_chains() if c.family == EVM][:count]
     return known + [str(100001 + i) for i in range(count - len(known))]

@@ -171,8 +171,8 @@ def _make_triggers(case: Case, tag: str, count: int) -> list[Any]:
     """``count`` triggers over ``count / case.per_wallet`` wallets: each wallet's triggers watch
     its own tokens on one chain (1 or 56), then tokens it does not hold, with thresholds of
     their own, all out of reach."""
+    from airflow_provider_okx.core.thresholds import BalanceCondition
     from airflow_provider_okx.testing.wallets import base_assets
-    from airflow_provider_okx.thresholds import BalanceCondition
     from airflow_provider_okx.triggers.balance import OkxBalanceTrigger
 
     triggers = []

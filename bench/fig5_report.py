@@ -3,7 +3,7 @@ wallets x 100 tokens), compared with the previous day's report, with a 30-report
 
 Two measurements per size:
 
-- **The report's own work** (the pure ``airflow_provider_okx.report`` functions): read the
+- **The report's own work** (the pure ``airflow_provider_okx.core.report`` functions): read the
   previous ``summary.json`` and the heads of the 28 before it, ``Snapshot`` -> ``build_summary``
   (with OKX's per-wallet totals to reconcile against), ``render_summary_json``,
   ``render_html``; then ``balances.csv`` (the CSV is timed apart: its streaming writer is
@@ -63,7 +63,7 @@ def _decimal(rng: random.Random, digits: int, scale: int) -> Decimal:
 
 def build_rows(seed: int, wallets: int, per_wallet: int) -> tuple[dict[str, str], list[Any]]:
     """(label -> address, rows): deterministic for a seed."""
-    from airflow_provider_okx.models import TokenBalance
+    from airflow_provider_okx.core.models import TokenBalance
 
     rng = random.Random(seed)
     universe = []
@@ -95,7 +95,7 @@ def build_rows(seed: int, wallets: int, per_wallet: int) -> tuple[dict[str, str]
 
 def okx_totals(rows: list[Any]) -> dict[str, Decimal]:
     """OKX's per-wallet totals: our sums, with a few wallets disagreeing."""
-    from airflow_provider_okx.models import EXACT
+    from airflow_provider_okx.core.models import EXACT
 
     totals: dict[str, Decimal] = {}
     for row in rows:
@@ -117,7 +117,7 @@ def write_previous(folder: str, wallets: int, per_wallet: int) -> None:
     """The previous 29 reports' ``summary.json`` under ``<folder>/reports``, as the operator finds
     them: yesterday's built from other balances of the same wallets, the 28 before it copies
     of it under their own date and total (the trend reads only their heads)."""
-    from airflow_provider_okx.report import Snapshot, build_summary, render_summary_json
+    from airflow_provider_okx.core.report import Snapshot, build_summary, render_summary_json
 
     labels, rows = build_rows(6, wallets, per_wallet)
     yesterday = Snapshot(YESTERDAY, f"{YESTERDAY}T02:00:00.000Z", labels, list(CHAINS), False, rows)
@@ -135,7 +135,7 @@ def write_previous(folder: str, wallets: int, per_wallet: int) -> None:
 
 def _earlier(folder: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """What the operator reads before reporting: yesterday's summary whole, older ones' heads."""
-    from airflow_provider_okx.report.trend import HEAD_BYTES, summary_head
+    from airflow_provider_okx.core.report.trend import HEAD_BYTES, summary_head
 
     reports = _reports(folder)
     days = sorted(os.listdir(reports), reverse=True)
@@ -150,7 +150,7 @@ def _earlier(folder: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
 
 def _write_csv(snapshot: Any, path: str) -> str:
     """``balances.csv`` with the streaming writer when there is one, else ``render_csv``."""
-    from airflow_provider_okx.report import csv_render
+    from airflow_provider_okx.core.report import csv_render
 
     with open(path, "w", encoding="utf-8", newline="") as out:
         write_csv = getattr(csv_render, "write_csv", None)
@@ -165,7 +165,7 @@ def child(wallets: int, per_wallet: int, folder: str, profile: bool) -> dict[str
     """One sample of the report's own work, in this (fresh) interpreter."""
     import gc
 
-    from airflow_provider_okx.report import Snapshot, build_summary, render_html, render_summary_json
+    from airflow_provider_okx.core.report import Snapshot, build_summary, render_html, render_summary_json
 
     rss_start = _maxrss_mb()
     labels, rows = build_rows(7, wallets, per_wallet)
@@ -268,9 +268,9 @@ def operator(wallets: int, per_wallet: int, folder: str, csv: bool = True) -> di
 
     import pendulum
 
-    from airflow_provider_okx import report as report_package
+    from airflow_provider_okx.core import report as report_package
+    from airflow_provider_okx.core.report import csv_render
     from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
-    from airflow_provider_okx.report import csv_render
 
     if not csv:
         for module in (report_package, csv_render):

@@ -23,8 +23,8 @@ GOAL = 2.0
 
 
 def measure(args: argparse.Namespace) -> FigureResult:
-    from airflow_provider_okx.api import routes
-    from airflow_provider_okx.api.signing import Credentials, prehash
+    from airflow_provider_okx.core.api import routes
+    from airflow_provider_okx.core.api.signing import Credentials, prehash
     from airflow_provider_okx.testing import SEED_ADDRESS
 
     result = FigureResult(TITLE)

@@ -15,10 +15,10 @@ import asyncio
 import weakref
 from typing import Any
 
-from airflow_provider_okx.api.body import ACCEPT_ENCODING, BoundedBody
-from airflow_provider_okx.api.protocol import Received, Send
+from airflow_provider_okx.core.api.body import ACCEPT_ENCODING, BoundedBody
+from airflow_provider_okx.core.api.protocol import Received, Send
 from airflow_provider_okx.hooks import async_transport
-from airflow_provider_okx.loop_local import LoopLocal
+from airflow_provider_okx.hooks.loop_local import LoopLocal
 
 
 class HttpxLoopClient:

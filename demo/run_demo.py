@@ -66,7 +66,7 @@ def main() -> None:
         **os.environ,
         "AIRFLOW_HOME": str(HOME),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "airflow_provider_okx" / "example_dags"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         "OKX_REPORT_URI": OUTPUT.as_uri(),
     }

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_okx.compat import AIRFLOW_V3
+from airflow_provider_okx.glue.compat import AIRFLOW_V3
 from airflow_provider_okx.testing import OkxSimulator
 from tests.test_dags import ROOT, airflow_dags_test
 

@@ -6,7 +6,7 @@ simulator (tests/test_hook_simulator.py), so both prove the same table.
 
 from __future__ import annotations
 
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api.errors import (
     OkxAuthError,
     OkxEndpointOfflineError,
     OkxInvalidRequestError,

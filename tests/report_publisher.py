@@ -34,9 +34,9 @@ def expected_files(run: int, date: str = DATE) -> dict[str, bytes]:
 
 
 def writers(run: int, date: str = DATE) -> dict:
-    from airflow_provider_okx.models import TokenBalance
+    from airflow_provider_okx.core.models import TokenBalance
+    from airflow_provider_okx.core.report import Snapshot, build_summary
     from airflow_provider_okx.operators.report import report_writers
-    from airflow_provider_okx.report import Snapshot, build_summary
 
     usdt = "0xdac17f958d2ee523a2206206994597c13d831ec7"
     price = Decimal("1.0001")
@@ -69,7 +69,7 @@ def run(
     no_exchange: bool = False,
 ) -> None:
     """Publish report ``run`` under ``root``, stopping or dying at the steps asked for."""
-    from airflow_provider_okx.compat import object_storage_path
+    from airflow_provider_okx.glue.compat import object_storage_path
     from airflow_provider_okx.operators import report_publish
 
     folder = Path(signals)

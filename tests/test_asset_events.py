@@ -6,13 +6,13 @@ import json
 from decimal import Decimal
 from types import SimpleNamespace
 
-from airflow_provider_okx.asset_events import (
+from airflow_provider_okx.glue.asset_events import (
     REPORT_EVENT_KEYS,
     announce_report,
     latest_report,
     report_event_extra,
 )
-from airflow_provider_okx.compat import AIRFLOW_V3, ReportAsset
+from airflow_provider_okx.glue.compat import AIRFLOW_V3, ReportAsset
 from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
 from tests.lineage_links_run import DAG_ID, lineage_links_run
 from tests.test_dags import ROOT, airflow_dags_test
@@ -96,7 +96,7 @@ def test_report_event_extra_read_back_from_the_metadata_db_after_a_run():
 def test_consumer_dag_reads_the_report_the_event_names():
     run = lineage_links_run()
     extra = latest_event_extra("okx_treasury_report", DAG_ID)
-    output = airflow_dags_test("okx_report_consumer", ROOT / "example_dags", {})
+    output = airflow_dags_test("okx_report_consumer", ROOT / "airflow_provider_okx" / "example_dags", {})
     assert (
         f"Treasury report {extra['date']}: {Decimal(extra['total_usd'])} USD over {extra['row_count']} rows "
         f"in {extra['report_dir']}"

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxApiError, OkxError, OkxTransportError
+from airflow_provider_okx.core.api.errors import OkxApiError, OkxError, OkxTransportError
 from airflow_provider_okx.hooks import async_transport
 from airflow_provider_okx.hooks.okx import OkxHook
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
@@ -135,7 +135,7 @@ def test_a_trickling_server_meets_the_total_deadline(monkeypatch):
 def test_a_gzip_bomb_stops_at_the_body_cap(monkeypatch):
     import tracemalloc
 
-    from airflow_provider_okx.api.errors import OkxResponseTooLargeError
+    from airflow_provider_okx.core.api.errors import OkxResponseTooLargeError
 
     bomb = gzip.compress(b"0" * (256 * 2**20), compresslevel=9)  # 256 MiB in about 250 kB
     assert len(bomb) < 2**20
@@ -183,7 +183,7 @@ def test_a_redirect_is_a_typed_error_and_is_not_followed(monkeypatch):
 
 
 def test_a_header_value_that_cannot_be_sent_is_refused_unquoted(okx_simulator_connection):
-    from airflow_provider_okx.api.errors import OkxInvalidInputError
+    from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 
     hook = OkxHook()
     config = hook.config  # the connection check strips whitespace; force a line break past it
@@ -357,7 +357,7 @@ def test_the_loop_client_is_shared_and_closed_by_its_last_user(okx_simulator_con
 
 
 def test_triggers_share_one_client_and_release_it(okx_simulator_connection):
-    from airflow_provider_okx.thresholds import BalanceCondition
+    from airflow_provider_okx.core.thresholds import BalanceCondition
     from airflow_provider_okx.triggers.balance import OkxBalanceTrigger
 
     usdt = "0xdac17f958d2ee523a2206206994597c13d831ec7"

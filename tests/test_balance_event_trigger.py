@@ -9,8 +9,8 @@ from decimal import Decimal
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxInvalidInputError
-from airflow_provider_okx.compat import AIRFLOW_V3
+from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+from airflow_provider_okx.glue.compat import AIRFLOW_V3
 from airflow_provider_okx.testing import Fault
 from airflow_provider_okx.triggers import balance_event
 from airflow_provider_okx.triggers.balance_event import (

@@ -8,8 +8,8 @@ from fractions import Fraction
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxAuthError, OkxInvalidInputError, OkxUnavailableError
-from airflow_provider_okx.compat import AirflowFailException
+from airflow_provider_okx.core.api.errors import OkxAuthError, OkxInvalidInputError, OkxUnavailableError
+from airflow_provider_okx.glue.compat import AirflowFailException
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator, parse_addresses
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
 
@@ -219,7 +219,7 @@ def test_rendered_list_strings_are_understood():
 
 def test_template_fields_and_mapping():
     assert OkxTokenBalancesOperator.template_fields == ("address", "chains", "min_usd_value", "okx_conn_id")
-    from airflow_provider_okx.compat import AIRFLOW_V3
+    from airflow_provider_okx.glue.compat import AIRFLOW_V3
 
     if AIRFLOW_V3:
         from airflow.sdk import DAG

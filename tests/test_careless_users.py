@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxInvalidInputError
-from airflow_provider_okx.models import TokenBalance, decimal_str, parse_decimal
+from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+from airflow_provider_okx.core.models import TokenBalance, decimal_str, parse_decimal
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator, parse_addresses
 from airflow_provider_okx.operators.report import OkxTreasuryReportOperator, parse_wallets
 from airflow_provider_okx.sensors.balance import OkxBalanceSensor
@@ -302,7 +302,7 @@ USER_CASES: list[tuple[str, Callable[[], Any], Refused]] = [
 
 
 def check_output_uri(value: object) -> str:
-    from airflow_provider_okx.inputs import check_output_uri as check  # the report calls it
+    from airflow_provider_okx.core.inputs import check_output_uri as check  # the report calls it
 
     return check(value)
 

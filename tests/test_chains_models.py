@@ -7,15 +7,15 @@ from fractions import Fraction
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxInvalidInputError
-from airflow_provider_okx.chains import (
+from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+from airflow_provider_okx.core.chains import (
     check_family,
     chunked,
     compatible_chains,
     normalize_chains,
     validate_address,
 )
-from airflow_provider_okx.models import TokenBalance, decimal_str, exact_sum, sort_key, total_usd
+from airflow_provider_okx.core.models import TokenBalance, decimal_str, exact_sum, sort_key, total_usd
 
 EVM = "0xEd0C6079229E2d407672a117c22b62064f4a4312"
 SOL = "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"

@@ -9,7 +9,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from airflow_provider_okx.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
+from airflow_provider_okx.glue.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_okx.compat import AIRFLOW_V3
+from airflow_provider_okx.glue.compat import AIRFLOW_V3
 from tests.test_dags import ROOT, airflow_dags_test
 
-EXAMPLES = ROOT / "example_dags"
+EXAMPLES = ROOT / "airflow_provider_okx" / "example_dags"
 
 
 def test_example_dags_import_without_network_or_connection(monkeypatch):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api.errors import (
     OkxAuthError,
     OkxInvalidInputError,
     OkxRateLimitError,
@@ -330,7 +330,7 @@ def test_a_bad_token_filter_fails_before_any_request(okx_conn, requests_mock, ba
 
 def test_a_redirect_from_requests_mock_is_typed_not_an_attribute_error(okx_conn, requests_mock, no_sleep):
     """The hand-prepared request has no cookie jar: requests crashed preparing the next hop."""
-    from airflow_provider_okx.api.errors import OkxRedirectError
+    from airflow_provider_okx.core.api.errors import OkxRedirectError
 
     requests_mock.get(V6_ALL, status_code=301, headers={"Location": "https://web3.okx.com/api/v6/x?a=1"})
     with pytest.raises(OkxRedirectError) as info:

@@ -11,14 +11,14 @@ from importlib import resources
 
 import pytest
 
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api.errors import (
     OkxApiError,
     OkxAuthError,
     OkxClockSkewError,
     OkxTransportError,
 )
+from airflow_provider_okx.core.models import decimal_str
 from airflow_provider_okx.hooks.okx import OkxHook
-from airflow_provider_okx.models import decimal_str
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
 from tests.okx_codes import NOT_RETRYABLE, RETRYABLE
 
@@ -47,7 +47,7 @@ def test_seed_wallet_is_exactly_the_documented_example(okx_simulator, monkeypatc
         assert got.token_price == Decimal(doc["tokenPrice"])
         assert got.token_type == (doc["tokenType"] if version == "v5" else None)
     exact = sum(Fraction(d["balance"]) * Fraction(d["tokenPrice"]) for d in SEED_ASSETS)
-    from airflow_provider_okx.models import total_usd
+    from airflow_provider_okx.core.models import total_usd
 
     assert Fraction(total_usd(balances)) == exact
     okx_total = hook.get_total_value(SEED_ADDRESS, 1, asset_type="token", exclude_risk_tokens=False)

@@ -14,7 +14,7 @@ import logging
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxConnectionConfigError, OkxInvalidInputError, is_permanent
+from airflow_provider_okx.core.api.errors import OkxConnectionConfigError, OkxInvalidInputError, is_permanent
 from airflow_provider_okx.hooks.connection import config_from_connection
 from airflow_provider_okx.hooks.okx import OkxHook
 from tests.conftest import API_KEY, PASSPHRASE, SECRET_KEY

@@ -20,7 +20,7 @@ from email.utils import formatdate
 
 import pytest
 
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api.errors import (
     OkxAuthError,
     OkxConnectionConfigError,
     OkxInvalidInputError,
@@ -525,7 +525,7 @@ def test_a_header_value_http_client_refuses_is_never_quoted_nor_retried(hostile,
     make http.client raise ``ValueError: Invalid header value b'...PASSPHRASE...\\n'``."""
     import dataclasses
 
-    from airflow_provider_okx.api.signing import Credentials
+    from airflow_provider_okx.core.api.signing import Credentials
 
     caplog.set_level(logging.DEBUG)
     server = hostile(ok)

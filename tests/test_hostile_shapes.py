@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from airflow_provider_okx.api import results
-from airflow_provider_okx.api.errors import OkxMalformedResponseError, OkxUnavailableError, is_permanent
+from airflow_provider_okx.core.api import results
+from airflow_provider_okx.core.api.errors import OkxMalformedResponseError, OkxUnavailableError, is_permanent
 from airflow_provider_okx.hooks.okx import OkxHook
 from tests.conftest import BASE_URL
 

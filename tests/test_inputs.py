@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxInvalidInputError
-from airflow_provider_okx.inputs import (
-    balance_condition,
+from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+from airflow_provider_okx.core.inputs import (
     check_condition,
     check_metric,
     check_output_uri,
@@ -24,7 +23,7 @@ from airflow_provider_okx.inputs import (
     parse_token_address,
     parse_wallets,
 )
-from airflow_provider_okx.models import (
+from airflow_provider_okx.core.models import (
     MAX_AMOUNT_DIGITS,
     MAX_AMOUNT_EXPONENT,
     TokenBalance,
@@ -32,8 +31,8 @@ from airflow_provider_okx.models import (
     decimal_str,
     parse_bounded_amount,
 )
-from airflow_provider_okx.templating import unresolved
-from airflow_provider_okx.thresholds import BalanceCondition
+from airflow_provider_okx.core.thresholds import BalanceCondition, balance_condition
+from airflow_provider_okx.glue.templating import unresolved
 
 EVM = "0xEd0C6079229E2d407672a117c22b62064f4a4312"
 EVM_B = "0x" + "1b" * 20
@@ -243,7 +242,7 @@ def test_thresholds_do_no_io():
     assert not hasattr(BalanceCondition, "observe") and not hasattr(BalanceCondition, "aobserve")
     heavy = "('requests', 'httpx', 'aiohttp', 'airflow_provider_okx.hooks.okx')"
     code = (
-        "import sys, airflow_provider_okx.thresholds, airflow_provider_okx.inputs; "
+        "import sys, airflow_provider_okx.core.thresholds, airflow_provider_okx.core.inputs; "
         f"print(sorted(m for m in {heavy} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

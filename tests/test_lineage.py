@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_okx.chains import address_key
-from airflow_provider_okx.lineage import OkxRead, okx_namespace, operator_lineage, storage_dataset
+from airflow_provider_okx.core.chains import address_key
+from airflow_provider_okx.glue.lineage import OkxRead, okx_namespace, operator_lineage, storage_dataset
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
 from airflow_provider_okx.sensors.balance import OkxBalanceSensor
 from tests.lineage_links_run import DAG_ID, lineage_links_run
@@ -148,7 +148,7 @@ def test_without_the_openlineage_provider_facets_are_none_and_nothing_fails(okx_
         "from airflow_provider_okx.operators.report import OkxTreasuryReportOperator\n"
         "from airflow_provider_okx.sensors.balance import OkxBalanceSensor\n"
         + BLOCK_OPENLINEAGE
-        + "from airflow_provider_okx.lineage import operator_lineage\n"
+        + "from airflow_provider_okx.glue.lineage import operator_lineage\n"
         f"op = OkxTokenBalancesOperator(task_id='b', address={EVM!r}, chains='1')\n"
         "result = op.execute({})\n"
         "assert result['token_count'] > 0\n"
@@ -170,7 +170,7 @@ def test_importing_operators_does_not_import_openlineage():
     code = (
         "import sys\n"
         "import airflow_provider_okx.operators.balances, airflow_provider_okx.operators.report\n"
-        "import airflow_provider_okx.sensors.balance, airflow_provider_okx.links\n"
+        "import airflow_provider_okx.sensors.balance, airflow_provider_okx.glue.links\n"
         "import airflow_provider_okx.triggers.balance_event\n"
         # Airflow's own provider discovery reads every provider's get_provider_info: not ours.
         "loaded = [m for m in sys.modules if 'openlineage' in m and not m.endswith(\n"

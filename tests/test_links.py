@@ -7,7 +7,7 @@ import importlib
 import pytest
 
 from airflow_provider_okx import get_provider_info
-from airflow_provider_okx.links import (
+from airflow_provider_okx.glue.links import (
     EXPLORERS,
     BaseOperatorLink,
     OkxReportLink,

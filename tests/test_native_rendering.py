@@ -5,7 +5,7 @@ from __future__ import annotations
 import pendulum
 import pytest
 
-from airflow_provider_okx.compat import AIRFLOW_V3
+from airflow_provider_okx.glue.compat import AIRFLOW_V3
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
 from airflow_provider_okx.sensors.balance import OkxBalanceSensor
 

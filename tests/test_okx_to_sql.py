@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxInvalidInputError
+from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
 from airflow_provider_okx.testing import SEED_ADDRESS, OkxSimulator
 from airflow_provider_okx.transfers.okx_to_sql import (
@@ -304,7 +304,7 @@ def test_mapped_snapshots_with_labels_and_fetch_times(okx_simulator_connection, 
 
 def test_incomplete_snapshots_fail_before_the_database(okx_simulator_connection, lite):
     conn_id, path = lite
-    from airflow_provider_okx.compat import AirflowFailException
+    from airflow_provider_okx.glue.compat import AirflowFailException
 
     snaps = [snapshot(SEED_ADDRESS)]
     # Invalid input is permanent: the task fails at once, the input error as its cause.
@@ -420,7 +420,7 @@ def test_provider_info_registers_the_transfer():
 
 
 def test_a_refused_key_fails_the_load_at_once_and_touches_nothing(okx_simulator, monkeypatch, lite):
-    from airflow_provider_okx.compat import AirflowFailException
+    from airflow_provider_okx.glue.compat import AirflowFailException
 
     conn_id, path = lite
     bad = json.loads(okx_simulator.connection_json(rate_limit_rps=0))

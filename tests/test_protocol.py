@@ -12,9 +12,9 @@ from email.utils import formatdate
 
 import pytest
 
-from airflow_provider_okx.api import routes
-from airflow_provider_okx.api.clock import ClockOffset, parse_http_date
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api import routes
+from airflow_provider_okx.core.api.clock import ClockOffset, parse_http_date
+from airflow_provider_okx.core.api.errors import (
     OkxApiError,
     OkxAuthError,
     OkxClockSkewError,
@@ -23,11 +23,11 @@ from airflow_provider_okx.api.errors import (
     OkxTransportError,
     OkxUnavailableError,
 )
-from airflow_provider_okx.api.protocol import OkxProtocol, Received, Send, Wait
-from airflow_provider_okx.api.ratelimit import RateLimiter
-from airflow_provider_okx.api.responses import parse_envelope
-from airflow_provider_okx.api.retry import RetryPolicy
-from airflow_provider_okx.api.signing import Credentials
+from airflow_provider_okx.core.api.protocol import OkxProtocol, Received, Send, Wait
+from airflow_provider_okx.core.api.ratelimit import RateLimiter
+from airflow_provider_okx.core.api.responses import parse_envelope
+from airflow_provider_okx.core.api.retry import RetryPolicy
+from airflow_provider_okx.core.api.signing import Credentials
 from tests.okx_codes import NOT_RETRYABLE, RETRYABLE
 
 REQUEST = routes.supported_chains(routes.V6)
@@ -236,7 +236,7 @@ def test_http_date_parsing():
 
 def _sample(cls):
     """One instance of each error class, with every field set to something non-default."""
-    from airflow_provider_okx.api import errors
+    from airflow_provider_okx.core.api import errors
 
     if issubclass(cls, errors.OkxConnectionConfigError):
         return cls("okx_treasury", "extra.timeout", "nan", "must be a finite number")
@@ -263,7 +263,7 @@ def test_every_error_class_pickles_with_its_fields():
     import inspect
     import pickle
 
-    from airflow_provider_okx.api import errors
+    from airflow_provider_okx.core.api import errors
 
     classes = [
         obj
@@ -287,7 +287,7 @@ def test_every_error_class_pickles_with_its_fields():
 
 
 def test_50005_and_410_mean_offline_for_good():
-    from airflow_provider_okx.api.errors import OkxEndpointOfflineError, is_permanent
+    from airflow_provider_okx.core.api.errors import OkxEndpointOfflineError, is_permanent
 
     for status, code in ((410, "50005"), (200, "50005"), (410, "x")):
         error, sends, waits = drive(make_protocol(), [Received(status, {}, envelope(code, "API is offline"))])
@@ -305,7 +305,7 @@ def test_50125_quotes_okx_instead_of_asserting_a_region():
 
 
 def test_50030_is_a_permanent_permission_error():
-    from airflow_provider_okx.api.errors import is_permanent
+    from airflow_provider_okx.core.api.errors import is_permanent
 
     error, sends, _ = drive(
         make_protocol(), [Received(403, {}, envelope("50030", "upgrade your payment level"))]
@@ -331,7 +331,7 @@ def test_50050_is_only_a_hint():
     ],
 )
 def test_is_permanent(error, permanent):
-    from airflow_provider_okx.api.errors import is_permanent
+    from airflow_provider_okx.core.api.errors import is_permanent
 
     assert is_permanent(error) is permanent
 
@@ -358,13 +358,13 @@ def test_is_permanent(error, permanent):
     ],
 )
 def test_parse_retry_after(value, expected):
-    from airflow_provider_okx.api.retry import parse_retry_after
+    from airflow_provider_okx.core.api.retry import parse_retry_after
 
     assert parse_retry_after(value, now=1_700_000_000.0) == expected
 
 
 def test_retry_after_date_is_read_against_the_servers_date():
-    from airflow_provider_okx.api.retry import parse_retry_after
+    from airflow_provider_okx.core.api.retry import parse_retry_after
 
     server = 1_700_000_000.0
     value = formatdate(server + 12, usegmt=True)
@@ -400,33 +400,41 @@ def test_user_agent_is_sent_when_configured():
 
 
 def test_echoed_headers_are_scrubbed_from_okx_msg_and_transport_reasons():
+    # The clock is ours: each attempt is signed 1.5 s after the previous one, so the two
+    # signatures differ, and the server's later error echoes the *first* attempt's headers.
+    clock = iter(1_700_000_000.0 + 1.5 * i for i in range(1000))
     protocol = OkxProtocol(
         Credentials("key-0123456789", "secret-value-xyz", "pass/phrase+1"),
         "https://okx.test",
         retry=RetryPolicy(max_retries=1),
         limiter=RateLimiter(0),
         clock=ClockOffset(),
+        wall_time=lambda: next(clock),
+        monotonic=lambda: 0.0,
         rng=random.Random(1),
     )
     steps = protocol.exchange(REQUEST)
     send = steps.send(None)
-    sign = send.headers["OK-ACCESS-SIGN"]
-    echoed = json.dumps(dict(send.headers)).replace("/", "\\/")  # a PHP-style JSON echo
+    first_sign = send.headers["OK-ACCESS-SIGN"]
+    first_echo = json.dumps(dict(send.headers)).replace("/", "\\/")  # a PHP-style JSON echo
     drop = OkxTransportError(
         REQUEST.route, f"ValueError: Invalid header value b'{send.headers['OK-ACCESS-PASSPHRASE']}\\n'"
     )
     assert isinstance(steps.send(drop), Wait)
     retry = steps.send(None)
+    assert retry.headers["OK-ACCESS-SIGN"] != first_sign  # signed at another instant
+    assert retry.headers["OK-ACCESS-TIMESTAMP"] != send.headers["OK-ACCESS-TIMESTAMP"]
     with pytest.raises(OkxAuthError) as info:
         steps.send(
-            Received(401, {}, envelope("50113", f"bad sign {retry.headers['OK-ACCESS-SIGN']} {echoed}"))
+            Received(401, {}, envelope("50113", f"bad sign {retry.headers['OK-ACCESS-SIGN']} {first_echo}"))
         )
     text = str(info.value)
     for secret in (
         "key-0123456789",
         "pass/phrase+1",
         "pass\\/phrase+1",
-        sign,
+        first_sign,
+        send.headers["OK-ACCESS-TIMESTAMP"],
         retry.headers["OK-ACCESS-SIGN"],
     ):
         assert secret not in text
@@ -434,7 +442,7 @@ def test_echoed_headers_are_scrubbed_from_okx_msg_and_transport_reasons():
 
 
 def test_redirect_error_unit():
-    from airflow_provider_okx.api.responses import redirect_error
+    from airflow_provider_okx.core.api.responses import redirect_error
 
     error = redirect_error("GET /api/v6/x", 301, "https://web3.okx.com:443/api/v6/x?address=0xabc")
     assert error.location == "https://web3.okx.com:443/api/v6/x"
@@ -451,8 +459,8 @@ def test_bounded_body_plain_gzip_deflate_and_the_cap():
     import gzip
     import zlib
 
-    from airflow_provider_okx.api.body import BoundedBody
-    from airflow_provider_okx.api.errors import OkxMalformedResponseError, OkxResponseTooLargeError
+    from airflow_provider_okx.core.api.body import BoundedBody
+    from airflow_provider_okx.core.api.errors import OkxMalformedResponseError, OkxResponseTooLargeError
 
     def read(data, coding=None, limit=100, step=7):
         body = BoundedBody("GET /x", limit, coding)

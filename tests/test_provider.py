@@ -10,7 +10,7 @@ from importlib.metadata import version
 import pytest
 
 from airflow_provider_okx import CONN_FIELDS, DEFAULT_HOST, DOCS_URL, __version__, get_provider_info
-from airflow_provider_okx.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_2_PLUS
+from airflow_provider_okx.glue.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_1_PLUS, AIRFLOW_V_3_2_PLUS
 from airflow_provider_okx.hooks.okx import OkxHook
 
 
@@ -143,7 +143,7 @@ def test_provider_modules_import_without_deprecation_warnings():
         "try:\n    import airflow.sdk\nexcept ImportError:\n    import airflow\n"
         "with warnings.catch_warnings(record=True) as caught:\n"
         "    warnings.simplefilter('always')\n"
-        "    import airflow_provider_okx.compat, airflow_provider_okx.hooks.okx\n"
+        "    import airflow_provider_okx.glue.compat, airflow_provider_okx.hooks.okx\n"
         "    import airflow_provider_okx.operators.balances, airflow_provider_okx.operators.report\n"
         "    import airflow_provider_okx.sensors.balance, airflow_provider_okx.triggers.balance\n"
         "print(json.dumps([f'{w.filename}: {w.message}' for w in caught\n"
@@ -159,7 +159,7 @@ def _new_modules(code: str) -> set[str]:
     script = (
         "import sys, json\n"
         "try:\n    import airflow.sdk\nexcept ImportError:\n    import airflow\n"
-        "from airflow_provider_okx import compat\n"
+        "from airflow_provider_okx.glue import compat\n"
         "before = set(sys.modules)\n"
         f"{code}\n"
         "print(json.dumps(sorted(set(sys.modules) - before)))\n"

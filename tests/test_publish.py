@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from airflow_provider_okx.compat import object_storage_path
+from airflow_provider_okx.glue.compat import object_storage_path
 from airflow_provider_okx.operators import report_publish
 from airflow_provider_okx.operators.report_publish import publish
 
@@ -129,9 +129,9 @@ def test_dates_and_file_names_are_checked(tmp_path, date):
 
 
 def test_write_csv_streams_what_render_csv_returns(tmp_path):
-    from airflow_provider_okx.models import TokenBalance
-    from airflow_provider_okx.report import Snapshot
-    from airflow_provider_okx.report.csv_render import render_csv, write_csv
+    from airflow_provider_okx.core.models import TokenBalance
+    from airflow_provider_okx.core.report import Snapshot
+    from airflow_provider_okx.core.report.csv_render import render_csv, write_csv
 
     wallets = {f"w{w}": "0x" + f"{w:040x}" for w in range(50)}
     rows = [

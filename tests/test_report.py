@@ -16,8 +16,8 @@ from fractions import Fraction
 
 import pytest
 
-from airflow_provider_okx.models import EXACT, TokenBalance, sort_key
-from airflow_provider_okx.report import (
+from airflow_provider_okx.core.models import EXACT, TokenBalance, sort_key
+from airflow_provider_okx.core.report import (
     Snapshot,
     build_summary,
     display,
@@ -25,8 +25,8 @@ from airflow_provider_okx.report import (
     render_html,
     render_summary_json,
 )
-from airflow_provider_okx.report.aggregate import SCHEMA_VERSION
-from airflow_provider_okx.report.trend import TREND_REPORTS, summary_head
+from airflow_provider_okx.core.report.aggregate import SCHEMA_VERSION
+from airflow_provider_okx.core.report.trend import TREND_REPORTS, summary_head
 
 TREASURY = "0xEd0C6079229E2d407672a117c22b62064f4a4312"  # configured checksummed, OKX answers lowercase
 HOT = "0x1111111111111111111111111111111111111111"
@@ -453,7 +453,7 @@ class Log:
 
 
 def reports_root(tmp_path):
-    from airflow_provider_okx.compat import object_storage_path
+    from airflow_provider_okx.glue.compat import object_storage_path
 
     return object_storage_path(f"file://{tmp_path}")
 

@@ -9,9 +9,9 @@ import random
 import pendulum
 import pytest
 
+from airflow_provider_okx.core.report_time import parse_instant
 from airflow_provider_okx.operators import report as report_module
 from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
-from airflow_provider_okx.operators.report_time import parse_instant
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
 
 WALLETS = {

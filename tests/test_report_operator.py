@@ -17,16 +17,16 @@ from importlib import resources
 import pendulum
 import pytest
 
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api.errors import (
     OkxApiError,
     OkxAuthError,
     OkxInvalidInputError,
     OkxUnavailableError,
 )
-from airflow_provider_okx.compat import AirflowFailException, ReportAsset
+from airflow_provider_okx.core.report_time import parse_instant
+from airflow_provider_okx.glue.compat import AirflowFailException, ReportAsset
 from airflow_provider_okx.operators import report as report_module
 from airflow_provider_okx.operators.report import OkxTreasuryReportOperator, parse_wallets
-from airflow_provider_okx.operators.report_time import parse_instant
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
 
 SEED = json.loads(resources.files("airflow_provider_okx.testing").joinpath("seed_example.json").read_text())
@@ -324,7 +324,7 @@ def test_a_token_one_batch_lacks_is_a_disagreement(okx_simulator_connection, tmp
 
 def test_base58_wallets_differing_in_case_are_two_wallets():
     """Solana addresses are case-sensitive: folding them would merge two treasuries."""
-    from airflow_provider_okx.operators.report import rows_from_snapshots
+    from airflow_provider_okx.core.snapshots import rows_from_snapshots
 
     upper = "7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV"
     lower = "7ecDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV"
@@ -470,9 +470,9 @@ def test_a_lone_surrogate_and_formulas_from_okx_do_not_break_the_report(okx_simu
 
 
 def test_every_text_cell_of_the_csv_is_guarded():
-    from airflow_provider_okx.models import TokenBalance
-    from airflow_provider_okx.report import Snapshot
-    from airflow_provider_okx.report.csv_render import render_csv
+    from airflow_provider_okx.core.models import TokenBalance
+    from airflow_provider_okx.core.report import Snapshot
+    from airflow_provider_okx.core.report.csv_render import render_csv
 
     row = TokenBalance(
         chain_index="=1+1",
@@ -512,7 +512,7 @@ def test_object_store_publishing_writes_each_file_to_its_key(okx_simulator_conne
     root = f"memory://reports-{memory_store}/okx"
     op = report(None, output_uri=root, wallets={"hot": HOT})
     result = op.execute(context("2026-11-23"))
-    from airflow_provider_okx.compat import object_storage_path
+    from airflow_provider_okx.glue.compat import object_storage_path
 
     day = object_storage_path(root) / "2026-11-23"
     first = {p.name: p.read_bytes() for p in day.iterdir()}
@@ -584,7 +584,7 @@ def test_lineage_records_the_published_keys_on_an_object_store(
 ):
     root = f"memory://lineage-{memory_store}/okx"
     report(None, output_uri=root).execute(context("2026-11-23"))
-    from airflow_provider_okx.compat import object_storage_path
+    from airflow_provider_okx.glue.compat import object_storage_path
 
     day = object_storage_path(root) / "2026-11-23"
     assert lineage() == {ReportAsset(str(day / name)).uri for name in FILES}  # as Airflow spells them

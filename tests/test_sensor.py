@@ -9,11 +9,11 @@ from decimal import Decimal
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxAuthError, OkxInvalidInputError
-from airflow_provider_okx.compat import AirflowException, AirflowFailException, AirflowSensorTimeout
+from airflow_provider_okx.core.api.errors import OkxAuthError, OkxInvalidInputError
+from airflow_provider_okx.core.thresholds import BalanceCondition
+from airflow_provider_okx.glue.compat import AirflowException, AirflowFailException, AirflowSensorTimeout
 from airflow_provider_okx.sensors.balance import OkxBalanceSensor
 from airflow_provider_okx.testing import SEED_ADDRESS, Fault
-from airflow_provider_okx.thresholds import BalanceCondition
 from airflow_provider_okx.triggers.balance import OkxBalanceTrigger
 
 try:

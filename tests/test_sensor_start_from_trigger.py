@@ -8,7 +8,7 @@ from datetime import timedelta
 import pendulum
 import pytest
 
-from airflow_provider_okx.compat import AIRFLOW_V3
+from airflow_provider_okx.glue.compat import AIRFLOW_V3
 from airflow_provider_okx.sensors.balance import OkxBalanceSensor
 
 WALLET = "0x" + "3e" * 20
@@ -83,7 +83,7 @@ def test_off_by_default():
 
 
 def test_bad_input_still_fails_at_parse_time():
-    from airflow_provider_okx.api.errors import OkxInvalidInputError
+    from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 
     with pytest.raises(OkxInvalidInputError) as raised:
         sensor(threshold="-5")

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 
-from airflow_provider_okx.api.signing import Credentials, format_timestamp, prehash
+from airflow_provider_okx.core.api.signing import Credentials, format_timestamp, prehash
 
 SECRET = "22582BD0CFF14C41EDBF1AB98506286D"
 

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import requests
 
-from airflow_provider_okx.chains import known_chains
+from airflow_provider_okx.core.chains import known_chains
 from airflow_provider_okx.testing import (
     DEFAULT_API_KEY,
     DEFAULT_PASSPHRASE,
@@ -1073,7 +1073,7 @@ def test_plugin_import_is_inert():
     code = (
         "import sys, threading, airflow_provider_okx.testing.pytest_plugin\n"
         "heavy = ['airflow', 'airflow_provider_okx.testing.simulator', 'http.server', 'socketserver',\n"
-        "         'airflow_provider_okx.testing.wallets', 'airflow_provider_okx.chains',\n"
+        "         'airflow_provider_okx.testing.wallets', 'airflow_provider_okx.core.chains',\n"
         "         'requests', 'httpx']\n"
         "print(','.join(m for m in heavy if m in sys.modules) or '-', threading.active_count())"
     )

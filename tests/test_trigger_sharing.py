@@ -10,11 +10,11 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from airflow_provider_okx.api.errors import OkxInvalidRequestError
+from airflow_provider_okx.core.api.errors import OkxInvalidRequestError
+from airflow_provider_okx.core.thresholds import BalanceCondition
 from airflow_provider_okx.hooks import async_transport
 from airflow_provider_okx.hooks.okx import OkxHook
 from airflow_provider_okx.testing import Fault
-from airflow_provider_okx.thresholds import BalanceCondition
 from airflow_provider_okx.triggers import shared_reads
 from airflow_provider_okx.triggers.balance import OkxBalanceTrigger
 from airflow_provider_okx.triggers.shared_reads import read_token_balances, read_total_value

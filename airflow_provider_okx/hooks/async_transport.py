@@ -16,7 +16,7 @@ request. What it guarantees, whatever the library:
   dropped) is re-sent once by ``aiohttp`` itself, unchanged (RFC 9112 9.3.1); anything else
   that fails goes back to the protocol's retry policy;
 - one client per event loop, shared by every hook in it, closed when its last user releases
-  it or when the loop shuts down (:mod:`airflow_provider_okx.loop_local`), with at most
+  it or when the loop shuts down (:mod:`airflow_provider_okx.hooks.loop_local`), with at most
   :data:`MAX_IN_FLIGHT` requests admitted into its pool at once.
 
 ``aiohttp`` is imported on the first request, never at DAG parse time.
@@ -36,21 +36,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from airflow_provider_okx.api.body import ACCEPT_ENCODING, BoundedBody
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api.body import ACCEPT_ENCODING, BoundedBody
+from airflow_provider_okx.core.api.errors import (
     OkxError,
     OkxInvalidInputError,
     OkxTransportError,
     describe_exception,
 )
-from airflow_provider_okx.api.protocol import Outcome, Received, Send, Step
-from airflow_provider_okx.loop_local import LoopLocal
+from airflow_provider_okx.core.api.protocol import Outcome, Received, Send, Step
+from airflow_provider_okx.hooks.loop_local import LoopLocal
 
 if TYPE_CHECKING:
     import ssl
 
-    from airflow_provider_okx.api.protocol import OkxProtocol
-    from airflow_provider_okx.api.routes import ApiRequest
+    from airflow_provider_okx.core.api.protocol import OkxProtocol
+    from airflow_provider_okx.core.api.routes import ApiRequest
     from airflow_provider_okx.hooks.connection import OkxConfig
 
 if sys.version_info >= (3, 11):
@@ -121,7 +121,7 @@ class LoopClient:
         """Send one request and read the whole answer, within ``options.timeout``.
 
         Raises ``aiohttp.ClientError``, ``asyncio.TimeoutError``, or the
-        :class:`~airflow_provider_okx.api.errors.OkxError` of a body over the cap or unreadable.
+        :class:`~airflow_provider_okx.core.api.errors.OkxError` of a body over the cap or unreadable.
         """
         from yarl import URL
 

@@ -23,13 +23,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow_provider_okx import DEFAULT_HOST, __version__
-from airflow_provider_okx.api.body import DEFAULT_MAX_RESPONSE_BYTES
-from airflow_provider_okx.api.clock import ClockOffset
-from airflow_provider_okx.api.errors import OkxConnectionConfigError, OkxInvalidInputError
-from airflow_provider_okx.api.ratelimit import RateLimiter
-from airflow_provider_okx.api.retry import RetryPolicy
-from airflow_provider_okx.api.routes import V5, ApiVersion, api_version
-from airflow_provider_okx.api.signing import Credentials
+from airflow_provider_okx.core.api.body import DEFAULT_MAX_RESPONSE_BYTES
+from airflow_provider_okx.core.api.clock import ClockOffset
+from airflow_provider_okx.core.api.errors import OkxConnectionConfigError, OkxInvalidInputError
+from airflow_provider_okx.core.api.ratelimit import RateLimiter
+from airflow_provider_okx.core.api.retry import RetryPolicy
+from airflow_provider_okx.core.api.routes import V5, ApiVersion, api_version
+from airflow_provider_okx.core.api.signing import Credentials
 
 log = logging.getLogger("airflow_provider_okx")
 
@@ -322,7 +322,7 @@ def parse_extra(extra: str | Mapping[str, Any] | None) -> dict[str, Any]:
 def config_from_connection(conn: Any) -> OkxConfig:
     """Build an :class:`OkxConfig` from an Airflow ``Connection`` (any version).
 
-    Raises :class:`~airflow_provider_okx.api.errors.OkxConnectionConfigError` naming the
+    Raises :class:`~airflow_provider_okx.core.api.errors.OkxConnectionConfigError` naming the
     connection and the missing or malformed field; secret values are never quoted. Logs a
     warning for a v5 connection without a project id and for ``http://`` to a remote host.
     """

@@ -2,7 +2,7 @@
 
 The public hook: the connection form, the configuration read from the connection, the
 planned calls and the public methods. The protocol (signing, retries, rate limit, clock) and
-the reading of answers live in :mod:`airflow_provider_okx.api`; the sync driver (``requests``,
+the reading of answers live in :mod:`airflow_provider_okx.core.api`; the sync driver (``requests``,
 one pooled session per hook, a total deadline and a body cap) in
 :mod:`airflow_provider_okx.hooks.sync_transport`; the async one (``aiohttp``, one client per
 event loop shared by every trigger) in :mod:`airflow_provider_okx.hooks.async_transport`.
@@ -20,15 +20,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_okx import CONN_FIELDS, CONN_TYPE, DEFAULT_CONN_ID, HOOK_NAME, UI_FIELD_BEHAVIOUR
-from airflow_provider_okx.api import results, routes
-from airflow_provider_okx.api.calls import Call
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api import results, routes
+from airflow_provider_okx.core.api.calls import Call
+from airflow_provider_okx.core.api.errors import (
     OkxConnectionConfigError,
     OkxError,
     OkxInvalidInputError,
 )
-from airflow_provider_okx.api.protocol import OkxProtocol
-from airflow_provider_okx.chains import (
+from airflow_provider_okx.core.api.protocol import OkxProtocol
+from airflow_provider_okx.core.chains import (
     address_key,
     check_family,
     chunked,
@@ -36,14 +36,14 @@ from airflow_provider_okx.chains import (
     normalize_chains,
     validate_address,
 )
-from airflow_provider_okx.compat import BaseHook, amask_secret, mask_secret
+from airflow_provider_okx.core.models import Chain, TokenBalance
+from airflow_provider_okx.glue.compat import BaseHook, amask_secret, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
-from airflow_provider_okx.models import Chain, TokenBalance
 
 if TYPE_CHECKING:
     import requests
 
-    from airflow_provider_okx.api.routes import ApiRequest
+    from airflow_provider_okx.core.api.routes import ApiRequest
     from airflow_provider_okx.hooks.async_transport import RequestOptions
     from airflow_provider_okx.hooks.sync_transport import SyncTransport
 

@@ -1,4 +1,4 @@
-"""The sync transport: :class:`~airflow_provider_okx.api.protocol.OkxProtocol` over ``requests``.
+"""The sync transport: :class:`~airflow_provider_okx.core.api.protocol.OkxProtocol` over ``requests``.
 
 Imported on the first sync request, never at DAG parse time. What it adds to the protocol is
 I/O with bounds:
@@ -7,12 +7,12 @@ I/O with bounds:
   read together, not per socket read. ``requests`` has only per-read timeouts, so a server
   trickling one byte at a time could hold a call for ever; here a single watchdog thread
   shuts the attempt's socket down when its deadline passes, which wakes the blocked read,
-  and the attempt ends as an :class:`~airflow_provider_okx.api.errors.OkxTransportError`
+  and the attempt ends as an :class:`~airflow_provider_okx.core.api.errors.OkxTransportError`
   (retried like any timeout). Name resolution is bounded by the system resolver only.
 - **A body cap** (``max_response_bytes``), counted after decompression: bodies are read raw
-  in chunks and decoded by :class:`~airflow_provider_okx.api.body.BoundedBody`.
+  in chunks and decoded by :class:`~airflow_provider_okx.core.api.body.BoundedBody`.
 - **No redirects**: a 3xx is handed to the protocol as is (it becomes a typed, permanent
-  :class:`~airflow_provider_okx.api.errors.OkxRedirectError`); its body is not read past the cap
+  :class:`~airflow_provider_okx.core.api.errors.OkxRedirectError`); its body is not read past the cap
   and the signed headers are never re-sent elsewhere.
 - **Many requests at once** on a thread pool, sharing the session and the rate limit.
 """
@@ -37,21 +37,21 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.exceptions import HTTPError as Urllib3Error
 
-from airflow_provider_okx.api.body import ACCEPT_ENCODING, BoundedBody
-from airflow_provider_okx.api.errors import (
+from airflow_provider_okx.core.api.body import ACCEPT_ENCODING, BoundedBody
+from airflow_provider_okx.core.api.errors import (
     OkxError,
     OkxInvalidInputError,
     OkxTransportError,
     describe_exception,
 )
-from airflow_provider_okx.api.protocol import Outcome, Received, Send, Step, Wait
+from airflow_provider_okx.core.api.protocol import Outcome, Received, Send, Step, Wait
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    from airflow_provider_okx.api.calls import Call
-    from airflow_provider_okx.api.protocol import OkxProtocol
-    from airflow_provider_okx.api.routes import ApiRequest
+    from airflow_provider_okx.core.api.calls import Call
+    from airflow_provider_okx.core.api.protocol import OkxProtocol
+    from airflow_provider_okx.core.api.routes import ApiRequest
     from airflow_provider_okx.hooks.connection import OkxConfig
 
 T = TypeVar("T")

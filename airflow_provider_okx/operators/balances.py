@@ -7,9 +7,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.api.signing import format_timestamp
-from airflow_provider_okx.compat import BaseOperator
-from airflow_provider_okx.inputs import (
+from airflow_provider_okx.core.api.signing import format_timestamp
+from airflow_provider_okx.core.inputs import (
     check_chains_fit,
     parse_addresses,
     parse_chains,
@@ -17,17 +16,18 @@ from airflow_provider_okx.inputs import (
     parse_optional_amount,
     parse_wallets,
 )
-from airflow_provider_okx.lineage import OkxRead
-from airflow_provider_okx.links import wallet_explorer_links
-from airflow_provider_okx.models import decimal_str, sort_key, total_usd
-from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
-from airflow_provider_okx.templating import TextTemplateFields, unresolved
+from airflow_provider_okx.core.models import decimal_str, sort_key, total_usd
+from airflow_provider_okx.glue.compat import BaseOperator
+from airflow_provider_okx.glue.lineage import OkxRead
+from airflow_provider_okx.glue.links import wallet_explorer_links
+from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
+from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.hooks.okx import OkxHook
-    from airflow_provider_okx.models import TokenBalance
 
 __all__ = ["OkxTokenBalancesOperator", "parse_addresses"]  # parse_addresses: its old home
 
@@ -155,7 +155,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
             )
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """OpenLineage: one input dataset per wallet read (see :mod:`airflow_provider_okx.lineage`)."""
-        from airflow_provider_okx.lineage import balances_lineage
+        """OpenLineage: one input dataset per wallet read (see :mod:`airflow_provider_okx.glue.lineage`)."""
+        from airflow_provider_okx.glue.lineage import balances_lineage
 
         return balances_lineage(self)

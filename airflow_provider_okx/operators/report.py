@@ -10,32 +10,29 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.api.errors import OkxInvalidInputError
-from airflow_provider_okx.asset_events import announce_report
-from airflow_provider_okx.chains import address_key, normalize_chains
-from airflow_provider_okx.compat import AirflowFailException, BaseOperator, ReportAsset
-from airflow_provider_okx.inputs import check_output_uri, parse_amount, parse_wallets
-from airflow_provider_okx.links import OkxReportLink
-from airflow_provider_okx.models import decimal_str
-from airflow_provider_okx.operators.report_publish import Published, Writer, publish
-from airflow_provider_okx.operators.report_time import (
+from airflow_provider_okx.core.chains import normalize_chains
+from airflow_provider_okx.core.inputs import check_output_uri, parse_amount, parse_wallets
+from airflow_provider_okx.core.report_time import (
     DEFAULT_MAX_SNAPSHOT_LAG,
     RunPeriod,
     SnapshotTime,
     format_instant,
-    parse_instant,
     parse_lag,
 )
-from airflow_provider_okx.report.text import clean_text
-from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
-from airflow_provider_okx.templating import TextTemplateFields, unresolved
+from airflow_provider_okx.core.snapshots import fetch_window, rows_from_snapshots
+from airflow_provider_okx.glue.asset_events import announce_report
+from airflow_provider_okx.glue.compat import AirflowFailException, BaseOperator, ReportAsset
+from airflow_provider_okx.glue.links import OkxReportLink
+from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
+from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
+from airflow_provider_okx.operators.report_publish import Published, Writer, publish
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from airflow_provider_okx.core.models import TokenBalance
+    from airflow_provider_okx.core.report import Snapshot
     from airflow_provider_okx.hooks.okx import OkxHook
-    from airflow_provider_okx.models import TokenBalance
-    from airflow_provider_okx.report import Snapshot
 
 REPORT_FILES = ("balances.csv", "summary.json", "report.html")
 _DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -148,7 +145,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from airflow_provider_okx.report import Snapshot, build_summary
+        from airflow_provider_okx.core.report import Snapshot, build_summary
 
         # 1. Fetch everything first: a failure here leaves no files behind.
         with failing_fast_on_permanent_errors():
@@ -219,7 +216,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: every wallet as an input, the published files as outputs."""
-        from airflow_provider_okx.lineage import report_lineage
+        from airflow_provider_okx.glue.lineage import report_lineage
 
         return report_lineage(self)
 
@@ -243,7 +240,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         return timing
 
     def _root(self) -> Any:
-        from airflow_provider_okx.compat import object_storage_path
+        from airflow_provider_okx.glue.compat import object_storage_path
 
         uri = check_output_uri(self.output_uri)
         if "://" not in uri:
@@ -253,8 +250,8 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
 
 def report_writers(snapshot: Snapshot, summary: dict[str, Any]) -> dict[str, Writer]:
     """One streaming writer per report file, in the order they are published."""
-    from airflow_provider_okx.report import render_html, render_summary_json
-    from airflow_provider_okx.report.csv_render import write_csv
+    from airflow_provider_okx.core.report import render_html, render_summary_json
+    from airflow_provider_okx.core.report.csv_render import write_csv
 
     return {
         "balances.csv": lambda out: write_csv(snapshot, out),
@@ -280,113 +277,6 @@ def report_result(summary: dict[str, Any], timing: SnapshotTime, published: Publ
     }
 
 
-def rows_from_snapshots(
-    snapshots: Any, addresses: list[str], chains: list[str], exclude_risk_tokens: bool
-) -> list[TokenBalance]:
-    """The rows of :class:`OkxTokenBalancesOperator` results for ``addresses``, checked to be
-    the whole picture, each wallet counted once.
-
-    Wallets are matched with :func:`~airflow_provider_okx.chains.address_key` (case folded
-    only where the address family ignores case), and every row is attributed to the address
-    as ``addresses`` writes it. Batches may overlap (``[A, B]`` and ``[B, C]``): a wallet two
-    batches fetched counts once when they agree row for row; when they disagree (a balance,
-    a price or a token that differs for the same wallet, chain and token) this fails naming the
-    wallet, since nothing says which one is right.
-    """
-    from airflow_provider_okx.models import TokenBalance
-
-    if isinstance(snapshots, dict):
-        snapshots = [snapshots]
-    wanted = {address_key(address): address for address in addresses}
-    by_wallet: dict[str, dict[tuple[str, str], TokenBalance]] = {}
-    for snap in snapshots:
-        _check_snapshot(snap, chains, exclude_risk_tokens)
-        batch: dict[str, dict[tuple[str, str], TokenBalance]] = {
-            key: {} for address in snap.get("addresses") or () if (key := address_key(str(address))) in wanted
-        }
-        for item in snap["balances"]:
-            row = TokenBalance.from_dict(item)
-            key = address_key(row.address)
-            if key not in wanted:
-                continue
-            address = wanted[key]
-            if row.address != address:
-                row = dataclasses.replace(row, address=address)
-            rows = batch.setdefault(key, {})
-            token = (row.chain_index, address_key(row.token_address))
-            if token in rows and rows[token] != row:
-                raise _disagreement(address, {token: rows[token]}, {token: row})
-            rows[token] = row
-        for key, rows in batch.items():
-            first = by_wallet.setdefault(key, rows)
-            if first is not rows and first != rows:
-                raise _disagreement(wanted[key], first, rows)
-    missing = [address for key, address in wanted.items() if key not in by_wallet]
-    if missing:
-        raise OkxInvalidInputError(
-            "balances", missing, "no snapshot for these wallets: the report would be partial"
-        )
-    return [row for rows in by_wallet.values() for row in rows.values()]
-
-
-def _check_snapshot(snap: Any, chains: list[str], exclude_risk_tokens: bool) -> None:
-    if not isinstance(snap, dict) or "balances" not in snap:
-        raise OkxInvalidInputError(
-            "balances", type(snap).__name__, "expected OkxTokenBalancesOperator results"
-        )
-    if snap.get("dropped_count"):
-        raise OkxInvalidInputError(
-            "balances", snap.get("addresses"), "dust was dropped (min_usd_value): totals would be short"
-        )
-    if list(snap.get("chains") or []) != chains:
-        raise OkxInvalidInputError("balances", snap.get("chains"), f"fetched for other chains than {chains}")
-    if bool(snap.get("exclude_risk_tokens")) != exclude_risk_tokens:
-        raise OkxInvalidInputError("balances", snap.get("addresses"), "fetched with another risk filter")
-
-
-def _disagreement(
-    address: str, first: dict[tuple[str, str], TokenBalance], other: dict[tuple[str, str], TokenBalance]
-) -> OkxInvalidInputError:
-    """The error for two snapshots that give one wallet different rows: the first difference."""
-    for token in sorted(first.keys() | other.keys()):
-        a, b = first.get(token), other.get(token)
-        if a != b:
-            chain, contract = token
-            name = (a or b).symbol if (a or b) is not None else ""  # type: ignore[union-attr]
-            what = f"{clean_text(name) or 'token'} ({contract or 'native'}) on chain {chain}"
-            return OkxInvalidInputError(
-                "balances",
-                address,
-                f"two snapshots of this wallet disagree on {what}: {_describe(a)} vs {_describe(b)}; "
-                "it cannot be counted once",
-            )
-    raise AssertionError("no difference")  # pragma: no cover
-
-
-def _describe(row: TokenBalance | None) -> str:
-    if row is None:
-        return "absent"
-    return f"balance {decimal_str(row.balance)} at {decimal_str(row.token_price)} USD"
-
-
-def fetch_window(snapshots: Any) -> tuple[datetime.datetime, datetime.datetime]:
-    """When the earliest and the latest of ``snapshots`` were fetched (their ``fetched_at``)."""
-    if isinstance(snapshots, dict):
-        snapshots = [snapshots]
-    moments = []
-    for snap in snapshots:
-        raw = snap.get("fetched_at") if isinstance(snap, dict) else None
-        try:
-            moments.append(parse_instant(raw))
-        except (TypeError, ValueError):
-            raise OkxInvalidInputError(
-                "balances", raw, "a snapshot without a valid fetched_at: when were these balances read?"
-            ) from None
-    if not moments:
-        raise OkxInvalidInputError("balances", snapshots, "no snapshot at all")
-    return min(moments), max(moments)
-
-
 OLD_SUMMARY_LIMIT = 20_000_000
 """Bytes of a schema 1 ``summary.json`` (every holding in it) that are still loaded to compare
 with: about 100,000 balance rows. A larger one is skipped, with a log line."""
@@ -396,9 +286,9 @@ def _earlier_summaries(root: Any, date: str, log: Any) -> tuple[dict[str, Any] |
     """What the report needs from the reports before ``date`` under ``root``: the latest one's
     summary, read whole (for changes), and the date and total of up to ``TREND_REPORTS - 1``
     latest ones (for the trend), read from the first bytes of their summaries (a summary of
-    schema 2 puts them first: :func:`~airflow_provider_okx.report.trend.summary_head`).
+    schema 2 puts them first: :func:`~airflow_provider_okx.core.report.trend.summary_head`).
     """
-    from airflow_provider_okx.report.trend import TREND_REPORTS, trend_point
+    from airflow_provider_okx.core.report.trend import TREND_REPORTS, trend_point
 
     if not root.exists():
         return None, []
@@ -431,7 +321,7 @@ def _earlier_summaries(root: Any, date: str, log: Any) -> tuple[dict[str, Any] |
 
 def _read_head(path: Any) -> dict[str, Any]:
     """The top-level fields at the start of a ``summary.json`` (the whole file if it is small)."""
-    from airflow_provider_okx.report.trend import HEAD_BYTES, summary_head
+    from airflow_provider_okx.core.report.trend import HEAD_BYTES, summary_head
 
     with path.open("rb") as f:
         data = f.read(HEAD_BYTES)
@@ -444,8 +334,8 @@ def _load_previous(path: Any, log: Any) -> dict[str, Any] | None:
     """The previous report's summary, to compare with; ``None`` (logged) when it is one this
     version cannot compare with: a newer schema, or a schema 1 file larger than
     :data:`OLD_SUMMARY_LIMIT`."""
-    from airflow_provider_okx.report.aggregate import SCHEMA_VERSION
-    from airflow_provider_okx.report.trend import HEAD_BYTES, summary_head
+    from airflow_provider_okx.core.report.aggregate import SCHEMA_VERSION
+    from airflow_provider_okx.core.report.trend import HEAD_BYTES, summary_head
 
     with path.open("rb") as f:
         data = f.read(HEAD_BYTES)

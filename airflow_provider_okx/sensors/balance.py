@@ -8,10 +8,19 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.api.retry import RETRYABLE
-from airflow_provider_okx.api.signing import format_timestamp
-from airflow_provider_okx.chains import validate_address
-from airflow_provider_okx.compat import (
+from airflow_provider_okx.core.api.retry import RETRYABLE
+from airflow_provider_okx.core.api.signing import format_timestamp
+from airflow_provider_okx.core.chains import validate_address
+from airflow_provider_okx.core.inputs import (
+    check_condition,
+    check_metric,
+    parse_amount,
+    parse_chains,
+    parse_flag,
+    parse_token_address,
+)
+from airflow_provider_okx.core.thresholds import balance_condition
+from airflow_provider_okx.glue.compat import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
@@ -20,24 +29,15 @@ from airflow_provider_okx.compat import (
     PokeReturnValue,
     conf,
 )
-from airflow_provider_okx.inputs import (
-    balance_condition,
-    check_condition,
-    check_metric,
-    parse_amount,
-    parse_chains,
-    parse_flag,
-    parse_token_address,
-)
-from airflow_provider_okx.links import OkxSensorTokenLink, OkxSensorWalletLink
-from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
-from airflow_provider_okx.templating import TextTemplateFields, unresolved
+from airflow_provider_okx.glue.links import OkxSensorTokenLink, OkxSensorWalletLink
+from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
+from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from decimal import Decimal
 
+    from airflow_provider_okx.core.thresholds import BalanceCondition
     from airflow_provider_okx.hooks.okx import OkxHook
-    from airflow_provider_okx.thresholds import BalanceCondition
 
 
 class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
@@ -55,7 +55,7 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         ``[operators] default_deferrable``.
     :param start_from_trigger: with ``deferrable``, start in the triggerer without a worker
         (Airflow 2.10+, 3.3+; only when no argument is templated: see
-        :mod:`airflow_provider_okx.trigger_start`).
+        :mod:`airflow_provider_okx.sensors.trigger_start`).
 
     Returns ``{"address", "chain", "token_address", "metric", "condition", "threshold",
     "value", "observed_at"}`` with exact decimal strings, in poke and deferrable mode alike.
@@ -107,7 +107,7 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         if not any(unresolved(v) for v in (address, chain, threshold, token_address)):
             self._wait()  # everything is known now: fail at DAG parse, not at 3 a.m.
         if start_from_trigger:  # defer at scheduling time, no worker slot (see trigger_start)
-            from airflow_provider_okx.trigger_start import start_trigger_args
+            from airflow_provider_okx.sensors.trigger_start import start_trigger_args
 
             self.start_trigger_args = start_trigger_args(self)
             self.start_from_trigger = self.start_trigger_args is not None
@@ -206,7 +206,7 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         raise AirflowException(f"OKX balance wait failed: {message}")
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
-        """OpenLineage: the watched wallet as the input (see :mod:`airflow_provider_okx.lineage`)."""
-        from airflow_provider_okx.lineage import sensor_lineage
+        """OpenLineage: the watched wallet as the input (see :mod:`airflow_provider_okx.glue.lineage`)."""
+        from airflow_provider_okx.glue.lineage import sensor_lineage
 
         return sensor_lineage(self)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
-from airflow_provider_okx.chains import address_families, known_chains
+from airflow_provider_okx.core.chains import address_families, known_chains
 from airflow_provider_okx.testing.wallets import (
     EXACT,
     Asset,

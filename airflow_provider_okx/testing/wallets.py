@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from airflow_provider_okx.chains import (
+from airflow_provider_okx.core.chains import (
     APTOS,
     BITCOIN,
     DOGECOIN,

@@ -15,17 +15,18 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.api.errors import OkxInvalidInputError
-from airflow_provider_okx.chains import address_key, normalize_chains
-from airflow_provider_okx.compat import BaseHook, BaseOperator
-from airflow_provider_okx.models import decimal_str
-from airflow_provider_okx.operators.report import parse_wallets, rows_from_snapshots
-from airflow_provider_okx.task_failures import failing_fast_on_permanent_errors
-from airflow_provider_okx.templating import TextTemplateFields, unresolved
+from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+from airflow_provider_okx.core.chains import address_key, normalize_chains
+from airflow_provider_okx.core.inputs import parse_wallets
+from airflow_provider_okx.core.models import decimal_str
+from airflow_provider_okx.core.snapshots import rows_from_snapshots
+from airflow_provider_okx.glue.compat import BaseHook, BaseOperator
+from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
+from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
+    from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.hooks.okx import OkxHook
-    from airflow_provider_okx.models import TokenBalance
 
 COLUMNS = (
     "snapshot_date",
@@ -154,7 +155,7 @@ def parse_snapshot_date(value: object, field: str = "snapshot_date") -> datetime
 
 
 def _identity(address: str) -> str:
-    """How a wallet is matched and stored: :func:`~airflow_provider_okx.chains.address_key`
+    """How a wallet is matched and stored: :func:`~airflow_provider_okx.core.chains.address_key`
     (case folded only where the address family ignores it)."""
     return address_key(address)
 
@@ -331,7 +332,7 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
 
     def _balances(self, addresses: list[str], chains: list[str]) -> tuple[list[TokenBalance], dict[str, str]]:
         """The rows to load, and when they were fetched (per wallet; ``""``: the default)."""
-        from airflow_provider_okx.api.signing import format_timestamp
+        from airflow_provider_okx.core.api.signing import format_timestamp
 
         if self.balances is None:
             import time

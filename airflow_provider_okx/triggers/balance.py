@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.api.errors import OkxError, is_permanent
-from airflow_provider_okx.api.retry import RETRYABLE
-from airflow_provider_okx.api.signing import format_timestamp
-from airflow_provider_okx.thresholds import BalanceCondition
+from airflow_provider_okx.core.api.errors import OkxError, is_permanent
+from airflow_provider_okx.core.api.retry import RETRYABLE
+from airflow_provider_okx.core.api.signing import format_timestamp
+from airflow_provider_okx.core.thresholds import BalanceCondition
 from airflow_provider_okx.triggers.shared_reads import read_watched_value
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class OkxBalanceTrigger(BaseTrigger):
     Events: ``{"status": "success", "result": {...}}`` (the sensor's XCom),
     ``{"status": "timeout", ...}`` past ``end_at``, or ``{"status": "error", "code",
     "message", "permanent"}`` for an error the hook did not get over; ``permanent`` (auth,
-    parameters, ...: :func:`~airflow_provider_okx.api.errors.is_permanent`) tells the sensor
+    parameters, ...: :func:`~airflow_provider_okx.core.api.errors.is_permanent`) tells the sensor
     not to spend task retries on it. Transient errors (rate limits, OKX unavailable, no
     answer) are retried by the hook, then logged, and the wait goes on.
 

@@ -49,12 +49,12 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.api.errors import OkxError, OkxInvalidInputError
-from airflow_provider_okx.api.retry import RETRYABLE
-from airflow_provider_okx.api.signing import format_timestamp
-from airflow_provider_okx.compat import AirflowException
-from airflow_provider_okx.models import decimal_str
-from airflow_provider_okx.thresholds import BalanceCondition
+from airflow_provider_okx.core.api.errors import OkxError, OkxInvalidInputError
+from airflow_provider_okx.core.api.retry import RETRYABLE
+from airflow_provider_okx.core.api.signing import format_timestamp
+from airflow_provider_okx.core.models import decimal_str
+from airflow_provider_okx.core.thresholds import BalanceCondition
+from airflow_provider_okx.glue.compat import AirflowException
 
 try:  # Airflow 3.0+
     from airflow.triggers.base import BaseEventTrigger

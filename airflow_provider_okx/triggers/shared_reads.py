@@ -14,7 +14,7 @@ Each trigger gets the rows of its own chains and evaluates its own condition. A 
 raises the same typed error in every trigger that awaited it, and is not remembered (the next
 poll asks again). A trigger cancelled while waiting leaves the request running for the others
 (``asyncio.shield``); the request is cancelled only when nobody waits for it any more. All of
-this is kept per event loop (:class:`~airflow_provider_okx.loop_local.LoopLocal`) and goes
+this is kept per event loop (:class:`~airflow_provider_okx.hooks.loop_local.LoopLocal`) and goes
 when the loop shuts down.
 
 Use: ``await read_token_balances(hook, address, chains, exclude_risk_tokens=..., max_age=...)``
@@ -29,18 +29,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_okx.chains import (
+from airflow_provider_okx.core.chains import (
     MAX_CHAINS_PER_REQUEST,
     address_key,
     normalize_chains,
     validate_address,
 )
-from airflow_provider_okx.loop_local import LoopLocal
+from airflow_provider_okx.hooks.loop_local import LoopLocal
 
 if TYPE_CHECKING:
+    from airflow_provider_okx.core.models import TokenBalance
+    from airflow_provider_okx.core.thresholds import BalanceCondition
     from airflow_provider_okx.hooks.okx import OkxHook
-    from airflow_provider_okx.models import TokenBalance
-    from airflow_provider_okx.thresholds import BalanceCondition
 
 ALL_TOKENS = "1"
 """OKX's ``filter`` value that hides no token (risk tokens are then dropped by their flag)."""
@@ -278,7 +278,7 @@ def loops_with_reads() -> int:
 
 
 async def read_watched_value(hook: OkxHook, wait: BalanceCondition, *, max_age: float = 0.0) -> Decimal:
-    """The value a :class:`~airflow_provider_okx.thresholds.BalanceCondition` watches, read
+    """The value a :class:`~airflow_provider_okx.core.thresholds.BalanceCondition` watches, read
     through the loop's shared requests: the wallet's total over its chains for ``total_usd``,
     else the watched token's balance or USD value (a token OKX does not list is held at 0)."""
     if wait.metric == "total_usd":

@@ -11,7 +11,7 @@ import os
 
 import pendulum
 
-from airflow_provider_okx.compat import AIRFLOW_V3
+from airflow_provider_okx.glue.compat import AIRFLOW_V3
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
 from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
 from airflow_provider_okx.sensors.balance import OkxBalanceSensor

@@ -91,7 +91,7 @@ class Deployment:
             {
                 "AIRFLOW_HOME": str(home),
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "airflow_provider_okx" / "example_dags"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__PARALLELISM": "8",
                 "AIRFLOW__CORE__FERNET_KEY": _fernet_key(),

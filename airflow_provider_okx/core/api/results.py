@@ -1,0 +1,157 @@
+"""Reading a success's ``data`` into typed values: only OKX's documented shape is data.
+
+Each reader takes one response's ``data`` list (the envelope was already checked) and
+returns typed values, or raises :class:`~airflow_provider_okx.core.api.errors.OkxMalformedResponseError`
+naming the field and the endpoint. They run inside the protocol's retry loop, so a malformed
+answer is retried like a transient error and, if it persists, fails the call. Nothing we did
+not read ever becomes a zero or an empty wallet.
+
+What counts as data:
+
+- token balances (all tokens, specific tokens): ``[{"tokenAssets": [row, ...]}, ...]``. An
+  empty wallet is ``[{"tokenAssets": []}]``. ``data: []`` is **not** a read (no wrapper, so
+  no statement that the wallet is empty): it is malformed. The v5 specific-token POST may
+  also answer with the older flat list of rows (``[row, ...]``).
+- a row: an object with ``chainIndex``, the token's address (``tokenContractAddress`` in v6,
+  ``tokenAddress`` in v5; ``""`` is the native coin), ``balance`` (a non-empty numeric string)
+  and ``tokenPrice`` (a numeric string; ``""`` or ``"0"``: OKX has no price). A value out of
+  the model's bounds (``"1E+10000000"``) is malformed too. Rows belong to the address that
+  was queried, whatever address OKX echoes.
+- total value: ``[{"totalValue": "<numeric string>"}]``.
+- supported chains: a non-empty list of objects, each with ``chainIndex`` (or ``chainId``).
+
+Sans-IO: no HTTP library, no Airflow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from airflow_provider_okx.core.api.errors import OkxMalformedResponseError, shorten
+from airflow_provider_okx.core.api.responses import kind_of
+from airflow_provider_okx.core.models import Chain, TokenBalance, exact_sum, parse_bounded_amount
+
+_TOKEN_FIELDS = ("tokenContractAddress", "tokenAddress")
+
+
+def _malformed(endpoint: str, field: str, problem: str) -> OkxMalformedResponseError:
+    return OkxMalformedResponseError(
+        "malformed", shorten(f"{field} {problem}", 300), 200, endpoint, field=field
+    )
+
+
+def _rows_list(data: list[Any], endpoint: str) -> None:
+    if not data:
+        raise _malformed(endpoint, "data", "is an empty list: no tokenAssets, so nothing was read")
+
+
+def _row(item: object, field: str, endpoint: str, address: str) -> TokenBalance:
+    if not isinstance(item, Mapping):
+        raise _malformed(endpoint, field, f"is {kind_of(item)}, not a token object")
+    if item.get("chainIndex") in (None, ""):
+        raise _malformed(endpoint, f"{field}.chainIndex", "is missing")
+    if not any(name in item and item[name] is not None for name in _TOKEN_FIELDS):
+        raise _malformed(endpoint, f"{field}.tokenContractAddress", "is missing")
+    balance = item.get("balance")
+    if balance is None or balance == "":
+        raise _malformed(endpoint, f"{field}.balance", "is missing" if balance is None else "is empty")
+    if item.get("tokenPrice") is None:
+        raise _malformed(endpoint, f"{field}.tokenPrice", "is missing")
+    try:
+        return TokenBalance.from_okx(item, address=address)  # the queried address owns the row
+    except (ValueError, ArithmeticError, TypeError) as error:
+        # The model names the field first: "balance: '1E+10000000' is out of bounds".
+        name = str(error).partition(":")[0].strip()
+        name = name if name.isidentifier() else "value"
+        raise _malformed(endpoint, f"{field}.{name}", f"is not a usable value ({error})") from None
+
+
+def _token_rows(data: list[Any], endpoint: str, address: str, *, flat: bool) -> list[TokenBalance]:
+    _rows_list(data, endpoint)
+    wrapped = [isinstance(entry, Mapping) and "tokenAssets" in entry for entry in data]
+    if flat and not any(wrapped):
+        return [_row(item, f"data[{i}]", endpoint, address) for i, item in enumerate(data)]
+    balances: list[TokenBalance] = []
+    for i, entry in enumerate(data):
+        if not isinstance(entry, Mapping):
+            raise _malformed(endpoint, f"data[{i}]", f"is {kind_of(entry)}, not an object")
+        if "tokenAssets" not in entry:
+            raise _malformed(endpoint, f"data[{i}].tokenAssets", "is missing")
+        assets = entry["tokenAssets"]
+        if not isinstance(assets, list):
+            raise _malformed(endpoint, f"data[{i}].tokenAssets", f"is {kind_of(assets)}, not a list")
+        for j, item in enumerate(assets):
+            balances.append(_row(item, f"data[{i}].tokenAssets[{j}]", endpoint, address))
+    return balances
+
+
+def token_balances(
+    endpoint: str, address: str, *, flat: bool = False
+) -> Callable[[list[Any]], list[TokenBalance]]:
+    """The reader of an all-token or specific-token balance answer for ``address``.
+
+    :param address: the address that was queried: every row is attributed to it.
+    :param flat: also accept a flat list of rows (the v5 specific-token POST's older form).
+    """
+
+    def read(data: list[Any]) -> list[TokenBalance]:
+        return _token_rows(data, endpoint, address, flat=flat)
+
+    return read
+
+
+def total_value(endpoint: str) -> Callable[[list[Any]], Decimal]:
+    """The reader of a total-value answer: ``data[0].totalValue``, exact."""
+
+    def read(data: list[Any]) -> Decimal:
+        _rows_list(data, endpoint)
+        entry = data[0]
+        if not isinstance(entry, Mapping):
+            raise _malformed(endpoint, "data[0]", f"is {kind_of(entry)}, not an object")
+        raw = entry.get("totalValue")
+        if raw is None or raw == "":
+            problem = "is missing" if raw is None else "is empty"
+            raise _malformed(endpoint, "data[0].totalValue", problem)
+        if not isinstance(raw, str):
+            raise _malformed(endpoint, "data[0].totalValue", f"is {kind_of(raw)}, not a numeric string")
+        try:
+            return parse_bounded_amount(raw, "totalValue")
+        except (ValueError, ArithmeticError) as error:
+            raise _malformed(endpoint, "data[0].totalValue", f"is not a usable value ({error})") from None
+
+    return read
+
+
+def sum_values(values: list[Decimal]) -> Decimal:
+    """The exact sum of chunked total values."""
+    return exact_sum(values)
+
+
+def concat(results: list[list[TokenBalance]]) -> list[TokenBalance]:
+    """Chunked token rows, in request order."""
+    return [row for rows in results for row in rows]
+
+
+def supported_chains(endpoint: str) -> Callable[[list[Any]], list[Chain]]:
+    """The reader of a supported-chains answer."""
+
+    def read(data: list[Any]) -> list[Chain]:
+        if not data:
+            raise _malformed(endpoint, "data", "is an empty list: OKX serves no chain?")
+        chains = []
+        for i, item in enumerate(data):
+            if not isinstance(item, Mapping):
+                raise _malformed(endpoint, f"data[{i}]", f"is {kind_of(item)}, not an object")
+            if item.get("chainIndex", item.get("chainId")) in (None, ""):
+                raise _malformed(endpoint, f"data[{i}].chainIndex", "is missing")
+            chains.append(Chain.from_okx(item))
+        return chains
+
+    return read
+
+
+def first_result(results: list[Any]) -> Any:
+    """The only interpreted answer of a one-request call."""
+    return results[0]

@@ -1,0 +1,91 @@
+"""The retry policy, in one screen.
+
+Retried, with exponential backoff and full jitter (``Retry-After`` wins when OKX sends it):
+rate limits (HTTP 429 / 50011), OKX unavailable (5xx, 50001, 50026, 81159, 81451, an
+unreadable body, a success whose shape is not OKX's), timeouts and connection errors. Never
+retried: authentication, permission and parameter errors, an endpoint OKX reports offline
+(50005/410), a redirect, an answer over the size cap. A refused timestamp (50102/50112)
+resyncs the clock from the response's ``Date`` header and is retried once, immediately.
+
+``Retry-After`` is read in one place, :func:`parse_retry_after`, for both transports: a
+number of seconds or an HTTP date, finite, clamped to ``[0, max_delay]``; anything else
+(``NaN``, ``inf``, garbage) counts as absent.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+from airflow_provider_okx.core.api.errors import (
+    OkxClockSkewError,
+    OkxError,
+    OkxRateLimitError,
+    OkxTransportError,
+    OkxUnavailableError,
+)
+
+RETRYABLE = (OkxRateLimitError, OkxUnavailableError, OkxTransportError)
+
+_SECONDS = re.compile(r"[+-]?\d+(?:\.\d+)?", re.ASCII)
+
+
+def parse_retry_after(
+    value: str | None, *, server_time: float | None = None, now: float | None = None
+) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header, or ``None`` when absent or unreadable.
+
+    Two forms (RFC 9110): delta-seconds (``"3"``; a fraction is tolerated, a negative value
+    means "now") and an HTTP date, converted against the response's ``Date`` (``server_time``)
+    or, without one, the local clock (``now``). The result is finite and >= 0; the policy caps
+    it at :attr:`RetryPolicy.max_delay`. ``NaN``, ``inf``, hex and other garbage are absent.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if len(text) > 64:
+        return None
+    if _SECONDS.fullmatch(text):
+        return max(float(text), 0.0)
+    try:
+        moment = parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    reference = server_time if server_time is not None else now
+    if reference is None or not math.isfinite(moment):
+        return None
+    return max(moment - reference, 0.0)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before trying a failed request again."""
+
+    max_retries: int = 5
+    base_delay: float = 0.5
+    """Backoff before the first retry; doubles each time."""
+    max_delay: float = 30.0
+    """No wait is longer than this, whatever ``Retry-After`` says."""
+
+    def delay(self, attempt: int, error: OkxError, rng: random.Random | None = None) -> float | None:
+        """Seconds to wait before retry number ``attempt + 1``, or ``None`` to give up.
+
+        :param attempt: how many retries were already made for this request (0 for the first
+            failure).
+        """
+        if not isinstance(error, RETRYABLE) or attempt >= self.max_retries:
+            return None
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None and math.isfinite(retry_after):
+            return min(max(retry_after, 0.0), self.max_delay)
+        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
+        # "Full jitter" on the upper half: grows with each attempt, never synchronises workers.
+        return ceiling / 2 + (rng or random).random() * ceiling / 2
+
+    @staticmethod
+    def should_resync(error: OkxError, resynced: bool) -> bool:
+        """A refused timestamp with a usable ``Date`` earns one resync per request."""
+        return isinstance(error, OkxClockSkewError) and error.server_time is not None and not resynced

@@ -1,0 +1,295 @@
+"""Chain registry: OKX ``chainIndex`` values, names, address families, and chunking.
+
+Pure data and functions: no Airflow, no HTTP. OKX's supported-chains endpoint is the
+authority; this registry only lets users write ``"ethereum,base"`` instead of ``"1,8453"``
+and lets us refuse a request OKX would reject (an EVM address sent to Solana) before it is
+sent. A numeric chain index that is not listed here is passed through unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+
+MAX_CHAINS_PER_REQUEST = 50
+"""OKX accepts at most 50 chain indices in one ``chains`` parameter."""
+
+EVM = "evm"
+SOLANA = "solana"
+BITCOIN = "bitcoin"
+LITECOIN = "litecoin"
+DOGECOIN = "dogecoin"
+TRON = "tron"
+TON = "ton"
+SUI = "sui"
+APTOS = "aptos"
+
+
+@dataclass(frozen=True)
+class ChainInfo:
+    """A chain we know by name: its OKX index, display name, aliases and address family."""
+
+    index: str
+    name: str
+    family: str
+    aliases: tuple[str, ...] = ()
+
+
+# Index, display name, family, aliases. EVM chains use their EIP-155 id.
+_KNOWN: tuple[ChainInfo, ...] = (
+    ChainInfo("0", "Bitcoin", BITCOIN, ("btc",)),
+    ChainInfo("1", "Ethereum", EVM, ("eth", "mainnet")),
+    ChainInfo("2", "Litecoin", LITECOIN, ("ltc",)),
+    ChainInfo("3", "Dogecoin", DOGECOIN, ("doge",)),
+    ChainInfo("10", "Optimism", EVM, ("op", "op-mainnet")),
+    ChainInfo("25", "Cronos", EVM, ("cro",)),
+    ChainInfo("56", "BNB Chain", EVM, ("bnb", "bsc", "bnb-smart-chain", "binance")),
+    ChainInfo("66", "OKTC", EVM, ("okc", "oktc")),
+    ChainInfo("100", "Gnosis", EVM, ("xdai",)),
+    ChainInfo("130", "Unichain", EVM, ()),
+    ChainInfo("137", "Polygon", EVM, ("matic", "pol")),
+    ChainInfo("146", "Sonic", EVM, ()),
+    ChainInfo("169", "Manta Pacific", EVM, ("manta",)),
+    ChainInfo("195", "Tron", TRON, ("trx",)),
+    ChainInfo("196", "X Layer", EVM, ("xlayer",)),
+    ChainInfo("204", "opBNB", EVM, ()),
+    ChainInfo("250", "Fantom", EVM, ("ftm",)),
+    ChainInfo("324", "zkSync Era", EVM, ("zksync",)),
+    ChainInfo("501", "Solana", SOLANA, ("sol",)),
+    ChainInfo("607", "TON", TON, ("toncoin",)),
+    ChainInfo("637", "Aptos", APTOS, ("apt",)),
+    ChainInfo("784", "Sui", SUI, ()),
+    ChainInfo("1088", "Metis", EVM, ("metis-andromeda",)),
+    ChainInfo("1101", "Polygon zkEVM", EVM, ("polygon-zkevm",)),
+    ChainInfo("5000", "Mantle", EVM, ("mnt",)),
+    ChainInfo("8453", "Base", EVM, ()),
+    ChainInfo("34443", "Mode", EVM, ()),
+    ChainInfo("42161", "Arbitrum One", EVM, ("arbitrum", "arb")),
+    ChainInfo("42170", "Arbitrum Nova", EVM, ()),
+    ChainInfo("43114", "Avalanche C", EVM, ("avalanche", "avax", "avalanche-c-chain")),
+    ChainInfo("59144", "Linea", EVM, ()),
+    ChainInfo("81457", "Blast", EVM, ()),
+    ChainInfo("534352", "Scroll", EVM, ()),
+    ChainInfo("7777777", "Zora", EVM, ()),
+)
+
+_BY_INDEX: dict[str, ChainInfo] = {c.index: c for c in _KNOWN}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_]+", "-", name.strip().lower())
+
+
+_BY_NAME: dict[str, ChainInfo] = {}
+for _chain in _KNOWN:
+    for _alias in (_chain.name, *_chain.aliases):
+        _BY_NAME[_key(_alias)] = _chain
+
+
+def known_chains() -> tuple[ChainInfo, ...]:
+    """Every chain this registry knows by name, in index order."""
+    return _KNOWN
+
+
+def chain_info(index: str) -> ChainInfo | None:
+    """The registry entry for a chain index, or ``None`` for an index we do not know."""
+    return _BY_INDEX.get(index)
+
+
+def chain_name(index: str) -> str:
+    """A display name: the registry's name, or ``chain <index>`` for an unknown index."""
+    info = _BY_INDEX.get(index)
+    return info.name if info else f"chain {index}"
+
+
+_MAX_INDEX_DIGITS = 18
+"""OKX's chain indices are small (the largest listed, Zora, is 7777777); an index is at most
+this many ASCII digits (``int()`` would also take ``"\u00b2"``-like digits of other scripts)."""
+
+
+def shown(value: object, limit: int = 80) -> object:
+    """``value`` as an error may quote it: a long string or sequence cut short, a huge int
+    described (``repr`` of an int over 4,300 digits raises)."""
+    if isinstance(value, str) and len(value) > limit:
+        return value[:limit] + "..."
+    if isinstance(value, bytes) and len(value) > limit:
+        return value[:limit] + b"..."
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"<an int of {value.bit_length()} bits>"
+    if isinstance(value, (list, tuple)) and len(value) > 10:
+        return f"<a {type(value).__name__} of {len(value)} items>"
+    return value
+
+
+def _items(chains: object) -> list[object]:
+    if isinstance(chains, (str, int)):
+        return [chains]
+    if isinstance(chains, (list, tuple)):
+        return list(chains)
+    if isinstance(chains, (set, frozenset)):
+        # No order of its own: indices in numeric order, so a set gives the same requests each run.
+        indices: list[str] = normalize_chains(list(chains))
+        indices.sort(key=int)
+        return list(indices)
+    raise OkxInvalidInputError(
+        "chains",
+        shown(chains),
+        f"expected a chain, a list or a comma-separated string, not {type(chains).__name__}",
+    )
+
+
+def _split(chains: object) -> Iterator[object]:
+    for item in _items(chains):
+        if isinstance(item, str):
+            yield from item.split(",")
+        else:
+            yield item
+
+
+def normalize_chains(chains: object) -> list[str]:
+    """Turn ints, strings, comma-separated strings and chain names into chain indices.
+
+    Order is kept (a set is taken in numeric order) and duplicates are removed. Raises
+    :class:`OkxInvalidInputError` naming the ``chains`` field for an empty selection, an unknown
+    name, a negative number, digits that are not ASCII (``"\u00b2"``), bytes, or any other type.
+    """
+    result: dict[str, None] = {}
+    for item in _split(chains):
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise OkxInvalidInputError("chains", shown(item), "a chain is an index (int or digits) or a name")
+        if isinstance(item, int) and item.bit_length() > 64:
+            raise OkxInvalidInputError(
+                "chains", shown(item), f"a chain index has at most {_MAX_INDEX_DIGITS} digits"
+            )
+        text = str(item).strip()
+        if not text:
+            continue
+        digits = text.isascii() and text.isdigit()
+        if digits and len(text) <= _MAX_INDEX_DIGITS:
+            index = str(int(text))
+        elif digits:
+            raise OkxInvalidInputError(
+                "chains", shown(item), f"a chain index has at most {_MAX_INDEX_DIGITS} digits"
+            )
+        elif isinstance(item, int) or (text[:1] == "-" and text[1:].isascii() and text[1:].isdigit()):
+            raise OkxInvalidInputError("chains", shown(item), "a chain index cannot be negative")
+        else:
+            info = _BY_NAME.get(_key(text)) if text.isascii() else None
+            if info is None:
+                raise OkxInvalidInputError(
+                    "chains", shown(item), "unknown chain name (use its OKX chainIndex, e.g. 1 for Ethereum)"
+                )
+            index = info.index
+        result[index] = None
+    if not result:
+        raise OkxInvalidInputError("chains", shown(chains), "at least one chain is required")
+    return list(result)
+
+
+def chunked(chains: list[str], size: int = MAX_CHAINS_PER_REQUEST) -> list[list[str]]:
+    """Split a chain list into request-sized chunks (OKX takes at most 50 per request)."""
+    return [chains[i : i + size] for i in range(0, len(chains), size)]
+
+
+# --- addresses -------------------------------------------------------------------------
+
+_EVM_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HEX64_RE = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
+_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+_SOLANA_RE = re.compile(rf"^[{_B58}]{{32,44}}$")
+_TRON_RE = re.compile(rf"^T[{_B58}]{{33}}$")
+_BTC_RE = re.compile(
+    rf"^(?:[13][{_B58}]{{25,34}}|bc1[02-9ac-hj-np-z]{{11,87}}|BC1[02-9AC-HJ-NP-Z]{{11,87}})$"
+)
+_LTC_RE = re.compile(rf"^(?:[LM3][{_B58}]{{26,33}}|ltc1[02-9ac-hj-np-z]{{11,87}})$")
+_DOGE_RE = re.compile(rf"^[DA9][{_B58}]{{25,34}}$")
+_TON_RE = re.compile(r"^(?:[EU]Q[A-Za-z0-9_-]{46}|-?[0-9]+:[0-9a-fA-F]{64})$")
+
+
+def address_families(address: str) -> frozenset[str]:
+    """The address families an address could belong to (empty if it matches none)."""
+    families = set()
+    if _EVM_RE.match(address):
+        families.add(EVM)
+    if _HEX64_RE.match(address) and len(address) > 42:
+        families.update((SUI, APTOS))
+    if _TRON_RE.match(address):
+        families.add(TRON)
+    if _BTC_RE.match(address):
+        families.add(BITCOIN)
+    if _LTC_RE.match(address):
+        families.add(LITECOIN)
+    if _DOGE_RE.match(address):
+        families.add(DOGECOIN)
+    if _TON_RE.match(address):
+        families.add(TON)
+    if _SOLANA_RE.match(address) and not address.startswith("0x"):
+        families.add(SOLANA)
+    return frozenset(families)
+
+
+_FOLDABLE_RE = re.compile(
+    r"^(?:0x[0-9a-fA-F]+|(?:bc|tb|ltc|tltc)1[02-9ac-hj-np-z]+|(?:BC|TB|LTC|TLTC)1[02-9AC-HJ-NP-Z]+|-?[0-9]+:[0-9a-fA-F]{64})$"
+)
+
+
+def address_key(address: str) -> str:
+    """The identity of an address (or token contract) for matching, de-duplicating and grouping.
+
+    Case is folded only where the address family ignores it: ``0x`` hex (EVM, whose mixed case
+    is only a checksum, Sui, Aptos), bech32 (``bc1``, ``ltc1``...) and TON's raw ``0:<hex>``
+    form. Base58 (Solana, Tron, legacy Bitcoin) and TON's user-friendly form are
+    case-sensitive and kept as written, as is anything unrecognised (inscription ids).
+    Surrounding whitespace is dropped.
+    """
+    text = address.strip()
+    return text.lower() if _FOLDABLE_RE.match(text) else text
+
+
+MAX_ADDRESS_LENGTH = 128
+"""Longer than any wallet address of the families OKX serves (bech32 tops out at 90)."""
+
+
+def validate_address(address: object, field: str = "address") -> str:
+    """Strip and check an address; raise naming ``field`` when it is empty or malformed."""
+    if not isinstance(address, str):
+        raise OkxInvalidInputError(
+            field, shown(address), f"expected an address as text, not {type(address).__name__}"
+        )
+    text = address.strip()
+    if not text:
+        raise OkxInvalidInputError(field, address, "an address is required")
+    if len(text) > MAX_ADDRESS_LENGTH:
+        raise OkxInvalidInputError(
+            field, shown(text), f"longer than any wallet address ({len(text)} characters)"
+        )
+    if not address_families(text):
+        raise OkxInvalidInputError(field, address, "not a wallet address of any chain family OKX serves")
+    return text
+
+
+def compatible_chains(address: str, chains: list[str]) -> list[str]:
+    """The chains of ``chains`` whose address family matches ``address``.
+
+    Chains missing from the registry are kept: OKX, not this list, is their authority.
+    """
+    families = address_families(address)
+    return [c for c in chains if (info := _BY_INDEX.get(c)) is None or info.family in families]
+
+
+def check_family(address: str, chains: list[str]) -> None:
+    """Refuse chains of another address family than ``address`` (OKX fails the whole request)."""
+    families = address_families(address)
+    wrong = [c for c in chains if (info := _BY_INDEX.get(c)) is not None and info.family not in families]
+    if wrong:
+        names = ", ".join(f"{chain_name(c)} ({c})" for c in wrong)
+        kind = "/".join(sorted(families)) or "unknown"
+        raise OkxInvalidInputError(
+            "chains",
+            ",".join(chains),
+            f"address {address} is a {kind} address and cannot be queried on {names}; "
+            "query each address family separately",
+        )

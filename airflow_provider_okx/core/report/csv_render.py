@@ -1,0 +1,111 @@
+"""``balances.csv``: one row per wallet, chain and token, every amount exact.
+
+Decimals are written in plain notation (never ``1E-18``) and never rounded, so
+``Decimal(cell)`` gives back the original value.
+
+Every text cell (``wallet_label``, ``address``, ``chain_index``, ``chain_name``,
+``token_address``, ``symbol``, ``token_type``) goes through
+:func:`~airflow_provider_okx.core.text.spreadsheet_safe`: characters UTF-8 or XML cannot carry
+(lone surrogates, control characters) become U+FFFD, and a cell a spreadsheet would run as a
+formula (starting with ``= + - @``, a tab, CR or LF) gets a leading ``'``, as OWASP advises.
+Token symbols are chosen by whoever deployed the token, and scam airdrops put formulas and
+links in them; labels and addresses are text too. Amount cells are never altered.
+
+:func:`write_csv` streams the rows into a text stream (a million-row report never exists as
+one string); :func:`render_csv` returns the same text as a string.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from airflow_provider_okx.core.chains import chain_name
+from airflow_provider_okx.core.report.snapshot import Snapshot, fold
+from airflow_provider_okx.core.text import spreadsheet_safe
+
+if TYPE_CHECKING:
+    from typing import IO
+
+COLUMNS = (
+    "date",
+    "wallet_label",
+    "address",
+    "chain_index",
+    "chain_name",
+    "token_address",
+    "symbol",
+    "balance",
+    "raw_balance",
+    "token_price",
+    "usd_value",
+    "is_priced",
+    "is_risk_token",
+    "token_type",
+)
+
+_FORMULA_PRINTABLE = ("=", "+", "-", "@")
+
+
+def _cell(text: str) -> str:
+    """:func:`spreadsheet_safe` of ``text``, skipping the regex for the common case.
+
+    Printable ASCII holds no character the sanitiser replaces (tab, CR and LF are not
+    printable), so such text is unchanged unless it starts like a formula: the shortcut gives
+    exactly what ``spreadsheet_safe`` gives, at half the cost per cell.
+    """
+    if text.isascii() and text.isprintable() and not text.startswith(_FORMULA_PRINTABLE):
+        return text
+    return spreadsheet_safe(text)
+
+
+def write_csv(snapshot: Snapshot, out: IO[str]) -> None:
+    """Write ``balances.csv`` to ``out``: rows in :func:`~airflow_provider_okx.core.models.sort_key`
+    order, ``\\n`` line endings. ``out`` should be opened with ``newline=""``."""
+    # Wallets, addresses and chains repeat on every row: their cells are made safe once each.
+    labels = {fold(address): _cell(label or address) for label, address in snapshot.wallets.items()}
+    addresses: dict[str, str] = {}
+    chains: dict[str, tuple[str, str]] = {}
+    date = snapshot.date
+
+    def lines() -> Iterator[tuple[str, ...]]:
+        for row in snapshot.rows:
+            balance = row.balance
+            address = addresses.get(balance.address)
+            if address is None:
+                address = addresses[balance.address] = _cell(balance.address)
+            label = labels.get(row.wallet_key)
+            if label is None:  # an address the snapshot does not list: labelled by itself
+                label = labels[row.wallet_key] = address
+            chain = chains.get(balance.chain_index)
+            if chain is None:
+                index = balance.chain_index
+                chain = chains[index] = (_cell(index), _cell(chain_name(index)))
+            yield (
+                date,
+                label,
+                address,
+                *chain,
+                _cell(balance.token_address),
+                _cell(balance.symbol),
+                row.balance_str,
+                "" if balance.raw_balance is None else str(balance.raw_balance),
+                row.price_str,
+                row.usd_str,
+                "true" if balance.token_price != 0 else "false",
+                "true" if balance.is_risk_token else "false",
+                "" if balance.token_type is None else _cell(balance.token_type),
+            )
+
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    writer.writerows(lines())
+
+
+def render_csv(snapshot: Snapshot) -> str:
+    """``balances.csv`` as one string (what :func:`write_csv` streams)."""
+    out = io.StringIO()
+    write_csv(snapshot, out)
+    return out.getvalue()
