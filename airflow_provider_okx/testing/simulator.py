@@ -461,6 +461,11 @@ class OkxSimulator:
         return self._book.ledger.set_now(when)
 
     @property
+    def now_is_fixed(self) -> bool:
+        """Whether "now" was set (rather than following the server clock)."""
+        return self._book.ledger.now_is_fixed
+
+    @property
     def now_ms(self) -> int:
         """The simulator's "now" in ms since the epoch."""
         return self._book.ledger.now_ms()
