@@ -171,10 +171,11 @@ class WalletBook:
         entry = self.ledger.build(address, chain, **fields)  # type: ignore[arg-type]
         self.ledger.check_fee(entry)
         held = {token_key(a.token_address): Decimal(a.balance) for a in opening}
-        entries = [*self.ledger.entries(entry.address, chain), entry]
-        for key, (lowest, when) in self.ledger.lowest_balances(entries, held).items():
+        earlier = self.ledger.entries(entry.address, chain)
+        for key, (lowest, when) in self.ledger.lowest_balances([*earlier, entry], held).items():
             if lowest < 0 and key in (token_key(entry.token_address), ""):
-                field = "amount" if key == token_key(entry.token_address) else "fee"
+                feeless = self.ledger.lowest_balances([*earlier, replace(entry, fee=Decimal(0))], held)
+                field = "fee" if feeless.get(key, (Decimal(0), 0))[0] >= 0 else "amount"
                 what = "the native coin" if key == "" else f"token {entry.token_address}"
                 raise ValueError(
                     f"{field}: the wallet's balance of {what} on chain {chain} would be "
