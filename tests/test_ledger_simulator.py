@@ -36,7 +36,7 @@ def holdings(hook: OkxHook, chain: int = 1) -> dict[str, Decimal]:
     return {b.token_address.lower(): b.balance for b in hook.get_all_token_balances(WALLET, chain)}
 
 
-def roll_forward(records: list[Transaction]) -> dict[str, Decimal]:
+def roll_forward(records: list[Transaction], fold=str.lower) -> dict[str, Decimal]:
     """What a treasury computes from the history: net movement per token, fees once per hash."""
     moved: dict[str, Decimal] = defaultdict(Decimal)
     fees: dict[str, Decimal] = {}
@@ -44,7 +44,7 @@ def roll_forward(records: list[Transaction]) -> dict[str, Decimal]:
         if tx.status == "pending":
             continue
         if tx.status == "success" and tx.direction != "self":
-            moved[tx.token_address.lower()] += tx.amount if tx.direction == "in" else -tx.amount
+            moved[fold(tx.token_address)] += tx.amount if tx.direction == "in" else -tx.amount
         if tx.direction in ("out", "self"):
             fees[tx.tx_hash] = tx.tx_fee
     moved[""] -= sum(fees.values(), Decimal(0))
@@ -256,6 +256,9 @@ def test_admin_client_adds_hides_and_moves_now(sim):
         admin.hide_transaction(WALLET, 1, "0xnothing")
     with pytest.raises(Exception, match="now"):
         admin.set_now("soon")
+    assert admin.generate_history(WALLET, 1, 8, begin="2026-11-03T00:00:00Z") == {"added": 8}
+    with pytest.raises(Exception, match="count"):
+        admin.generate_history(WALLET, 1, -1, begin="2026-11-03T00:00:00Z")
     admin.clear_transactions()
     admin.add_transaction(WALLET, 1, "", "0.5", "in", time="2026-11-02T00:00:00Z")
     admin.reset()
@@ -291,3 +294,31 @@ def test_cli_adds_a_transaction_and_sets_now(sim, capsys):
     assert OkxHook().get_transactions(WALLET, 1) == []
     assert cli([*url, "add-transaction", WALLET, "1", "", "abc", "in"]) == 1
     assert "amount" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("chain", [1, 501])
+def test_a_generated_history_reconciles_to_zero(okx_simulator, monkeypatch, chain):
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0))
+    okx_simulator.set_now(NOW)
+    wallet = WALLET if chain == 1 else "7xKXtg2CW87d97TXJSDpbD5jBkheTqA83TZRuJosgAsU"
+    hook = OkxHook()
+    opening = {b.token_address: b.balance for b in hook.get_all_token_balances(wallet, chain)}
+    assert okx_simulator.generate_history(wallet, chain, 400, begin=T0) == 400
+    records = hook.get_transactions(wallet, chain, begin=T0, end=NOW)
+    assert len(records) == 400 and okx_simulator.count(endpoint="transactions") == 20
+    fold = str.lower if chain == 1 else str
+    moved = roll_forward(records, fold)
+    closing = {b.token_address: b.balance for b in hook.get_all_token_balances(wallet, chain)}
+    opening, closing = ({fold(k): v for k, v in d.items()} for d in (opening, closing))
+    for token in closing.keys() | moved.keys():
+        assert closing[token] == opening.get(token, Decimal(0)) + moved.get(token, Decimal(0)), token
+
+
+def test_bulk_records_are_all_or_none(sim):
+    good = {"token_address": "", "amount": "0.1", "direction": "in", "time": "2026-11-02T00:00:00Z"}
+    with pytest.raises(ValueError, match=r"records\[1\]\.amount"):
+        sim.add_transactions(WALLET, 1, [good, {**good, "amount": "x"}])
+    with pytest.raises(ValueError, match="below zero"):
+        sim.add_transactions(WALLET, 1, [good, {**good, "amount": "5", "direction": "out"}])
+    assert OkxHook().get_transactions(WALLET, 1) == []
+    assert sim.add_transactions(WALLET, 1, [good, {**good, "amount": "0.05", "direction": "out"}]) == 2

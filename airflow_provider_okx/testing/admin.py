@@ -20,6 +20,8 @@ Amounts are JSON strings (an int is accepted too); a JSON number with a fraction
                            "direction", "time"?, "tx_hash"?, "counterparty"?, "fee"?,
                            "status"?, "symbol"?, "item_type"?}`` -> the record added
 ``DELETE /_admin/transactions``  drop the whole ledger
+``POST /_admin/transactions/generate``  ``{"address", "chain_index", "count", "begin", "end"?}``
+                           -> ``{"added": n}`` (deterministic records, see :mod:`.ledger`)
 ``POST /_admin/transactions/hide``  ``{"address", "chain_index", "tx_hash"}`` -> ``{"hidden": n}``
 ``GET /_admin/now``        ``{"now": ISO 8601 Z, "fixed": bool}``
 ``PUT /_admin/now``        ``{"now": ISO 8601 with a zone | ms | null}`` (null: the clock)
@@ -225,6 +227,7 @@ class AdminApi:
             ("POST", "transactions"): self._add_transaction,
             ("DELETE", "transactions"): self._clear_transactions,
             ("POST", "transactions/hide"): self._hide_transaction,
+            ("POST", "transactions/generate"): self._generate,
             ("GET", "now"): self._now,
             ("PUT", "now"): self._set_now,
         }
@@ -343,6 +346,24 @@ class AdminApi:
         if not hidden:
             raise AdminError(404, "tx_hash: no visible record of this transaction in that wallet's ledger")
         return {"hidden": hidden}
+
+    def _generate(self, request: Request) -> dict[str, Any]:
+        payload = _object(
+            request.body,
+            ("address", "chain_index", "count", "begin", "end"),
+            ("address", "chain_index", "count", "begin"),
+        )
+        count = payload["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1_000_000:
+            raise AdminError(400, "count must be an integer from 0 to 1000000")
+        added = self.sim.generate_history(
+            _text(payload, "address", empty=False),
+            _chain(payload),
+            count,
+            begin=_time(payload, "begin"),
+            end=_time(payload, "end"),
+        )
+        return {"added": added}
 
     def _now(self, request: Request) -> dict[str, Any]:
         return {"now": ms_iso(self.sim.now_ms), "fixed": self.sim.now_is_fixed}

@@ -173,6 +173,26 @@ class AdminClient:
         payload = {"address": address, "chain_index": str(chain_index), "tx_hash": tx_hash}
         return self._ok(self.call("POST", "transactions/hide", payload))
 
+    def generate_history(
+        self,
+        address: str,
+        chain_index: str | int,
+        count: int,
+        *,
+        begin: str | int,
+        end: str | int | None = None,
+    ) -> dict[str, Any]:
+        """Add ``count`` deterministic records over ``[begin, end)`` (default end: now): ``{"added": n}``."""
+        payload: dict[str, Any] = {
+            "address": address,
+            "chain_index": str(chain_index),
+            "count": count,
+            "begin": begin,
+        }
+        if end is not None:
+            payload["end"] = end
+        return self._ok(self.call("POST", "transactions/generate", payload))
+
     def clear_transactions(self) -> dict[str, Any]:
         """Drop the whole ledger."""
         return self._ok(self.call("DELETE", "transactions"))

@@ -363,3 +363,38 @@ class Ledger:
             ]
         entries.sort(key=lambda e: (e.time_ms, e.seq), reverse=True)
         return entries
+
+
+def generated_history(
+    address: str,
+    chain: str,
+    count: int,
+    *,
+    begin_ms: int,
+    end_ms: int,
+    tokens: list[str],
+) -> list[dict[str, object]]:
+    """``count`` deterministic records for a wallet, evenly spread over ``[begin_ms, end_ms)``
+    (for benchmarks and demos): in cycles of four, native coin in, a token in, half of that
+    native amount out and half of that token out (each out with a fee), so no balance ever
+    falls below its opening. ``tokens``: contracts to move (the native coin when empty)."""
+    if count < 0 or end_ms <= begin_ms:
+        raise ValueError("count: must be >= 0, and end after begin")
+    step = max(1, (end_ms - begin_ms) // max(count, 1))
+    records: list[dict[str, object]] = []
+    came_in: dict[int, tuple[str, str]] = {}
+    for i in range(count):
+        seed = hashlib.sha256(f"okx-sim-history\x1f{wallet_key(address)}\x1f{chain}\x1f{i}".encode()).digest()
+        kind = i % 4
+        token = tokens[seed[0] % len(tokens)] if tokens and kind in (1, 3) else ""
+        record: dict[str, object] = {"time": begin_ms + i * step, "token_address": token}
+        if kind in (0, 1):
+            amount = _plain(Decimal(1000 + int.from_bytes(seed[1:5], "big") % 999_000).scaleb(-6))
+            came_in[kind] = (token, amount)
+            record.update(amount=amount, direction="in")
+        else:
+            token, amount = came_in[kind - 2]
+            half = _plain(EXACT.divide(Decimal(amount), Decimal(2)))
+            record.update(token_address=token, amount=half, direction="out", fee="0.00001")
+        records.append(record)
+    return records

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import decimal
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -183,6 +183,47 @@ class WalletBook:
                 )
         self.ledger.add(entry)
         return entry
+
+    def add_transactions(
+        self, address: str, chain_index: str | int, records: Iterable[Mapping[str, object]]
+    ) -> list[LedgerEntry]:
+        """:meth:`add_transaction` for many records at once, checked together (all or none):
+        one pass over the wallet's ledger instead of one per record."""
+        chain = chain_text(chain_index)
+        opening = self._opening(str(address).strip(), chain, advance=False)
+        symbols = {token_key(a.token_address): a.symbol for a in opening}
+        entries = []
+        for i, record in enumerate(records):
+            fields = dict(record)
+            token = fields.get("token_address")
+            if fields.get("symbol") is None and isinstance(token, str):
+                known = known_token(chain, token)
+                fields["symbol"] = symbols.get(token_key(token.strip())) or (known[0] if known else "TKN")
+            try:
+                entries.append(self.ledger.build(address, chain, **fields))  # type: ignore[arg-type]
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"records[{i}].{error}") from None
+        fees: dict[str, Decimal] = {
+            e.tx_hash: e.fee for e in self.ledger.entries(str(address).strip(), chain)
+        }
+        for i, entry in enumerate(entries):
+            if fees.setdefault(entry.tx_hash, entry.fee) != entry.fee:
+                raise ValueError(f"records[{i}].fee: differs from another record of {entry.tx_hash}")
+        held = {token_key(a.token_address): Decimal(a.balance) for a in opening}
+        every = [*self.ledger.entries(str(address).strip(), chain), *entries]
+        for key, (lowest, when) in self.ledger.lowest_balances(every, held).items():
+            if lowest < 0:
+                raise ValueError(
+                    f"records: the balance of token {key or '(native)'} on chain {chain} would be "
+                    f"{plain(lowest)} at {when} ms (the ledger never goes below zero)"
+                )
+        for entry in entries:
+            self.ledger.add(entry)
+        return entries
+
+    def opening(self, address: str, chain: str) -> list[Asset]:
+        """The wallet's holdings before its ledger (overrides applied, no sequence advanced)."""
+        return self._opening(address, chain, advance=False)
 
     def _opening(self, address: str, chain: str, *, advance: bool) -> list[Asset]:
         key = wallet_key(address)
