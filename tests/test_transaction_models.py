@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -77,6 +78,7 @@ def test_round_trips_and_refusals():
     data = original.to_dict()
     assert data["tx_time"] == "2026-11-01T00:00:00.007Z" and data["amount"] == "1.50"
     assert Transaction.from_dict(data) == original
+    assert pickle.loads(pickle.dumps(original)) == original  # frozen, slotted, still picklable
     for field, value in (
         ("amount", "-1"),
         ("status", "done"),
