@@ -57,6 +57,7 @@ class WalletBook:
     def __init__(self) -> None:
         self.ledger = Ledger()
         self._lock = threading.Lock()
+        self._adding = threading.Lock()  # a ledger check and its addition, as one step
         self._overrides: dict[tuple[str, str], dict[str, _Override]] = {}
         self._reads: dict[tuple[str, str], int] = {}
         self._prices: dict[tuple[str, str], str] = {}
@@ -161,6 +162,12 @@ class WalletBook:
         """Add one record to the wallet's ledger (see :meth:`.ledger.Ledger.build` for the
         fields). Refused, naming the field, when it would take a balance below zero at any
         time, or gives one transaction two fees."""
+        with self._adding:
+            return self._add_transaction(address, chain_index, fields)
+
+    def _add_transaction(
+        self, address: str, chain_index: str | int, fields: dict[str, object]
+    ) -> LedgerEntry:
         chain = chain_text(chain_index)
         opening = self._opening(str(address).strip(), chain, advance=False)
         if fields.get("symbol") is None and isinstance(fields.get("token_address"), str):
@@ -189,6 +196,12 @@ class WalletBook:
     ) -> list[LedgerEntry]:
         """:meth:`add_transaction` for many records at once, checked together (all or none):
         one pass over the wallet's ledger instead of one per record."""
+        with self._adding:
+            return self._add_transactions(address, chain_index, records)
+
+    def _add_transactions(
+        self, address: str, chain_index: str | int, records: Iterable[Mapping[str, object]]
+    ) -> list[LedgerEntry]:
         chain = chain_text(chain_index)
         opening = self._opening(str(address).strip(), chain, advance=False)
         symbols = {token_key(a.token_address): a.symbol for a in opening}
