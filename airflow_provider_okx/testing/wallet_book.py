@@ -177,6 +177,9 @@ class WalletBook:
             fields["symbol"] = same[0] if same else known[0] if known else "TKN"
         entry = self.ledger.build(address, chain, **fields)  # type: ignore[arg-type]
         self.ledger.check_fee(entry)
+        if not entry.can_lower_a_balance:  # an inflow only raises running balances
+            self.ledger.add(entry)
+            return entry
         held = {token_key(a.token_address): Decimal(a.balance) for a in opening}
         earlier = self.ledger.entries(entry.address, chain)
         for key, (lowest, when) in self.ledger.lowest_balances([*earlier, entry], held).items():
