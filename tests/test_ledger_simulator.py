@@ -179,6 +179,16 @@ def test_index_prices_agree_with_the_balance_prices(sim):
     assert sim.count(endpoint="historical_price") == 1 + 3
     sim.set_price(1, "", "2000.5")
     assert hook.get_current_prices([(1, "")])[0].price == Decimal("2000.5")
+    unknown = hook.get_historical_prices(1, "0x" + "9" * 40, begin=NOW - timedelta(days=2), end=NOW)
+    assert unknown == []  # no price: no point, never a zero
+
+    async def run():
+        try:
+            return await hook.aget_historical_prices(1, "", begin=NOW - timedelta(days=2), end=NOW)
+        finally:
+            await hook.aclose()
+
+    assert asyncio.run(run()) == hook.get_historical_prices(1, "", begin=NOW - timedelta(days=2), end=NOW)
 
 
 def test_50050_from_the_simulator_fails_a_v5_connection(okx_simulator, monkeypatch, no_sleep):
