@@ -231,9 +231,9 @@ def segwit_decode(text: str) -> tuple[str, int, bytes]:
         raise ValueError(f"witness version {version} (0 to 16 exist)")
     program = bytes(_convertbits(data[1:], 5, 8))
     if not 2 <= len(program) <= 40:
-        raise ValueError(f"a witness program of {len(program)} bytes (2 to 40)")
+        raise ValueError(f"a {len(program)}-byte witness program (2 to 40 bytes)")
     if version == 0 and len(program) not in (20, 32):
-        raise ValueError(f"a version 0 witness program of {len(program)} bytes (20 or 32)")
+        raise ValueError(f"a {len(program)}-byte version 0 witness program (20 or 32 bytes)")
     if version == 0 and constant != BECH32:
         raise ValueError("witness version 0 takes a bech32 checksum, not bech32m (BIP-350)")
     if version != 0 and constant != BECH32M:
@@ -296,6 +296,7 @@ def _read_ton_friendly(text: str) -> Reading:
 # --- reading an address ------------------------------------------------------------------------
 
 _B58_RE = re.compile(rf"^[{B58_ALPHABET}]+$")
+_BARE_HEX40_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 _BASE58ISH_RE = re.compile(r"^[A-Za-z0-9]{25,50}$")
 
 
@@ -313,6 +314,8 @@ def read_address(text: str) -> Reading:
         readings.append(_read_ton_friendly(text))
     if _B58_RE.match(text) or (not readings and _BASE58ISH_RE.match(text)):
         readings.append(_read_base58(text))  # the second case names the character base58 leaves out
+    if _BARE_HEX40_RE.match(text):
+        return _none("40 hex digits without the 0x an EVM address starts with")
     families = frozenset().union(*(r.families for r in readings))
     if families:
         return Reading(families)
@@ -324,6 +327,16 @@ def read_address(text: str) -> Reading:
 def address_families(address: str) -> frozenset[str]:
     """The address families ``address`` validly belongs to (checksums verified); empty if none."""
     return read_address(address.strip()).families
+
+
+_HEX40_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def token_address_problem(token: str) -> str:
+    """Why a token contract address cannot be right, or ``""``. Only the EVM checksum is
+    checked (a mixed-case ``0x`` + 40 hex that fails EIP-55): token ids of other chains
+    (``btc-brc20-ordi``, ``0x2::sui::SUI``, mints...) are passed through to OKX as written."""
+    return _read_hex(token).problem if _HEX40_RE.match(token) else ""
 
 
 # --- identity and stored form ---------------------------------------------------------------------
