@@ -541,3 +541,55 @@ def test_a_mistyped_evm_token_contract_is_refused(okx_conn, requests_mock):
 def test_stored_form_per_family(written, stored):
     assert read_address(written.strip()).families or written.strip().startswith("btc-")
     assert address_key(written) == stored
+
+
+def test_the_sql_address_column_holds_the_documented_stored_form(
+    okx_simulator_connection, tmp_path, monkeypatch
+):
+    """Issue 21 item 11: each family's wallet is stored in the form docs/addresses.md gives,
+    and a rerun spelling the wallets otherwise replaces the day's rows instead of adding."""
+    import json
+    import sqlite3
+
+    from airflow_provider_okx.transfers.okx_to_sql import OkxBalancesToSqlOperator
+
+    path = tmp_path / "okx.sqlite"
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_LITE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    spelled = {
+        "evm": (EVM_WALLET, EVM_WALLET.lower()),
+        "btc": ("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
+        "ton": (TON_RAW.upper(), TON_RAW),
+        "tron": ("TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7", "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7"),
+        "sol": (
+            "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM",
+            "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM",
+        ),
+    }
+
+    def load(wallets: dict[str, str]) -> dict[str, set[str]]:
+        operator = OkxBalancesToSqlOperator(
+            task_id="load",
+            sql_conn_id="okx_lite",
+            table="okx_balances",
+            wallets=wallets,
+            chains="1,0,607,195,501",
+        )
+        execute = getattr(OkxBalancesToSqlOperator.execute, "__wrapped__", OkxBalancesToSqlOperator.execute)
+        execute(operator, {"ds": "2026-11-23"})
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute(
+                "SELECT wallet_label, address, COUNT(*) FROM okx_balances GROUP BY 1, 2"
+            ).fetchall()
+        stored: dict[str, set[str]] = {}
+        for label, address, _ in rows:
+            stored.setdefault(label, set()).add(address)
+        return stored
+
+    first = load({label: written for label, (written, _) in spelled.items()})
+    assert first == {label: {stored} for label, (_, stored) in spelled.items()}
+    with sqlite3.connect(path) as conn:
+        count = conn.execute("SELECT COUNT(*) FROM okx_balances").fetchone()[0]
+    again = load({label: stored for label, (_, stored) in spelled.items()})
+    assert again == first
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM okx_balances").fetchone()[0] == count
