@@ -32,6 +32,7 @@ from airflow_provider_okx.core.addresses import (
     keccak256,
     read_address,
     segwit_decode,
+    stored_address,
 )
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.core.chains import check_family, compatible_chains, validate_address
@@ -520,76 +521,29 @@ def test_a_mistyped_evm_token_contract_is_refused(okx_conn, requests_mock):
     assert requests_mock.call_count == 0
 
 
-# --- the stored form -------------------------------------------------------------------------------
+# --- identity and stored form -----------------------------------------------------------------
+
+BTC_UPPER = "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4"
 
 
 @pytest.mark.parametrize(
-    ("written", "stored"),
+    ("written", "key", "stored"),
     [
-        (EVM_WALLET, EVM_WALLET.lower()),
-        ("0x" + "AB" * 32, "0x" + "ab" * 32),
-        ("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
-        ("LTC1QG42TKWUUXEFUTZXEZDKDEL39GFSTUAP288MFEA", "ltc1qg42tkwuuxefutzxezdkdel39gfstuap288mfea"),
-        (TON_RAW.upper(), TON_RAW),
-        (TON_FRIENDLY, TON_FRIENDLY),
-        ("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"),
-        ("TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7", "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7"),
-        ("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM", "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM"),
-        (" btc-brc20-ordi ", "btc-brc20-ordi"),
+        (EVM_WALLET, EVM_WALLET.lower(), EVM_WALLET.lower()),
+        ("0x" + "AB" * 32, "0x" + "ab" * 32, "0x" + "ab" * 32),
+        (BTC_UPPER, BTC_UPPER.lower(), BTC_UPPER),
+        ("LTC1QG42TKWUUXEFUTZXEZDKDEL39GFSTUAP288MFEA", "ltc1qg42tkwuuxefutzxezdkdel39gfstuap288mfea", None),
+        (TON_RAW.upper(), TON_RAW, TON_RAW.upper()),
+        (TON_FRIENDLY, TON_FRIENDLY, TON_FRIENDLY),
+        ("1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2", None, None),
+        ("TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7", None, None),
+        ("9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM", None, None),
+        (" btc-brc20-ordi ", "btc-brc20-ordi", "btc-brc20-ordi"),
     ],
 )
-def test_stored_form_per_family(written, stored):
-    assert read_address(written.strip()).families or written.strip().startswith("btc-")
-    assert address_key(written) == stored
-
-
-def test_the_sql_address_column_holds_the_documented_stored_form(
-    okx_simulator_connection, tmp_path, monkeypatch
-):
-    """Issue 21 item 11: each family's wallet is stored in the form docs/addresses.md gives,
-    and a rerun spelling the wallets otherwise replaces the day's rows instead of adding."""
-    import json
-    import sqlite3
-
-    from airflow_provider_okx.transfers.okx_to_sql import OkxBalancesToSqlOperator
-
-    path = tmp_path / "okx.sqlite"
-    monkeypatch.setenv("AIRFLOW_CONN_OKX_LITE", json.dumps({"conn_type": "sqlite", "host": str(path)}))
-    spelled = {
-        "evm": (EVM_WALLET, EVM_WALLET.lower()),
-        "btc": ("BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4", "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"),
-        "ton": (TON_RAW.upper(), TON_RAW),
-        "tron": ("TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7", "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7"),
-        "sol": (
-            "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM",
-            "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM",
-        ),
-    }
-
-    def load(wallets: dict[str, str]) -> dict[str, set[str]]:
-        operator = OkxBalancesToSqlOperator(
-            task_id="load",
-            sql_conn_id="okx_lite",
-            table="okx_balances",
-            wallets=wallets,
-            chains="1,0,607,195,501",
-        )
-        execute = getattr(OkxBalancesToSqlOperator.execute, "__wrapped__", OkxBalancesToSqlOperator.execute)
-        execute(operator, {"ds": "2026-11-23"})
-        with sqlite3.connect(path) as conn:
-            rows = conn.execute(
-                "SELECT wallet_label, address, COUNT(*) FROM okx_balances GROUP BY 1, 2"
-            ).fetchall()
-        stored: dict[str, set[str]] = {}
-        for label, address, _ in rows:
-            stored.setdefault(label, set()).add(address)
-        return stored
-
-    first = load({label: written for label, (written, _) in spelled.items()})
-    assert first == {label: {stored} for label, (_, stored) in spelled.items()}
-    with sqlite3.connect(path) as conn:
-        count = conn.execute("SELECT COUNT(*) FROM okx_balances").fetchone()[0]
-    again = load({label: stored for label, (_, stored) in spelled.items()})
-    assert again == first
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("SELECT COUNT(*) FROM okx_balances").fetchone()[0] == count
+def test_identity_and_stored_form_per_family(written, key, stored):
+    """``address_key`` (matching, lineage names) folds case where the family ignores it;
+    ``stored_address`` (what a person reads) folds only ``0x`` hex. ``None``: as written."""
+    assert address_key(written) == (key or written.strip())
+    assert stored_address(written) == (stored or written.strip())
+    assert address_key(stored_address(written)) == address_key(written)

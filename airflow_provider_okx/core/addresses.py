@@ -2,8 +2,8 @@
 
 Pure functions: no Airflow, no HTTP. An address is read before any request is sent; one that
 fails its family's checksum is refused with the reason, so a mistyped wallet is never
-"checked" and reported empty. docs/addresses.md lists every family, its checks and its
-stored form.
+"checked" and reported empty. docs/addresses.md lists every family, its checks, its identity
+(:func:`address_key`) and its stored form (:func:`stored_address`).
 
 - EVM (``0x`` + 40 hex): EIP-55. Mixed case must match the Keccak-256 checksum; all lower or
   all upper case carries no checksum and is accepted, as EIP-55 says.
@@ -295,6 +295,10 @@ def _read_ton_friendly(text: str) -> Reading:
 
 # --- reading an address ------------------------------------------------------------------------
 
+MAX_ADDRESS_LENGTH = 128
+"""Longer than any wallet address of the families OKX serves (bech32 tops out at 90); also
+bounds the work of decoding base58, whose cost grows with the square of the length."""
+
 _B58_RE = re.compile(rf"^[{B58_ALPHABET}]+$")
 _BARE_HEX40_RE = re.compile(r"^[0-9a-fA-F]{40}$")
 _BASE58ISH_RE = re.compile(r"^[A-Za-z0-9]{25,50}$")
@@ -303,6 +307,8 @@ _BASE58ISH_RE = re.compile(r"^[A-Za-z0-9]{25,50}$")
 def read_address(text: str) -> Reading:
     """The families ``text`` validly belongs to; when none, the problem found in the format it
     looks most like. ``text`` is taken as given (strip it first)."""
+    if len(text) > MAX_ADDRESS_LENGTH:
+        return _none(f"longer than any wallet address ({len(text)} characters)")
     if text[:2] in ("0x", "0X"):
         return _read_hex(text)
     if match := _TON_RAW_RE.match(text):
@@ -357,3 +363,15 @@ def address_key(address: str) -> str:
     """
     text = address.strip()
     return text.lower() if _FOLDABLE_RE.match(text) else text
+
+
+_HEX_RE = re.compile(r"^0x[0-9a-fA-F]+$")
+
+
+def stored_address(address: str) -> str:
+    """The form a wallet is written in where a person reads it (the SQL loader's ``address``
+    column, as the README documents): ``0x`` hex lower-cased (EVM, Sui, Aptos: its case is
+    only a checksum), every other address as configured, surrounding whitespace dropped (an
+    upper-case bech32 address stays upper-case). Matching always uses :func:`address_key`."""
+    text = address.strip()
+    return text.lower() if _HEX_RE.match(text) else text

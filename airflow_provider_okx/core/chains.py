@@ -18,6 +18,7 @@ from airflow_provider_okx.core.addresses import (
     DOGECOIN,
     EVM,
     LITECOIN,
+    MAX_ADDRESS_LENGTH,
     SOLANA,
     SUI,
     TON,
@@ -228,9 +229,6 @@ def chunked(chains: list[str], size: int = MAX_CHAINS_PER_REQUEST) -> list[list[
 
 # Families, checksums and the stored form live in core/addresses.py; here an address meets
 # the chains it is asked on.
-
-MAX_ADDRESS_LENGTH = 128
-"""Longer than any wallet address of the families OKX serves (bech32 tops out at 90)."""
 
 
 def validate_address(address: object, field: str = "address") -> str:

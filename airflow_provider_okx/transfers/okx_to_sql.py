@@ -155,7 +155,7 @@ def parse_snapshot_date(value: object, field: str = "snapshot_date") -> datetime
 
 
 def _identity(address: str) -> str:
-    """How a wallet is matched and stored: :func:`~airflow_provider_okx.core.addresses.address_key`
+    """How a wallet is matched and stored: :func:`~airflow_provider_okx.core.chains.address_key`
     (case folded only where the address family ignores it)."""
     return address_key(address)
 
@@ -172,10 +172,8 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
     ``wallet_label``, ``address``, ``chain_index``, ``token_address`` (``""`` for the native
     coin), ``symbol``, ``balance``, ``token_price`` (``0``: OKX has no price), ``usd_value``
     (``balance x token_price``, exact), ``is_risk_token`` and ``fetched_at`` (when the balances
-    were fetched, UTC). ``address`` is the configured wallet in its stored form
-    (:func:`~airflow_provider_okx.core.addresses.address_key`, docs/addresses.md): ``0x`` hex
-    (EVM, Sui, Aptos), bech32 (``bc1``, ``ltc1``) and TON raw addresses lower-cased; base58
-    (Solana, Tron, legacy Bitcoin...) and TON user-friendly addresses as written.
+    were fetched, UTC). ``address`` is the configured wallet, ``0x`` hex lower-cased (its
+    identity), other addresses as given.
 
     **Idempotent**: in one transaction it deletes the snapshot date's rows of these wallets and
     inserts the new ones (in ``executemany`` batches), then commits. A rerun or a backfill of a
