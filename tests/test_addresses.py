@@ -547,3 +547,52 @@ def test_identity_and_stored_form_per_family(written, key, stored):
     assert address_key(written) == (key or written.strip())
     assert stored_address(written) == (stored or written.strip())
     assert address_key(stored_address(written)) == address_key(written)
+
+
+HOSTILE = [
+    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\u200b",  # a zero-width space inside
+    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeA\u0435d",  # a Cyrillic e
+    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeA ed",  # a space inside
+    "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeA\ned",  # a newline inside
+    "\uff10x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",  # a full-width 0
+    "0x",
+    "0x" + "0" * 39,
+    "0x" + "0" * 65,
+    "0x\u0661" * 20,  # Arabic-Indic digits
+    "1" * 129,
+    "1" * 100_000,
+    "bc1" + "q" * 200,
+    "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3t4",  # one lower-case letter
+    "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4\x00",
+    "\ud800",  # a lone surrogate
+    "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtAWWM9WzD",  # 35+ bytes of base58
+    "9WzDXwBbmkg8ZTbNMqUxvQRAyrZzDsGYdLVL9zYtA",  # 30 bytes (one character fewer is 32: no checksum)
+    "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjU7TLa2",
+    "TLa2f6VPqDgRE67v1736s7bJ8Ray5wYjUl",  # l is not base58
+    "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2",  # 47 characters
+    "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N=",
+    "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xq+2N",  # url-safe and standard mixed
+    "0:" + "g" * 64,
+    "+0:" + "a" * 64,
+    "00:" + "a" * 64,
+    "-1:" + "a" * 63,
+    "99999999999999999999999999999:" + "a" * 64,
+    "javascript:alert(1)",
+    '=HYPERLINK("http://x")',
+]
+
+
+@pytest.mark.parametrize("address", HOSTILE)
+def test_hostile_addresses_are_refused_with_a_reason_naming_the_field(address):
+    with pytest.raises(OkxInvalidInputError) as info:
+        validate_address(address, "wallets")
+    assert info.value.field == "wallets"
+    assert info.value.reason
+    assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize("address", [None, 0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED, b"0x00", ["0x"], 1.5])
+def test_an_address_that_is_not_text_is_refused(address):
+    with pytest.raises(OkxInvalidInputError) as info:
+        validate_address(address)
+    assert "as text" in info.value.reason
