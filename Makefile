@@ -1,4 +1,4 @@
-# Every command the README names. Each target does its own set-up on a fresh machine:
+# Every command CONTRIBUTING.md names. Each target does its own set-up on a fresh machine:
 # a bootstrap uv, one virtualenv per Airflow version, and a migrated throwaway Airflow home.
 #
 # The Airflow versions (CI legs) and the pins each needs live in one table,
@@ -121,10 +121,10 @@ format: $(call venv,$(NEWEST))/.installed
 # The documentation site (docs/, mkdocs.yml): --strict makes every warning (a broken link, a
 # missing page, an API reference that does not resolve) an error.
 docs: $(call venv,$(NEWEST))/.installed
-	.venv/bin/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir site
 
 docs-serve: $(call venv,$(NEWEST))/.installed
-	.venv/bin/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs serve
 
 # The sdist and wheel as a packager and a pip user get them (scripts/dist_check.py): built
 # from the sdist, twine check, check-wheel-contents, and the example DAGs imported from the

@@ -62,15 +62,19 @@ try:
     from airflow.dag_processing.dagbag import DagBag
 except ImportError:
     from airflow.models.dagbag import DagBag
-bag = DagBag(dag_folder=str(folder), include_examples=False)
+bag = DagBag(dag_folder=str(folder))  # examples off: AIRFLOW__CORE__LOAD_EXAMPLES=False
 errors = {path: text[-500:] for path, text in bag.import_errors.items()}
 print(json.dumps({"dags": sorted(bag.dag_ids), "errors": errors}))
 """
 
 
 def run(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    print("+", " ".join(args), flush=True)
-    return subprocess.run(args, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+    print("+", " ".join(args)[:300], flush=True)
+    try:
+        return subprocess.run(args, check=True, text=True, **kwargs)  # type: ignore[call-overload]
+    except subprocess.CalledProcessError as error:
+        sys.stderr.write(f"{error.stdout or ''}{error.stderr or ''}"[-6000:])
+        raise SystemExit(f"dist-check: failed (exit {error.returncode}): {args[0]}") from None
 
 
 def main() -> int:
