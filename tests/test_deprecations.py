@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 import airflow_provider_okx
-from airflow_provider_okx.glue.compat import AIRFLOW_V_3_3_PLUS
+from airflow_provider_okx.glue.compat import AIRFLOW_V_3_0_PLUS, AIRFLOW_V_3_3_PLUS
 
 SCRIPT = """
 import importlib, json, sys, warnings
@@ -83,3 +83,28 @@ def test_every_public_module_imports_with_deprecations_as_errors(tmp_path):
     assert "AirflowProviderDeprecationWarning" in result["airflow_classes"]
     if AIRFLOW_V_3_3_PLUS:
         assert "DeprecatedImportWarning" in result["airflow_classes"]
+
+
+def test_execute_methods_are_typed_with_the_context_airflow_gives():
+    import typing
+
+    if AIRFLOW_V_3_0_PLUS:
+        from airflow.sdk import Context
+    else:
+        from airflow.utils.context import Context
+
+    from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
+    from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
+    from airflow_provider_okx.sensors.balance import OkxBalanceSensor
+    from airflow_provider_okx.transfers.okx_to_sql import OkxBalancesToSqlOperator
+
+    methods = [
+        OkxTokenBalancesOperator.execute,
+        OkxTreasuryReportOperator.execute,
+        OkxBalancesToSqlOperator.execute,
+        OkxBalanceSensor.execute,
+        OkxBalanceSensor.poke,
+        OkxBalanceSensor.execute_complete,
+    ]
+    for method in methods:
+        assert typing.get_type_hints(method)["context"] is Context, method.__qualname__
