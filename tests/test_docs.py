@@ -83,7 +83,15 @@ def test_the_readme_quick_start_is_for_a_pip_user():
     quick_start = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
     assert "make " not in quick_start
     assert "airflow_provider_okx.example_dags" in quick_start
-    assert "apache-airflow-providers-sqlite" in readme.split("## Quick start", 1)[0]
+    install = readme.split("## Install", 1)[1].split("\n## ", 1)[0]
+    # Every connection type the example DAGs define for themselves needs its provider.
+    examples = ROOT / "airflow_provider_okx" / "example_dags"
+    conn_types = set()
+    for path in examples.glob("*.py"):
+        conn_types |= set(re.findall(r'"conn_type": "(\w+)"', path.read_text()))
+    assert conn_types == {"sqlite"}
+    for conn_type in conn_types:
+        assert f"apache-airflow-providers-{conn_type}" in install.split("```")[1], conn_type
 
 
 class _Fixed:
