@@ -109,7 +109,7 @@ def test_backoff_grows_and_gives_up_after_max_retries():
     assert isinstance(error, OkxRateLimitError)
     assert len(sends) == 5  # first try + 4 retries
     assert len(waits) == 4
-    # full jitter on the upper half of an exponential ceiling: each window is above the last
+    # equal jitter (the upper half) of an exponential ceiling: each window is above the last
     ceilings = [0.5 * 2**i for i in range(4)]
     for wait, ceiling in zip(waits, ceilings, strict=True):
         assert ceiling / 2 <= wait <= ceiling

@@ -3,7 +3,7 @@
 The openlineage provider is optional: it is imported inside the builders, never at module
 level, and every builder returns ``None`` when it is not installed.
 
-Naming scheme (stable; the README documents it):
+Naming scheme (stable; docs/lineage-links-events.md documents it):
 
 - **OKX balance data of one wallet**: namespace ``okx://<host[:port]>`` of the connection's
   base URL (``okx://web3.okx.com`` in production), name the wallet's address as

@@ -114,8 +114,15 @@ class OkxHook(BaseHook):
             elif schema.get("format") == "password":
                 widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), **kwargs)
             elif "integer" in schema["type"]:
+                bounds = NumberRange(min=schema["minimum"], max=schema["maximum"])
                 widgets[name] = IntegerField(
-                    label, validators=[Optional(), NumberRange(min=0)], widget=BS3TextFieldWidget(), **kwargs
+                    label, validators=[Optional(), bounds], widget=BS3TextFieldWidget(), **kwargs
+                )
+            elif "number" in schema["type"]:
+                # A StringField (see above) holding a decimal number within the schema's bounds.
+                bounds = _NumberInRange(schema["minimum"], schema["maximum"])
+                widgets[name] = StringField(
+                    label, validators=[Optional(), bounds], widget=BS3TextFieldWidget(), **kwargs
                 )
             else:
                 widgets[name] = StringField(label, widget=BS3TextFieldWidget(), **kwargs)
@@ -639,6 +646,25 @@ def _point_time(point: PricePoint) -> datetime:
 
 def _concat_prices(batches: list[list[PricePoint]]) -> list[PricePoint]:
     return [point for batch in batches for point in batch]
+
+
+class _NumberInRange:
+    """WTForms validator of a text field: a finite number within ``[minimum, maximum]``, the
+    bounds the hook enforces when it reads the connection (Airflow 2's connection form)."""
+
+    def __init__(self, minimum: float, maximum: float) -> None:
+        self.min = minimum
+        self.max = maximum
+
+    def __call__(self, form: Any, field: Any) -> None:
+        from wtforms.validators import ValidationError
+
+        try:
+            value = float(str(field.data).strip())
+        except ValueError:
+            raise ValidationError("Expected a number.") from None
+        if not math.isfinite(value) or not self.min <= value <= self.max:
+            raise ValidationError(f"Must be between {self.min:g} and {self.max:g}.")
 
 
 class _ChoicesWidget:

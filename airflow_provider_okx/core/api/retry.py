@@ -1,6 +1,6 @@
 """The retry policy, in one screen.
 
-Retried, with exponential backoff and full jitter (``Retry-After`` wins when OKX sends it):
+Retried, with exponential backoff and equal jitter (``Retry-After`` wins when OKX sends it):
 rate limits (HTTP 429 / 50011), OKX unavailable (5xx, 50001, 50026, 81159, 81451, an
 unreadable body, a success whose shape is not OKX's), timeouts and connection errors. Never
 retried: authentication, permission and parameter errors, an endpoint OKX reports offline
@@ -82,7 +82,8 @@ class RetryPolicy:
         if retry_after is not None and math.isfinite(retry_after):
             return min(max(retry_after, 0.0), self.max_delay)
         ceiling = min(self.max_delay, self.base_delay * (2**attempt))
-        # "Full jitter" on the upper half: grows with each attempt, never synchronises workers.
+        # "Equal jitter": half the ceiling fixed, half random. Grows with each attempt (never
+        # below half the ceiling) and never synchronises workers.
         return ceiling / 2 + (rng or random).random() * ceiling / 2
 
     @staticmethod
