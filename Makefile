@@ -20,8 +20,9 @@ venv = $(if $(filter $(NEWEST),$(1)),.venv,.venv-$(1))
 home = $(CURDIR)/.airflow/$(1)
 
 comma := ,
-# The newest leg also carries the developer tools and what the benchmarks compare against.
-extras = $(if $(filter $(NEWEST),$(1)),test$(comma)lint$(comma)bench,test)
+# The newest leg also carries the developer tools, what the benchmarks compare against, and
+# Celery (pinned in pyproject.toml's `celery` extra) for the CeleryExecutor deployment test.
+extras = $(if $(filter $(NEWEST),$(1)),test$(comma)lint$(comma)bench$(comma)celery,test)
 extra_packages = $(if $(filter $(NEWEST),$(1)),apache-airflow-providers-http)
 
 AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
@@ -29,8 +30,9 @@ AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
 # Each leg's suite; the cache provider would write .pytest_cache into the clone.
 PYTEST := -m pytest -p no:cacheprovider
 DEPLOYMENT_TIMEOUT ?= 1200
+CELERY_TIMEOUT ?= 600
 
-.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment postgres \
+.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment test-celery postgres \
 	test-legs versions screenshots $(addprefix test-,$(LEGS))
 
 help:
@@ -38,6 +40,7 @@ help:
 	@echo "make test             lint, the suite on every Airflow in $(VERSIONS), the real-deployment test"
 	@echo "make test-<leg>       the suite on one leg: $(LEGS) (test-af3 = newest, test-af2 = 2.10)"
 	@echo "make test-deployment  scheduler, dag-processor, triggerer, api-server and the simulator as processes"
+	@echo "make test-celery      the same on CeleryExecutor: PostgreSQL, Redis, two workers, one shared rate budget"
 	@echo "make versions         the legs, their Airflow versions and pins"
 	@echo "make screenshots      the OKX connection form in headless Chromium (newest 3.x and 2.10)"
 	@echo "make bench            the benchmark table (bench/RESULTS.md records a run)"
@@ -87,12 +90,18 @@ test-deployment: $(call home,$(NEWEST))/.migrated
 	OKX_DEPLOYMENT_TEST=1 timeout --kill-after=30 $(DEPLOYMENT_TIMEOUT) \
 		$(call venv,$(NEWEST))/bin/python $(PYTEST) -rP tests/deployment $(PYTEST_ARGS)
 
+# CeleryExecutor with PostgreSQL, Redis and two workers of 4 slots, against the simulator's
+# 5 requests/s for the key (tests/deployment/test_celery_deployment.py); bounded like the above.
+test-celery: $(call home,$(NEWEST))/.migrated postgres redis
+	OKX_CELERY_TEST=1 timeout --kill-after=30 $(CELERY_TIMEOUT) \
+		$(call venv,$(NEWEST))/bin/python $(PYTEST) -rP tests/deployment/test_celery_deployment.py $(PYTEST_ARGS)
+
 # PostgreSQL's server binaries for the SQL loader's tests (they start their own server on
 # loopback); installs Debian's package when missing, does nothing otherwise.
 postgres:
 	bash scripts/ensure-postgres.sh
 
-test: lint test-legs test-deployment
+test: lint test-legs test-deployment test-celery
 
 # The connection form in a real browser: headless Chromium from Debian's packages
 # (apt-get install -y chromium chromium-driver) driven by selenium, on the newest Airflow 3 and
