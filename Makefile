@@ -32,7 +32,8 @@ PYTEST := -m pytest -p no:cacheprovider
 DEPLOYMENT_TIMEOUT ?= 1200
 CELERY_TIMEOUT ?= 600
 
-.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment test-celery postgres \
+.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment test-celery \
+	postgres redis \
 	test-legs versions screenshots $(addprefix test-,$(LEGS))
 
 help:
@@ -71,7 +72,7 @@ $(call home,$(1))/.migrated: $(call venv,$(1))/.installed
 		> $(call home,$(1))/migrate.log 2>&1 || (cat $(call home,$(1))/migrate.log; exit 1)
 	touch $$@
 
-test-$(1): $(call home,$(1))/.migrated postgres
+test-$(1): $(call home,$(1))/.migrated postgres redis
 	@echo "=== Airflow $(call airflow_version,$(1)) ($(1)) $(call pins,$(1))"
 	AIRFLOW_HOME=$(call home,$(1)) $(AIRFLOW_ENV) $(call venv,$(1))/bin/python $(PYTEST) \
 		--ignore=tests/deployment $(PYTEST_ARGS)
@@ -86,7 +87,7 @@ test-legs: $(addprefix test-,$(LEGS))
 
 # The provider on a real multi-process deployment of the newest Airflow 3 (own Airflow home
 # and ports, all on loopback); bounded so a hang fails CI instead of stalling it.
-test-deployment: $(call home,$(NEWEST))/.migrated
+test-deployment: $(call home,$(NEWEST))/.migrated redis
 	OKX_DEPLOYMENT_TEST=1 timeout --kill-after=30 $(DEPLOYMENT_TIMEOUT) \
 		$(call venv,$(NEWEST))/bin/python $(PYTEST) -rP tests/deployment $(PYTEST_ARGS)
 
@@ -100,6 +101,11 @@ test-celery: $(call home,$(NEWEST))/.migrated postgres redis
 # loopback); installs Debian's package when missing, does nothing otherwise.
 postgres:
 	bash scripts/ensure-postgres.sh
+
+# Redis's server binary for the shared rate budget's tests (they start their own server on
+# loopback and a free port); installs Debian's package when missing, does nothing otherwise.
+redis:
+	bash scripts/ensure-redis.sh
 
 test: lint test-legs test-deployment test-celery
 
@@ -126,7 +132,7 @@ format: $(call venv,$(NEWEST))/.installed
 demo: $(call venv,$(NEWEST))/.installed
 	.venv/bin/python demo/run_demo.py
 
-bench: $(call home,$(NEWEST))/.migrated
+bench: $(call home,$(NEWEST))/.migrated redis
 	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench
 
 clean:

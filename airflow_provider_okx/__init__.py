@@ -37,7 +37,18 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "rate_limit_rps": {
         "label": "Rate limit (requests/s)",
         "schema": {"type": ["number", "null"], "default": 1, "minimum": 0},
-        "description": "Client-side cap per process; match your key's tier (trial keys: 1).",
+        "description": (
+            "Client-side cap: the key's rate (trial keys: 1). Per process, or for every process "
+            "together with a rate-limit store."
+        ),
+    },
+    "rate_limit_store": {
+        "label": "Rate-limit store (Redis URL)",
+        "schema": {"type": ["string", "null"], "format": "password"},
+        "description": (
+            "redis:// or rediss:// URL (pip install 'airflow-provider-okx[redis]'): then the rate "
+            "limit is the whole API key's budget, shared by every worker, task and the triggerer."
+        ),
     },
     "timeout": {
         "label": "Timeout (s)",
@@ -62,6 +73,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "project_id": "optional",
         "api_version": "v6",
         "rate_limit_rps": "1",
+        "rate_limit_store": "redis://:password@redis-host:6379/0 (optional)",
         "timeout": "10",
         "max_retries": "5",
     },

@@ -27,8 +27,11 @@ def test_provider_info_declares_the_okx_connection():
         "rate_limit_rps",
         "timeout",
         "max_retries",
+        "rate_limit_store",
     }
     assert conn["conn-fields"]["passphrase"]["schema"]["format"] == "password"
+    # the store's URL may hold a password: masked in the form like the passphrase
+    assert conn["conn-fields"]["rate_limit_store"]["schema"]["format"] == "password"
     behaviour = conn["ui-field-behaviour"]
     assert behaviour["relabeling"] == {"host": "Base URL", "login": "API Key", "password": "Secret Key"}
     assert "https://web3.okx.com" in behaviour["placeholders"]["host"]

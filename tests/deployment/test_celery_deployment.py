@@ -36,8 +36,8 @@ from tests.deployment.test_real_deployment import ADMIN_PASSWORD, AIRFLOW, Deplo
 from tests.postgres_server import find_bindir
 from tests.postgres_server import start_server as start_postgres
 from tests.postgres_server import stop_server as stop_postgres
-from tests.redis_server import require_binary as redis_binary
-from tests.redis_server import start_server as start_redis
+from tests.redis_server import RedisServer
+from tests.redis_server import find_binary as find_redis
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("OKX_CELERY_TEST") != "1",
@@ -94,13 +94,14 @@ def worker_argv(n: int) -> list[str]:
 @pytest.fixture(scope="module")
 def celery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryDeployment]:
     started = time.monotonic()
-    bindir = find_bindir()
-    if bindir is None:
-        message = "PostgreSQL binaries not found: run scripts/ensure-postgres.sh"
+    bindir, redis_binary = find_bindir(), find_redis()
+    if bindir is None or redis_binary is None:
+        message = "run scripts/ensure-postgres.sh and scripts/ensure-redis.sh (Debian's packages)"
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(message)
         pytest.skip(message)
-    redis = start_redis(redis_binary())
+    redis = RedisServer(redis_binary)  # with a password: it must stay out of every log
+    redis.start()
     postgres, pg_root = start_postgres(bindir)
     dep: CeleryDeployment | None = None
     try:
@@ -111,8 +112,8 @@ def celery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryDeploymen
             tmp_path_factory.mktemp("airflow-home"),
             tmp_path_factory.mktemp("simulator"),
             database,
-            redis.url(0),
-            redis.url(1),
+            redis.url,
+            redis.url.rsplit("/", 1)[0] + "/1",
         )
         atexit.register(dep.stop)
         migrate = subprocess.run(
@@ -183,7 +184,7 @@ def celery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryDeploymen
             dep.stop()
             atexit.unregister(dep.stop)
         stop_postgres(bindir, pg_root)
-        redis.stop()
+        redis.close()
         print(f"test wall time (deployment up, run, down): {time.monotonic() - started:.1f} s")
 
 
@@ -290,3 +291,16 @@ def test_every_listening_socket_is_on_loopback_too(celery):
         listening += [(proc.pid, proc.name(), s.laddr) for s in sockets if s.status == psutil.CONN_LISTEN]
     exposed = [entry for entry in listening if entry[2].ip not in ("127.0.0.1", "::1")]
     assert exposed == [], exposed
+
+
+def test_no_secret_in_any_log(celery):
+    """The store's and the broker's password, the OKX secret and passphrase: in no file of the
+    Airflow home (every service's and task's log), after a run that used them all."""
+    from tests.redis_server import PASSWORD
+
+    conn = celery.connection
+    needles = [s.encode() for s in (PASSWORD, conn["password"], conn["extra"]["passphrase"])]
+    files = [p for p in celery.home.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".log" for p in files), files  # the run's task logs are there to scan
+    leaks = [(str(p), n.decode()[:3] + "...") for p in files for n in needles if n in p.read_bytes()]
+    assert leaks == []
