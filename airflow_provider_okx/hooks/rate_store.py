@@ -40,6 +40,7 @@ import importlib
 import sys
 import threading
 import time
+from collections import deque
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -52,6 +53,7 @@ SOCKET_TIMEOUT = 0.25
 process to its fallback pace instead of holding its requests."""
 
 KEY_PREFIX = "airflow-provider-okx:rate:"
+ROUND_TRIPS_KEPT = 100_000
 
 RESERVE_SCRIPT = """
 -- KEYS[1]: the key's next free slot (microseconds, store clock); ARGV[1]: interval (us).
@@ -128,6 +130,9 @@ class RateStore:
             self._password = None
         self._lock = threading.Lock()
         self._async: LoopLocal[Any] = LoopLocal(self._make_async, _close_async)
+        self.round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
+        """Seconds each recent reservation took (the store's round trip and its script): what
+        the shared budget adds to a request. Diagnostics; figure 7 of the benchmark reads it."""
 
     def __repr__(self) -> str:
         return f"RateStore({self.name!r})"
@@ -144,11 +149,13 @@ class RateStore:
 
     def reserve(self, step: Reserve) -> Reserved | StoreFailed:
         """Reserve the next slot ``step.interval`` after the last; never raises."""
+        started = time.perf_counter()
         try:
             micros = self._script(keys=[self.key], args=[_micros(step.interval)])
-            return Reserved(int(micros) / 1e6)
         except Exception as exc:  # the store failing must never fail a request
             return StoreFailed(_reason(exc, self._password))
+        self.round_trips.append(time.perf_counter() - started)
+        return Reserved(int(micros) / 1e6)
 
     def ping(self) -> tuple[bool, str]:
         """Whether the store answers, and how fast (for ``test_connection``)."""
@@ -181,12 +188,14 @@ class RateStore:
                 # A few tens of ms: in a worker thread, not on the triggerer's event loop.
                 await asyncio.to_thread(importlib.import_module, "redis.asyncio")
             script = await self._async.get()
+            started = time.perf_counter()
             micros = await asyncio.wait_for(
                 script(keys=[self.key], args=[_micros(step.interval)]), timeout=3 * SOCKET_TIMEOUT
             )
-            return Reserved(int(micros) / 1e6)
         except Exception as exc:
             return StoreFailed(_reason(exc, self._password))
+        self.round_trips.append(time.perf_counter() - started)
+        return Reserved(int(micros) / 1e6)
 
 
 def _micros(seconds: float) -> int:
