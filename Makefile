@@ -38,7 +38,7 @@ CELERY_TIMEOUT ?= 600
 
 help:
 	@echo "make demo             run the treasury report DAG end to end against the bundled OKX simulator"
-	@echo "make test             lint, the suite on every Airflow in $(VERSIONS), the real-deployment test"
+	@echo "make test             lint, the suite on every Airflow in $(VERSIONS), the deployment tests (Local, Celery)"
 	@echo "make test-<leg>       the suite on one leg: $(LEGS) (test-af3 = newest, test-af2 = 2.10)"
 	@echo "make test-deployment  scheduler, dag-processor, triggerer, api-server and the simulator as processes"
 	@echo "make test-celery      the same on CeleryExecutor: PostgreSQL, Redis, two workers, one shared rate budget"
