@@ -83,6 +83,21 @@ def test_async_reservations_share_the_sync_schedule(redis_server):
     assert isinstance(third, Reserved) and 2 * FAR - 60 < third.wait <= 2 * FAR
 
 
+def test_many_concurrent_async_reservations_get_distinct_slots_over_few_connections(redis_server):
+    store = RateStore(redis_server.url, budget_key("https://okx.test", "k"))
+
+    async def many() -> tuple[list, int]:
+        answers = await asyncio.gather(*(store.areserve(Reserve(FAR)) for _ in range(200)))
+        clients = redis_server.client().client_list()
+        return answers, len(clients)
+
+    answers, connections = asyncio.run(many())
+    assert all(isinstance(a, Reserved) for a in answers)
+    slots = sorted(round(a.wait / FAR) for a in answers)  # type: ignore[union-attr]
+    assert slots == list(range(200))  # one slot each, none shared, none skipped
+    assert connections <= rate_store.ASYNC_CONNECTIONS + 1  # + the test's own client
+
+
 def test_a_store_that_is_down_is_an_answer_not_an_exception(redis_server):
     store = RateStore(redis_server.url, "k")
     redis_server.stop()
