@@ -250,6 +250,44 @@ def test_store_stopped_mid_run_and_restarted(okx_simulator, redis_server, monkey
     assert PASSWORD not in caplog.text
 
 
+@pytest.fixture
+def silent_store():
+    """A TCP port that accepts connections (the kernel's backlog) and never answers: a store
+    too slow to serve a reservation within its timeout."""
+    import socket
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield f"redis://:{PASSWORD}@127.0.0.1:{listener.getsockname()[1]}/0"
+    finally:
+        listener.close()
+
+
+def test_a_store_that_never_answers_times_out_into_the_fallback(
+    okx_simulator, silent_store, monkeypatch, caplog
+):
+    caplog.set_level(logging.WARNING, logger="airflow_provider_okx")
+    store = RateStore(silent_store, "k")
+    failed = store.reserve(Reserve(1.0))
+    assert isinstance(failed, StoreFailed) and "Timeout" in failed.reason
+    assert isinstance(asyncio.run(store.areserve(Reserve(1.0))), StoreFailed)
+    sim_conn(monkeypatch, okx_simulator, rate_limit_rps=40, rate_limit_store=silent_store)
+    hook = OkxHook()
+    for _ in range(3):
+        hook.get_all_token_balances(SEED_ADDRESS, 1)
+
+    async def read() -> None:
+        await hook.aget_all_token_balances(SEED_ADDRESS, 1)
+        await hook.aclose()
+
+    asyncio.run(read())
+    assert okx_simulator.count(status=200) == 4
+    assert len(warnings_about_the_store(caplog)) == 1
+    assert PASSWORD not in caplog.text
+
+
 def test_an_evicted_key_starts_again_at_now(okx_simulator, redis_server, monkeypatch):
     sim_conn(monkeypatch, okx_simulator, rate_limit_rps=50, rate_limit_store=redis_server.url)
     hook = OkxHook()
