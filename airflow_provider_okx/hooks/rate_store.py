@@ -41,7 +41,6 @@ import sys
 import threading
 import time
 from collections import deque
-from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -133,6 +132,7 @@ class RateStore:
         except ValueError:
             self._password = None
         self._lock = threading.Lock()
+        self._sync: Any = None
         self._async: LoopLocal[Any] = LoopLocal(self._make_async, _close_async)
         self.round_trips: deque[float] = deque(maxlen=ROUND_TRIPS_KEPT)
         """Seconds each recent reservation took (the store's round trip and its script): what
@@ -143,19 +143,24 @@ class RateStore:
 
     # --- sync ----------------------------------------------------------------------------
 
-    @cached_property
     def _script(self) -> Any:
-        import redis
+        """The sync client's script, built once (threads of one hook may race to it)."""
+        script = self._sync
+        if script is None:
+            with self._lock:
+                if self._sync is None:
+                    import redis
 
-        with self._lock:
-            client = redis.Redis.from_url(self.url, **_client_options())
-            return client.register_script(RESERVE_SCRIPT)
+                    client = redis.Redis.from_url(self.url, **_client_options())
+                    self._sync = client.register_script(RESERVE_SCRIPT)
+                script = self._sync
+        return script
 
     def reserve(self, step: Reserve) -> Reserved | StoreFailed:
         """Reserve the next slot ``step.interval`` after the last; never raises."""
         started = time.perf_counter()
         try:
-            micros = self._script(keys=[self.key], args=[_micros(step.interval)])
+            micros = self._script()(keys=[self.key], args=[_micros(step.interval)])
         except Exception as exc:  # the store failing must never fail a request
             return StoreFailed(_reason(exc, self._password))
         self.round_trips.append(time.perf_counter() - started)
