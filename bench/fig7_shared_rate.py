@@ -52,20 +52,23 @@ DURATION = 30.0
 RATE_GOAL = 0.95
 COST_GOAL_MS = 0.5
 SHARE_GOAL = 0.20
+MARK = "fig7>"
+"""Prefix of the lines a worker means for the figure on its stdout."""
 
 
 # --- one worker process ------------------------------------------------------------------
 
 
-def worker(config: dict[str, Any]) -> None:
-    """Child: build a hook, say ``ready``, wait for ``go``, send until the deadline, report."""
-    os.environ["AIRFLOW_CONN_OKX_DEFAULT"] = config["connection"]
-    from airflow_provider_okx.hooks.okx import OkxHook
+def worker() -> None:
+    """Child: for each run (a JSON line on stdin), build a hook, say ``ready``, wait for ``go``,
+    send until the deadline, report a JSON line. The same processes serve the three runs, so
+    Airflow is imported once per process, not once per run."""
+    import airflow_provider_okx.hooks.okx as okx
     from airflow_provider_okx.testing import SEED_ADDRESS
 
     lateness: list[float] = []
 
-    class TimedHook(OkxHook):
+    class TimedHook(okx.OkxHook):
         """The hook, with its documented ``_sleep`` seam timing how late each wake-up is."""
 
         @staticmethod
@@ -74,34 +77,40 @@ def worker(config: dict[str, Any]) -> None:
             time.sleep(seconds)
             lateness.append(time.perf_counter() - started - seconds)
 
-    hook = TimedHook()
-    hook.get_supported_chains()  # imports and the connection pool, before the clock starts
-    store = None
-    if config.get("store"):
-        from airflow_provider_okx.hooks.rate_store import budget_key, rate_store
+    for line in sys.stdin:
+        if not line.strip():
+            break
+        config = json.loads(line)
+        os.environ["AIRFLOW_CONN_OKX_DEFAULT"] = config["connection"]
+        hook = TimedHook()
+        hook.get_supported_chains()  # the connection pool and imports, before the clock starts
+        store = None
+        if config.get("store"):
+            from airflow_provider_okx.hooks.rate_store import budget_key, rate_store
 
-        store = rate_store(config["store"], budget_key(hook.config.base_url, hook.config.credentials.api_key))
-        store.round_trips.clear()
-    lateness.clear()
-    print("ready", flush=True)
-    sys.stdin.readline()
-    deadline = time.monotonic() + config["duration"]
-    sent = failed = 0
-    while time.monotonic() < deadline:
-        try:
-            hook.get_all_token_balances(SEED_ADDRESS, "1")
-            sent += 1
-        except Exception as error:  # counted: a failure is a result here
-            failed += 1
-            print(f"error {type(error).__name__}: {error}", file=sys.stderr, flush=True)
-    hook.close()
-    report = {
-        "sent": sent,
-        "failed": failed,
-        "lateness": lateness,
-        "round_trips": list(store.round_trips) if store is not None else [],
-    }
-    print(json.dumps(report), flush=True)
+            api_key = hook.config.credentials.api_key
+            store = rate_store(config["store"], budget_key(hook.config.base_url, api_key))
+            store.round_trips.clear()
+        lateness.clear()
+        print(MARK, "ready", flush=True)
+        sys.stdin.readline()
+        deadline = time.monotonic() + config["duration"]
+        sent = failed = 0
+        while time.monotonic() < deadline:
+            try:
+                hook.get_all_token_balances(SEED_ADDRESS, "1")
+                sent += 1
+            except Exception as error:  # counted: a failure is a result here
+                failed += 1
+                print(f"error {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+        hook.close()
+        report = {
+            "sent": sent,
+            "failed": failed,
+            "lateness": list(lateness),
+            "round_trips": list(store.round_trips) if store is not None else [],
+        }
+        print(MARK, json.dumps(report), flush=True)
 
 
 # --- the figure ----------------------------------------------------------------------------
@@ -117,13 +126,11 @@ def max_in_window(times: list[float], width: float = 1.0) -> int:
     return most
 
 
-def run(sim: Any, processes: int, duration: float, connection: str, store: str | None) -> dict[str, Any]:
-    """One run: ``processes`` workers for ``duration`` s; what the simulator and they saw."""
-    config = json.dumps({"connection": connection, "duration": duration, "store": store})
+def start_workers(processes: int) -> list[subprocess.Popen[str]]:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    children = [
+    return [
         subprocess.Popen(
-            [sys.executable, "-m", "bench.fig7_shared_rate", "--worker", config],
+            [sys.executable, "-m", "bench.fig7_shared_rate", "--worker"],
             cwd=REPO,
             env=env,
             stdin=subprocess.PIPE,
@@ -132,26 +139,40 @@ def run(sim: Any, processes: int, duration: float, connection: str, store: str |
         )
         for _ in range(processes)
     ]
-    try:
-        for child in children:
-            line = child.stdout.readline() if child.stdout else ""
-            if line.strip() != "ready":
-                raise RuntimeError(f"a worker did not start: {line!r}")
-        sim.reset()  # forget the warm-up requests and refill the key's bucket
-        started = time.time()
-        for child in children:
-            assert child.stdin is not None
-            child.stdin.write("go\n")
-            child.stdin.flush()
-        reports = []
-        for child in children:
-            out, _ = child.communicate(timeout=duration + 120)
-            reports.append(json.loads(out.strip().splitlines()[-1]))
-    finally:
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+
+
+def _tell(child: subprocess.Popen[str], line: str) -> None:
+    assert child.stdin is not None
+    child.stdin.write(line + "\n")
+    child.stdin.flush()
+
+
+def _hear(child: subprocess.Popen[str]) -> str:
+    """The worker's next message (lines it did not mark, such as a library's print, are skipped)."""
+    assert child.stdout is not None
+    while True:
+        line = child.stdout.readline()
+        if not line:
+            raise RuntimeError(f"a worker exited (code {child.wait()})")
+        if line.startswith(MARK + " "):
+            return line[len(MARK) + 1 :].strip()
+
+
+def run(
+    sim: Any, children: list[subprocess.Popen[str]], duration: float, connection: str, store: str | None
+) -> dict[str, Any]:
+    """One run of every worker for ``duration`` s; what the simulator and they saw."""
+    config = json.dumps({"connection": connection, "duration": duration, "store": store})
+    for child in children:
+        _tell(child, config)
+    for child in children:
+        if _hear(child) != "ready":
+            raise RuntimeError("a worker did not get ready")
+    sim.reset()  # forget the warm-up requests and refill the key's bucket
+    started = time.time()
+    for child in children:
+        _tell(child, "go")
+    reports = [json.loads(_hear(child)) for child in children]
     with sim._log_lock:
         records = list(sim.requests)
     window = [r for r in records if started <= r.time < started + duration]
@@ -181,23 +202,28 @@ def measure(args: argparse.Namespace) -> FigureResult:
     sim = OkxSimulator("127.0.0.1", 0, rate_limit_rps=RATE)
     server.start()
     sim.start()
+    children = start_workers(processes)
     try:
         shared = run(
             sim,
-            processes,
+            children,
             duration,
             sim.connection_json(rate_limit_rps=RATE, rate_limit_store=server.url, max_retries=10),
             server.url,
         )
         pooled = run(
             sim,
-            processes,
+            children,
             duration,
             sim.connection_json(rate_limit_rps=RATE / processes, max_retries=10),
             None,
         )
-        free = run(sim, processes, duration, sim.connection_json(rate_limit_rps=RATE, max_retries=10), None)
+        free = run(sim, children, duration, sim.connection_json(rate_limit_rps=RATE, max_retries=10), None)
     finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
         sim.stop()
         server.close()
 
@@ -266,13 +292,12 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--duration", type=float, default=None, help=f"seconds per run (default {DURATION:g})"
     )
-    parser.add_argument("--worker", metavar="CONFIG", help=argparse.SUPPRESS)
     if "--smoke" not in parser._option_string_actions:  # before the bench convention's --smoke
         parser.add_argument("--smoke", action="store_true", help="2 processes, 2 s: proves the figure runs")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] == "--worker":
-        worker(json.loads(sys.argv[2]))
+    if sys.argv[1:] == ["--worker"]:
+        worker()
     else:
         figure_main(measure, __doc__ or TITLE, _arguments)

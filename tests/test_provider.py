@@ -175,6 +175,7 @@ FORBIDDEN = (
     "requests",
     "httpx",
     "urllib3",
+    "redis",
     "airflow_provider_okx.testing",
     "airflow_provider_okx.triggers.balance",
 )
@@ -191,4 +192,4 @@ def test_importing_operators_and_sensor_pulls_in_no_http_library():
 
 def test_importing_the_hook_pulls_in_no_http_library_until_a_request():
     new = _new_modules("import airflow_provider_okx.hooks.okx")
-    assert not {m for m in new if m.split(".")[0] in ("requests", "httpx")}
+    assert not {m for m in new if m.split(".")[0] in ("requests", "httpx", "redis")}

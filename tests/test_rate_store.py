@@ -83,6 +83,21 @@ def test_async_reservations_share_the_sync_schedule(redis_server):
     assert isinstance(third, Reserved) and 2 * FAR - 60 < third.wait <= 2 * FAR
 
 
+def test_many_concurrent_async_reservations_get_distinct_slots_over_few_connections(redis_server):
+    store = RateStore(redis_server.url, budget_key("https://okx.test", "k"))
+
+    async def many() -> tuple[list, int]:
+        answers = await asyncio.gather(*(store.areserve(Reserve(FAR)) for _ in range(200)))
+        clients = redis_server.client().client_list()
+        return answers, len(clients)
+
+    answers, connections = asyncio.run(many())
+    assert all(isinstance(a, Reserved) for a in answers)
+    slots = sorted(round(a.wait / FAR) for a in answers)  # type: ignore[union-attr]
+    assert slots == list(range(200))  # one slot each, none shared, none skipped
+    assert connections <= rate_store.ASYNC_CONNECTIONS + 1  # + the test's own client
+
+
 def test_a_store_that_is_down_is_an_answer_not_an_exception(redis_server):
     store = RateStore(redis_server.url, "k")
     redis_server.stop()
@@ -232,6 +247,44 @@ def test_store_stopped_mid_run_and_restarted(okx_simulator, redis_server, monkey
     assert "answers again" in caplog.text
     assert okx_simulator.count(status=429) == 0
     assert okx_simulator.count(status=200) == okx_simulator.count()
+    assert PASSWORD not in caplog.text
+
+
+@pytest.fixture
+def silent_store():
+    """A TCP port that accepts connections (the kernel's backlog) and never answers: a store
+    too slow to serve a reservation within its timeout."""
+    import socket
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield f"redis://:{PASSWORD}@127.0.0.1:{listener.getsockname()[1]}/0"
+    finally:
+        listener.close()
+
+
+def test_a_store_that_never_answers_times_out_into_the_fallback(
+    okx_simulator, silent_store, monkeypatch, caplog
+):
+    caplog.set_level(logging.WARNING, logger="airflow_provider_okx")
+    store = RateStore(silent_store, "k")
+    failed = store.reserve(Reserve(1.0))
+    assert isinstance(failed, StoreFailed) and "Timeout" in failed.reason
+    assert isinstance(asyncio.run(store.areserve(Reserve(1.0))), StoreFailed)
+    sim_conn(monkeypatch, okx_simulator, rate_limit_rps=40, rate_limit_store=silent_store)
+    hook = OkxHook()
+    for _ in range(3):
+        hook.get_all_token_balances(SEED_ADDRESS, 1)
+
+    async def read() -> None:
+        await hook.aget_all_token_balances(SEED_ADDRESS, 1)
+        await hook.aclose()
+
+    asyncio.run(read())
+    assert okx_simulator.count(status=200) == 4
+    assert len(warnings_about_the_store(caplog)) == 1
     assert PASSWORD not in caplog.text
 
 

@@ -56,7 +56,9 @@ class OkxHook(BaseHook):
 
     :param okx_conn_id: an ``okx`` connection: login = API key, password = secret key, extra
         ``passphrase`` (required), ``project_id``, ``api_version`` (``v6``/``v5``),
-        ``rate_limit_rps``, ``timeout`` (total seconds per attempt), ``max_retries``,
+        ``rate_limit_rps``, ``rate_limit_store`` (a Redis URL: ``rate_limit_rps`` is then the
+        whole key's budget across every process), ``timeout`` (total seconds per attempt),
+        ``max_retries``,
         ``max_response_bytes``, and ``proxies``, ``verify``, ``cert``/``cert_key`` as
         ``HttpHook`` takes them.
     """
