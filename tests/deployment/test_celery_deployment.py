@@ -14,7 +14,8 @@ batches of 20 wallets (160 requests, up to 8 task processes at once) next to 3 d
 sensors polling from the triggerer. The connection says ``rate_limit_rps=5`` and names the
 store: the whole key then gets 5 requests/s across every process. The test shows every task
 succeeds, the simulator refused nothing (0 answers 429), every wallet was read, and the budget
-was used: the requests span at most 1.3 x (requests / 5) + SPAN_SLACK seconds.
+was used: the requests span at most 1.3 x (requests / 5) + SPAN_SLACK seconds. Without the
+store the 429 assertion fails (measured: 152 of 323 requests answered 429, 38 in one second).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,6 +93,10 @@ def worker_argv(n: int) -> list[str]:
     ]
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 @pytest.fixture(scope="module")
 def celery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryDeployment]:
     started = time.monotonic()
@@ -100,11 +106,15 @@ def celery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryDeploymen
         if os.environ.get("CI", "").lower() in ("true", "1"):
             pytest.fail(message)
         pytest.skip(message)
+    # `make test-celery` bounds the run with timeout(1), which sends SIGTERM: stop everything
+    # started here then too (pytest runs the fixtures' teardown on an interrupt)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     redis = RedisServer(redis_binary)  # with a password: it must stay out of every log
-    redis.start()
-    postgres, pg_root = start_postgres(bindir)
+    pg_root: Path | None = None
     dep: CeleryDeployment | None = None
     try:
+        redis.start()
+        postgres, pg_root = start_postgres(bindir)
         postgres.query("CREATE DATABASE airflow")
         database = f"{postgres.user}@{postgres.host}:{postgres.port}/airflow"
         # the broker in database 0, the rate budget in database 1 of the same server
@@ -183,8 +193,10 @@ def celery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CeleryDeploymen
         if dep is not None:
             dep.stop()
             atexit.unregister(dep.stop)
-        stop_postgres(bindir, pg_root)
+        if pg_root is not None:
+            stop_postgres(bindir, pg_root)
         redis.close()
+        signal.signal(signal.SIGTERM, previous)
         print(f"test wall time (deployment up, run, down): {time.monotonic() - started:.1f} s")
 
 
