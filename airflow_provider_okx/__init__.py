@@ -58,7 +58,10 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "max_retries": {
         "label": "Max retries",
         "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
-        "description": "Retries of rate-limited, unavailable and timed-out requests.",
+        "description": (
+            "Retries of unavailable and timed-out requests; rate-limited ones also past it, "
+            "within timeout x (max retries + 1)."
+        ),
     },
 }
 

@@ -149,6 +149,24 @@ def test_a_malformed_store_url_fails_test_connection(monkeypatch):
     assert "extra.rate_limit_store" in message and "secretpw" not in message
 
 
+def test_without_the_redis_client_requests_fall_back_and_the_test_says_what_to_install(
+    okx_simulator, redis_server, monkeypatch, caplog
+):
+    import sys
+
+    caplog.set_level(logging.WARNING, logger="airflow_provider_okx")
+    for name in [m for m in sys.modules if m == "redis" or m.startswith("redis.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "redis", None)  # import redis -> ImportError
+    sim_conn(monkeypatch, okx_simulator, rate_limit_rps=40, rate_limit_store=redis_server.url)
+    hook = OkxHook()
+    hook.get_all_token_balances(SEED_ADDRESS, 1)  # served, at the fallback pace
+    [warning] = warnings_about_the_store(caplog)
+    assert "pip install 'airflow-provider-okx[redis]'" in warning.getMessage()
+    ok, message = hook.test_connection()
+    assert not ok and "airflow-provider-okx[redis]" in message
+
+
 def test_the_store_password_is_masked_and_never_in_repr():
     url = "rediss://user:s3cret-store-pw@redis.internal:6380/2"
     config = config_from_connection(Conn(rate_limit_store=url))

@@ -66,7 +66,10 @@ class OkxConfig:
 
     @property
     def retry(self) -> RetryPolicy:
-        return RetryPolicy(max_retries=self.max_retries)
+        # Rate-limited answers are retried past max_retries within the call's total deadline.
+        return RetryPolicy(
+            max_retries=self.max_retries, rate_limit_deadline=self.timeout * (self.max_retries + 1)
+        )
 
     def secrets(self) -> list[str]:
         """Values to register with Airflow's secrets masker: the secret key, the passphrase

@@ -96,6 +96,8 @@ def redacted(url: str) -> str:
 
 
 def _reason(exc: BaseException, password: str | None) -> str:
+    if isinstance(exc, ImportError):
+        return "the redis client is not installed here: pip install 'airflow-provider-okx[redis]'"
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if password:
         text = text.replace(password, "***")
@@ -167,14 +169,20 @@ class RateStore:
         return Reserved(int(micros) / 1e6)
 
     def ping(self) -> tuple[bool, str]:
-        """Whether the store answers, and how fast (for ``test_connection``)."""
-        import redis
+        """Whether the store answers and runs the script, and how fast (``test_connection``).
 
+        Reserves nothing: ``PING`` and ``SCRIPT LOAD`` (which a user without scripting
+        permissions is refused).
+        """
+        try:
+            import redis
+        except ImportError as exc:
+            return False, f"rate_limit_store {self.name}: {_reason(exc, self._password)}"
         client = redis.Redis.from_url(self.url, **_client_options())
         started = time.perf_counter()
         try:
             client.ping()
-            client.ttl(self.key)  # the same permissions a reservation reads with
+            client.script_load(RESERVE_SCRIPT)
         except Exception as exc:
             return False, f"rate_limit_store {self.name} did not answer: {_reason(exc, self._password)}"
         finally:

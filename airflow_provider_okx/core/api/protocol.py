@@ -186,6 +186,8 @@ class OkxProtocol:
         """
         attempt = 0
         resynced = False
+        started = self._monotonic()
+        waited = 0.0  # the waits asked for: elapsed time even when a test's sleep does not sleep
         # Every header value of every attempt: an error may quote any earlier attempt's.
         sent: set[str] = set()
         body = request.body.encode() if request.body else None
@@ -228,11 +230,26 @@ class OkxProtocol:
                         "OKX refused our timestamp; clock offset resynced to %+.1f s, retrying", offset
                     )
                     continue
-                delay = self.retry.delay(attempt, error, self._rng)
+                elapsed = max(self._monotonic() - started, waited)
+                delay = self.retry.delay(attempt, error, self._rng, elapsed)
                 if delay is None:
                     if error is raw_error:
                         raise
                     raise error from None  # the original held a secret: not chained
                 attempt += 1
-                log.warning("%s (retry %d of %d in %.2f s)", error, attempt, self.retry.max_retries, delay)
+                if attempt <= self.retry.max_retries:
+                    log.warning(
+                        "%s (retry %d of %d in %.2f s)", error, attempt, self.retry.max_retries, delay
+                    )
+                else:
+                    log.warning(
+                        "%s (retry %d, past max_retries=%d: rate limited, retried within the call's "
+                        "%g s deadline; in %.2f s)",
+                        error,
+                        attempt,
+                        self.retry.max_retries,
+                        self.retry.rate_limit_deadline,
+                        delay,
+                    )
+                waited += delay
                 yield Wait(delay)
