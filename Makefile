@@ -20,9 +20,11 @@ venv = $(if $(filter $(NEWEST),$(1)),.venv,.venv-$(1))
 home = $(CURDIR)/.airflow/$(1)
 
 # Development dependencies are PEP 735 groups of pyproject.toml (never published extras).
-# The newest leg also carries the developer tools, the docs and packaging tools, and what the
-# benchmarks compare against.
+# The newest leg also carries the developer tools, the docs and packaging tools, what the
+# benchmarks compare against, and Celery (pinned in pyproject.toml's `celery` extra) for the
+# CeleryExecutor deployment test.
 groups = --group test $(if $(filter $(NEWEST),$(1)),--group lint --group bench --group docs --group dist)
+extras = $(if $(filter $(NEWEST),$(1)),[celery])
 extra_packages = $(if $(filter $(NEWEST),$(1)),apache-airflow-providers-http)
 
 AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
@@ -30,15 +32,17 @@ AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
 # Each leg's suite; the cache provider would write .pytest_cache into the clone.
 PYTEST := -m pytest -p no:cacheprovider
 DEPLOYMENT_TIMEOUT ?= 1200
+CELERY_TIMEOUT ?= 600
 
-.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment postgres \
-	test-legs versions screenshots docs docs-serve dist-check $(addprefix test-,$(LEGS))
+.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment test-celery \
+	postgres redis test-legs versions screenshots docs docs-serve dist-check $(addprefix test-,$(LEGS))
 
 help:
 	@echo "make demo             run the treasury report DAG end to end against the bundled OKX simulator"
-	@echo "make test             lint, the suite on every Airflow in $(VERSIONS), the real-deployment test"
+	@echo "make test             lint, the suite on every Airflow in $(VERSIONS), the deployment tests (Local, Celery)"
 	@echo "make test-<leg>       the suite on one leg: $(LEGS) (test-af3 = newest, test-af2 = 2.10)"
 	@echo "make test-deployment  scheduler, dag-processor, triggerer, api-server and the simulator as processes"
+	@echo "make test-celery      the same on CeleryExecutor: PostgreSQL, Redis, two workers, one shared rate budget"
 	@echo "make versions         the legs, their Airflow versions and pins"
 	@echo "make screenshots      the OKX connection form in headless Chromium (newest 3.x and 2.10)"
 	@echo "make bench            the benchmark table (bench/RESULTS.md records a run)"
@@ -60,7 +64,7 @@ define LEG_RULES
 $(call venv,$(1))/.installed: pyproject.toml $(VERSIONS) | $(UV)
 	rm -rf $(call venv,$(1))
 	$(UV) venv --quiet --python $(PYTHON) $(call venv,$(1))
-	VIRTUAL_ENV=$(CURDIR)/$(call venv,$(1)) $(UV) pip install --quiet -e . $(call groups,$(1)) \
+	VIRTUAL_ENV=$(CURDIR)/$(call venv,$(1)) $(UV) pip install --quiet -e ".$(call extras,$(1))" $(call groups,$(1)) \
 		"apache-airflow==$(call airflow_version,$(1))" $(call pins,$(1)) $(call extra_packages,$(1))
 	touch $$@
 
@@ -71,7 +75,7 @@ $(call home,$(1))/.migrated: $(call venv,$(1))/.installed
 		> $(call home,$(1))/migrate.log 2>&1 || (cat $(call home,$(1))/migrate.log; exit 1)
 	touch $$@
 
-test-$(1): $(call home,$(1))/.migrated postgres
+test-$(1): $(call home,$(1))/.migrated postgres redis
 	@echo "=== Airflow $(call airflow_version,$(1)) ($(1)) $(call pins,$(1))"
 	AIRFLOW_HOME=$(call home,$(1)) $(AIRFLOW_ENV) $(call venv,$(1))/bin/python $(PYTEST) \
 		--ignore=tests/deployment $(PYTEST_ARGS)
@@ -86,16 +90,27 @@ test-legs: $(addprefix test-,$(LEGS))
 
 # The provider on a real multi-process deployment of the newest Airflow 3 (own Airflow home
 # and ports, all on loopback); bounded so a hang fails CI instead of stalling it.
-test-deployment: $(call home,$(NEWEST))/.migrated
+test-deployment: $(call home,$(NEWEST))/.migrated redis
 	OKX_DEPLOYMENT_TEST=1 timeout --kill-after=30 $(DEPLOYMENT_TIMEOUT) \
 		$(call venv,$(NEWEST))/bin/python $(PYTEST) -rP tests/deployment $(PYTEST_ARGS)
+
+# CeleryExecutor with PostgreSQL, Redis and two workers of 4 slots, against the simulator's
+# 5 requests/s for the key (tests/deployment/test_celery_deployment.py); bounded like the above.
+test-celery: $(call home,$(NEWEST))/.migrated postgres redis
+	OKX_CELERY_TEST=1 timeout --kill-after=30 $(CELERY_TIMEOUT) \
+		$(call venv,$(NEWEST))/bin/python $(PYTEST) -rP tests/deployment/test_celery_deployment.py $(PYTEST_ARGS)
 
 # PostgreSQL's server binaries for the SQL loader's tests (they start their own server on
 # loopback); installs Debian's package when missing, does nothing otherwise.
 postgres:
 	bash scripts/ensure-postgres.sh
 
-test: lint docs dist-check test-legs test-deployment
+# Redis's server binary for the shared rate budget's tests (they start their own server on
+# loopback and a free port); installs Debian's package when missing, does nothing otherwise.
+redis:
+	bash scripts/ensure-redis.sh
+
+test: lint docs dist-check test-legs test-deployment test-celery
 
 # The connection form in a real browser: headless Chromium from Debian's packages
 # (apt-get install -y chromium chromium-driver) driven by selenium, on the newest Airflow 3 and
@@ -136,7 +151,7 @@ dist-check: $(call venv,$(NEWEST))/.installed
 demo: $(call venv,$(NEWEST))/.installed
 	.venv/bin/python demo/run_demo.py
 
-bench: $(call home,$(NEWEST))/.migrated
+bench: $(call home,$(NEWEST))/.migrated redis
 	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench
 
 clean:

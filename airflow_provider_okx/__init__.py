@@ -40,7 +40,18 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "rate_limit_rps": {
         "label": "Rate limit (requests/s)",
         "schema": {"type": ["number", "null"], "default": 1, "minimum": 0, "maximum": 10000},
-        "description": "Client-side cap per process; match your key's tier (trial keys: 1); 0 = no cap.",
+        "description": (
+            "Client-side cap: the key's rate (trial keys: 1); 0 = no cap. Per process, or for every "
+            "process together with a rate-limit store."
+        ),
+    },
+    "rate_limit_store": {
+        "label": "Rate-limit store (Redis URL)",
+        "schema": {"type": ["string", "null"], "format": "password"},
+        "description": (
+            "redis:// or rediss:// URL (pip install 'airflow-provider-okx[redis]'): then the rate "
+            "limit is the whole API key's budget, shared by every worker, task and the triggerer."
+        ),
     },
     "timeout": {
         "label": "Timeout (s)",
@@ -50,7 +61,10 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     "max_retries": {
         "label": "Max retries",
         "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0, "maximum": 100},
-        "description": "Retries of rate-limited, unavailable and timed-out requests.",
+        "description": (
+            "Retries of unavailable and timed-out requests; rate-limited ones also past it, "
+            "within timeout x (max retries + 1)."
+        ),
     },
 }
 
@@ -66,6 +80,7 @@ UI_FIELD_BEHAVIOUR: dict[str, Any] = {
         "project_id": "optional",
         "api_version": "v6",
         "rate_limit_rps": "1",
+        "rate_limit_store": "redis://:password@redis-host:6379/0 (optional)",
         "timeout": "10",
         "max_retries": "5",
     },

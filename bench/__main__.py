@@ -32,6 +32,7 @@ FIGURES: dict[int, tuple[str, str, float]] = {
     4: ("fig4_triggers", "4. 1,000 triggers waiting", 420),
     5: ("fig5_report", "5. Report at scale (100,000 and 1,000,000 rows)", 900),
     6: ("fig6_signing", "6. Signing", 120),
+    7: ("fig7_shared_rate", "7. One key shared by 8 processes (store)", 600),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 NOTES_MARKER = "## Notes"

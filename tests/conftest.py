@@ -13,6 +13,8 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 import pytest
 
+from tests.redis_server import redis_server  # noqa: F401 (fixture: a real redis-server per test)
+
 API_KEY = "test-api-key-0001"
 SECRET_KEY = "test-secret-key-s3cr3t-value"
 PASSPHRASE = "test-passphrase-Pa55"

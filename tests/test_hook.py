@@ -16,6 +16,7 @@ from airflow_provider_okx.core.api.errors import (
     OkxInvalidInputError,
     OkxRateLimitError,
     OkxTransportError,
+    OkxUnavailableError,
 )
 from airflow_provider_okx.hooks.okx import OkxHook
 from tests.conftest import API_KEY, BASE_URL, PASSPHRASE, SECRET_KEY
@@ -177,11 +178,31 @@ def test_rate_limited_burst_is_retried_with_growing_delays(okx_conn, requests_mo
 
 def test_gives_up_after_max_retries_with_okx_code(okx_conn, requests_mock, no_sleep):
     okx_conn(max_retries=2)
+    requests_mock.get(
+        V6_ALL, status_code=503, json={"code": "50001", "msg": "Service unavailable", "data": []}
+    )
+    with pytest.raises(OkxUnavailableError) as info:
+        OkxHook().get_all_token_balances(EVM, 1)
+    assert requests_mock.call_count == 3
+    assert "50001" in str(info.value) and "Service unavailable" in str(info.value)
+
+
+def test_rate_limited_answers_are_retried_within_the_deadline_then_raised(okx_conn, requests_mock, no_sleep):
+    okx_conn(max_retries=2, timeout=5)
     requests_mock.get(V6_ALL, status_code=429, json={"code": "50011", "msg": "Too Many Requests", "data": []})
     with pytest.raises(OkxRateLimitError) as info:
         OkxHook().get_all_token_balances(EVM, 1)
-    assert requests_mock.call_count == 3
+    assert requests_mock.call_count > 3  # past max_retries: a signal to slow down, not a failure
+    assert sum(no_sleep.waits) <= 5 * (2 + 1)  # but within timeout x (max_retries + 1)
     assert "50011" in str(info.value) and "Too Many Requests" in str(info.value)
+
+
+def test_max_retries_zero_never_retries_a_rate_limit(okx_conn, requests_mock, no_sleep):
+    okx_conn(max_retries=0)
+    requests_mock.get(V6_ALL, status_code=429, json={"code": "50011", "msg": "Too Many Requests", "data": []})
+    with pytest.raises(OkxRateLimitError):
+        OkxHook().get_all_token_balances(EVM, 1)
+    assert requests_mock.call_count == 1
 
 
 def test_timeouts_are_retried(okx_conn, requests_mock, no_sleep):

@@ -27,8 +27,11 @@ def test_provider_info_declares_the_okx_connection():
         "rate_limit_rps",
         "timeout",
         "max_retries",
+        "rate_limit_store",
     }
     assert conn["conn-fields"]["passphrase"]["schema"]["format"] == "password"
+    # the store's URL may hold a password: masked in the form like the passphrase
+    assert conn["conn-fields"]["rate_limit_store"]["schema"]["format"] == "password"
     behaviour = conn["ui-field-behaviour"]
     assert behaviour["relabeling"] == {"host": "Base URL", "login": "API Key", "password": "Secret Key"}
     assert "https://web3.okx.com" in behaviour["placeholders"]["host"]
@@ -172,6 +175,7 @@ FORBIDDEN = (
     "requests",
     "httpx",
     "urllib3",
+    "redis",
     "airflow_provider_okx.testing",
     "airflow_provider_okx.triggers.balance",
 )
@@ -188,4 +192,4 @@ def test_importing_operators_and_sensor_pulls_in_no_http_library():
 
 def test_importing_the_hook_pulls_in_no_http_library_until_a_request():
     new = _new_modules("import airflow_provider_okx.hooks.okx")
-    assert not {m for m in new if m.split(".")[0] in ("requests", "httpx")}
+    assert not {m for m in new if m.split(".")[0] in ("requests", "httpx", "redis")}

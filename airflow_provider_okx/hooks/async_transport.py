@@ -43,7 +43,7 @@ from airflow_provider_okx.core.api.errors import (
     OkxTransportError,
     describe_exception,
 )
-from airflow_provider_okx.core.api.protocol import Outcome, Received, Send, Step
+from airflow_provider_okx.core.api.protocol import Outcome, Received, Reserve, Send, Step, StoreFailed
 from airflow_provider_okx.hooks.loop_local import LoopLocal
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from airflow_provider_okx.core.api.protocol import OkxProtocol
     from airflow_provider_okx.core.api.routes import ApiRequest
     from airflow_provider_okx.hooks.connection import OkxConfig
+    from airflow_provider_okx.hooks.rate_store import RateStore
 
 if sys.version_info >= (3, 11):
     _deadline = asyncio.timeout  # novermin (guarded: 3.10 takes async_timeout below)
@@ -172,11 +173,13 @@ async def run(
     *,
     user: object,
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    store: RateStore | None = None,
 ) -> Any:
     """Drive ``protocol.exchange(request, interpret)`` over the running loop's client.
 
     :param user: the hook sending; it keeps the loop's client open until :func:`release`.
     :param sleep: how rate-limit slots and retry backoffs are awaited.
+    :param store: where the key's shared rate budget is reserved (``rate_limit_store``).
     """
     if "aiohttp" not in sys.modules:
         # Importing aiohttp takes a few hundred ms: in a worker thread, not on the triggerer's
@@ -195,6 +198,13 @@ async def run(
                 if isinstance(step, Send):
                     outcome = await _attempt(client, step, request, options)
                     continue
+            if isinstance(step, Reserve):
+                outcome = (
+                    await store.areserve(step)
+                    if store is not None
+                    else StoreFailed("no rate-limit store configured")
+                )
+                continue
             await sleep(step.seconds)
             outcome = None
     except StopIteration as stop:

@@ -26,10 +26,11 @@ from airflow_provider_okx import CONN_FIELDS, DEFAULT_HOST, __version__
 from airflow_provider_okx.core.api.body import DEFAULT_MAX_RESPONSE_BYTES
 from airflow_provider_okx.core.api.clock import ClockOffset
 from airflow_provider_okx.core.api.errors import OkxConnectionConfigError, OkxInvalidInputError
-from airflow_provider_okx.core.api.ratelimit import RateLimiter
+from airflow_provider_okx.core.api.ratelimit import RateLimiter, SharedLimiter
 from airflow_provider_okx.core.api.retry import RetryPolicy
 from airflow_provider_okx.core.api.routes import V5, ApiVersion, api_version
 from airflow_provider_okx.core.api.signing import Credentials
+from airflow_provider_okx.hooks.rate_store import RateStore, budget_key, rate_store, redacted
 
 log = logging.getLogger("airflow_provider_okx")
 
@@ -57,16 +58,22 @@ class OkxConfig:
     cert: str | tuple[str, str] | None = None
     """Client certificate: a PEM path, or ``(cert, key)`` paths."""
     user_agent: str = USER_AGENT
+    rate_limit_store: str | None = field(default=None, repr=False)
+    """A ``redis://`` / ``rediss://`` URL: ``rate_limit_rps`` is then the whole key's budget,
+    shared by every process. Not in ``repr``: it may hold a password."""
 
     @property
     def retry(self) -> RetryPolicy:
-        return RetryPolicy(max_retries=self.max_retries)
+        # Rate-limited answers are retried past max_retries within the call's total deadline.
+        return RetryPolicy(
+            max_retries=self.max_retries, rate_limit_deadline=self.timeout * (self.max_retries + 1)
+        )
 
     def secrets(self) -> list[str]:
         """Values to register with Airflow's secrets masker: the secret key, the passphrase
-        and any proxy password."""
+        and any proxy or rate-limit store password."""
         values = [self.credentials.secret_key, self.credentials.passphrase]
-        for url in (self.proxies or {}).values():
+        for url in [*(self.proxies or {}).values(), self.rate_limit_store or ""]:
             try:
                 password = urlsplit(url).password
             except ValueError:
@@ -265,6 +272,48 @@ def _proxies(conn_id: str, extra: Mapping[str, Any]) -> dict[str, str] | None:
     return proxies
 
 
+_STORE_SCHEMES = ("redis", "rediss")
+
+
+def _rate_limit_store(conn_id: str, extra: Mapping[str, Any]) -> str | None:
+    """``extra.rate_limit_store``: a ``redis://`` or ``rediss://`` URL, or ``None``.
+
+    Refused with a message naming the field; the value is quoted with its password replaced.
+    """
+    raw = extra.get("rate_limit_store")
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    name = "extra.rate_limit_store"
+    if not isinstance(raw, str):
+        raise OkxConnectionConfigError(
+            conn_id,
+            name,
+            "<not shown>",
+            f"expected a Redis URL such as redis://host:6379/0, got {type(raw).__name__}",
+        )
+    url = raw.strip()
+    shown = redacted(url)
+
+    def refuse(reason: str) -> OkxConnectionConfigError:
+        return OkxConnectionConfigError(conn_id, name, shown, reason)
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (a bad port raises here)
+    except ValueError:
+        raise refuse("is not a valid URL (a bad port?)") from None
+    if parts.scheme.lower() not in _STORE_SCHEMES:
+        raise refuse("expected a Redis URL: redis://[:password@]host[:port][/db] or rediss:// (TLS)")
+    if not parts.hostname:
+        raise refuse("has no host name")
+    database = parts.path.strip("/")
+    if database and not database.isdigit():
+        raise refuse(f"the database after the host must be a number, got {database!r}")
+    if any(c.isspace() for c in url):
+        raise refuse("must not contain spaces")
+    return url
+
+
 def _existing_file(conn_id: str, name: str, path: object) -> str:
     if not isinstance(path, str) or not path.strip():
         raise OkxConnectionConfigError(conn_id, name, path, "expected the path of a file")
@@ -383,18 +432,21 @@ def config_from_connection(conn: Any) -> OkxConfig:
         proxies=_proxies(conn_id, extra),
         verify=_verify(conn_id, extra),
         cert=_cert(conn_id, extra),
+        rate_limit_store=_rate_limit_store(conn_id, extra),
     )
 
 
 @dataclass
 class SharedState:
-    """What every client of one key in this process shares: its rate limit and clock offset."""
+    """What every client of one key in this process shares: its rate limit, clock offset and,
+    with ``rate_limit_store``, the store the key's budget is reserved on."""
 
     limiter: RateLimiter
     clock: ClockOffset
+    store: RateStore | None = None
 
 
-_shared: dict[tuple[str, str, float], SharedState] = {}
+_shared: dict[tuple[str, str, float, str | None], SharedState] = {}
 _shared_lock = threading.Lock()
 
 
@@ -402,11 +454,20 @@ def shared_state(config: OkxConfig) -> SharedState:
     """The process-wide limiter and clock for ``config``'s key on its base URL.
 
     Hooks for the same key (several tasks of a LocalExecutor worker, many triggers in one
-    triggerer) therefore never exceed ``rate_limit_rps`` together.
+    triggerer) therefore never exceed ``rate_limit_rps`` together; with ``rate_limit_store``,
+    every process on every machine shares it.
     """
-    key = (config.base_url, config.credentials.api_key, config.rate_limit_rps)
+    key = (config.base_url, config.credentials.api_key, config.rate_limit_rps, config.rate_limit_store)
     with _shared_lock:
         state = _shared.get(key)
         if state is None:
-            state = _shared[key] = SharedState(RateLimiter(config.rate_limit_rps), ClockOffset())
+            if config.rate_limit_store:
+                store = rate_store(
+                    config.rate_limit_store, budget_key(config.base_url, config.credentials.api_key)
+                )
+                limiter: RateLimiter = SharedLimiter(config.rate_limit_rps, store.name)
+                state = SharedState(limiter, ClockOffset(), store)
+            else:
+                state = SharedState(RateLimiter(config.rate_limit_rps), ClockOffset())
+            _shared[key] = state
         return state

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_okx.core.api.routes import ApiRequest
     from airflow_provider_okx.hooks.async_transport import RequestOptions
+    from airflow_provider_okx.hooks.rate_store import RateStore
     from airflow_provider_okx.hooks.sync_transport import SyncTransport
 
 T = TypeVar("T")
@@ -65,7 +66,9 @@ class OkxHook(BaseHook):
 
     :param okx_conn_id: an ``okx`` connection: login = API key, password = secret key, extra
         ``passphrase`` (required), ``project_id``, ``api_version`` (``v6``/``v5``),
-        ``rate_limit_rps``, ``timeout`` (total seconds per attempt), ``max_retries``,
+        ``rate_limit_rps``, ``rate_limit_store`` (a Redis URL: ``rate_limit_rps`` is then the
+        whole key's budget across every process), ``timeout`` (total seconds per attempt),
+        ``max_retries``,
         ``max_response_bytes``, and ``proxies``, ``verify``, ``cert``/``cert_key`` as
         ``HttpHook`` takes them.
     """
@@ -164,8 +167,8 @@ class OkxHook(BaseHook):
 
             conn = await sync_to_async(self.get_connection)(self.okx_conn_id)
         config = config_from_connection(conn)
-        await amask_secret(config.credentials.secret_key)
-        await amask_secret(config.credentials.passphrase)
+        for secret in config.secrets():
+            await amask_secret(secret)
         self.__dict__["config"] = config
         return config
 
@@ -187,7 +190,14 @@ class OkxHook(BaseHook):
     def transport(self) -> SyncTransport:
         from airflow_provider_okx.hooks.sync_transport import SyncTransport
 
-        return SyncTransport(self.config, self.protocol, lambda seconds: self._sleep(seconds))
+        return SyncTransport(
+            self.config, self.protocol, lambda seconds: self._sleep(seconds), store=self._store
+        )
+
+    @property
+    def _store(self) -> RateStore | None:
+        """The shared rate budget's store, with ``rate_limit_store`` (else ``None``)."""
+        return shared_state(self.config).store
 
     @property
     def session(self) -> requests.Session:
@@ -223,7 +233,13 @@ class OkxHook(BaseHook):
         from airflow_provider_okx.hooks import async_transport
 
         return await async_transport.run(
-            self.protocol, request, interpret, self._request_options, user=self, sleep=self._asleep
+            self.protocol,
+            request,
+            interpret,
+            self._request_options,
+            user=self,
+            sleep=self._asleep,
+            store=self._store,
         )
 
     async def _aexecute(self, plan: Callable[[], Call[T]]) -> T:
@@ -614,7 +630,8 @@ class OkxHook(BaseHook):
         return selection
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap signed call (supported chains); OKX's own message on failure."""
+        """One cheap signed call (supported chains), then the rate-limit store if one is set;
+        OKX's (or the store's) own message on failure."""
         try:
             chains = self.get_supported_chains()
         except OkxConnectionConfigError as error:
@@ -631,7 +648,16 @@ class OkxHook(BaseHook):
         )
         if config.version is routes.V5:
             message += f". Warning: {V5_WARNING}"
-        return True, message
+        store = self._store
+        if store is None:
+            return True, message
+        reachable, answer = store.ping()
+        if not reachable:
+            return False, (
+                f"{message}; but {answer} (requests fall back to pacing each process alone at a "
+                "quarter of rate_limit_rps)"
+            )
+        return True, f"{message}; {answer}: rate_limit_rps={config.rate_limit_rps:g} shared by every process"
 
 
 def _token_text(token: object) -> str:

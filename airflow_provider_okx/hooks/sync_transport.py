@@ -44,7 +44,7 @@ from airflow_provider_okx.core.api.errors import (
     OkxTransportError,
     describe_exception,
 )
-from airflow_provider_okx.core.api.protocol import Outcome, Received, Send, Step, Wait
+from airflow_provider_okx.core.api.protocol import Outcome, Received, Reserve, Send, Step, Wait
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from airflow_provider_okx.core.api.protocol import OkxProtocol
     from airflow_provider_okx.core.api.routes import ApiRequest
     from airflow_provider_okx.hooks.connection import OkxConfig
+    from airflow_provider_okx.hooks.rate_store import RateStore
 
 T = TypeVar("T")
 
@@ -254,6 +255,14 @@ def build_session(config: OkxConfig) -> requests.Session:
     return session
 
 
+def _reserve(store: RateStore | None, step: Reserve) -> Outcome:
+    if store is None:
+        from airflow_provider_okx.core.api.ratelimit import StoreFailed
+
+        return StoreFailed("no rate-limit store configured")
+    return store.reserve(step)
+
+
 _NO_ANSWER = (requests.RequestException, Urllib3Error, HTTPException, OSError)
 
 
@@ -261,12 +270,20 @@ class SyncTransport:
     """Runs planned requests through the protocol with ``requests``.
 
     :param sleep: how to wait (the hook passes its patchable ``_sleep``).
+    :param store: where the key's shared rate budget is reserved (``rate_limit_store``).
     """
 
-    def __init__(self, config: OkxConfig, protocol: OkxProtocol, sleep: Callable[[float], None]) -> None:
+    def __init__(
+        self,
+        config: OkxConfig,
+        protocol: OkxProtocol,
+        sleep: Callable[[float], None],
+        store: RateStore | None = None,
+    ) -> None:
         self.config = config
         self.protocol = protocol
         self._sleep = sleep
+        self.store = store
 
     @cached_property
     def session(self) -> requests.Session:
@@ -286,6 +303,9 @@ class SyncTransport:
                 if isinstance(step, Wait):
                     self._sleep(step.seconds)
                     outcome = None
+                    continue
+                if isinstance(step, Reserve):
+                    outcome = _reserve(self.store, step)
                     continue
                 outcome = self.attempt(request.route, step)
         except StopIteration as stop:

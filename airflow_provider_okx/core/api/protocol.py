@@ -1,13 +1,14 @@
 """The request loop both transports run: rate limit, sign, send, interpret, retry, resync.
 
 Sans-IO, in the spirit of h11: :meth:`OkxProtocol.exchange` is a generator that *yields*
-what it needs done (:class:`Wait` or :class:`Send`) and is *sent* what happened
-(:class:`Received`, or the :class:`~airflow_provider_okx.core.api.errors.OkxError` the transport
-met: an :class:`~airflow_provider_okx.core.api.errors.OkxTransportError` when no complete answer
-came, an :class:`~airflow_provider_okx.core.api.errors.OkxResponseTooLargeError` past the body
-cap). Its return value is the interpreted ``data``. The sync transport answers with
-``time.sleep`` and ``requests``, the async one with ``asyncio.sleep`` and ``aiohttp``; every
-rule lives here once.
+what it needs done (:class:`Wait`, :class:`Send`, or :class:`Reserve` a slot on the shared
+rate-limit store) and is *sent* what happened (:class:`Received`, or the
+:class:`~airflow_provider_okx.core.api.errors.OkxError` the transport met: an
+:class:`~airflow_provider_okx.core.api.errors.OkxTransportError` when no complete answer came, an
+:class:`~airflow_provider_okx.core.api.errors.OkxResponseTooLargeError` past the body cap; for a
+``Reserve``, :class:`Reserved` or :class:`StoreFailed`). Its return value is the interpreted
+``data``. The sync transport answers with ``time.sleep``, ``requests`` and ``redis``, the async
+one with ``asyncio.sleep``, ``aiohttp`` and ``redis.asyncio``; every rule lives here once.
 
 Every error leaving the loop is cleaned here, the one place that knows what was sent: the
 values of our ``OK-ACCESS-*`` headers (key, passphrase, signature, project, timestamp) are
@@ -26,8 +27,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from airflow_provider_okx.core.api.clock import ClockOffset
-from airflow_provider_okx.core.api.errors import OkxApiError, OkxError, OkxTransportError, shorten
-from airflow_provider_okx.core.api.ratelimit import RateLimiter
+from airflow_provider_okx.core.api.errors import (
+    OkxApiError,
+    OkxError,
+    OkxRateLimitError,
+    OkxTransportError,
+    shorten,
+)
+from airflow_provider_okx.core.api.ratelimit import RateLimiter, Reserve, Reserved, StoreFailed
 from airflow_provider_okx.core.api.responses import parse_envelope
 from airflow_provider_okx.core.api.retry import RetryPolicy
 from airflow_provider_okx.core.api.routes import ApiRequest
@@ -72,8 +79,10 @@ class Received:
     body: bytes
 
 
-Step = Wait | Send
-Outcome = Received | OkxError | None
+Step = Wait | Send | Reserve
+Outcome = Received | OkxError | Reserved | StoreFailed | None
+
+__all__ = ["OkxProtocol", "Outcome", "Received", "Reserve", "Reserved", "Send", "Step", "StoreFailed", "Wait"]
 
 
 def _forms(value: str) -> set[str]:
@@ -124,7 +133,10 @@ class OkxProtocol:
 
     :param credentials: key, secret, passphrase and project id.
     :param base_url: scheme and host, e.g. ``https://web3.okx.com``.
-    :param limiter: shared by every client of the same key in this process.
+    :param limiter: shared by every client of the same key in this process: a
+        :class:`~airflow_provider_okx.core.api.ratelimit.RateLimiter` (this process alone) or a
+        :class:`~airflow_provider_okx.core.api.ratelimit.SharedLimiter` (the key's budget on a
+        store, reserved through :class:`Reserve` steps).
     :param clock: shared offset to OKX's clock.
     """
 
@@ -154,6 +166,15 @@ class OkxProtocol:
     def __repr__(self) -> str:
         return f"OkxProtocol({self.base_url!r}, {self.credentials!r})"
 
+    def _pace(self) -> Generator[Step, Outcome, None]:
+        """Wait for this attempt's send slot: local, or reserved on the shared store."""
+        plan = self.limiter.plan(self._monotonic())
+        if isinstance(plan, Reserve):
+            answer = yield plan
+            plan = self.limiter.settle(answer, self._monotonic())
+        if plan > 0:
+            yield Wait(plan)
+
     def exchange(
         self, request: ApiRequest, interpret: Callable[[list[Any]], T] = _as_is
     ) -> Generator[Step, Outcome, T]:
@@ -165,13 +186,13 @@ class OkxProtocol:
         """
         attempt = 0
         resynced = False
+        started = self._monotonic()
+        waited = 0.0  # the waits asked for: elapsed time even when a test's sleep does not sleep
         # Every header value of every attempt: an error may quote any earlier attempt's.
         sent: set[str] = set()
         body = request.body.encode() if request.body else None
         while True:
-            wait = self.limiter.reserve(self._monotonic())
-            if wait > 0:
-                yield Wait(wait)
+            yield from self._pace()
             timestamp = format_timestamp(self.clock.now(self._wall_time()))
             headers = self.credentials.headers(timestamp, request.method, request.path, request.body)
             if self.user_agent:
@@ -180,10 +201,10 @@ class OkxProtocol:
             started = self._monotonic()
             outcome = yield Send(request.method, self.base_url + request.path, headers, body)
             try:
-                if outcome is None:
-                    raise OkxTransportError(request.route, "the transport returned nothing")
                 if isinstance(outcome, OkxError):
                     raise outcome
+                if not isinstance(outcome, Received):
+                    raise OkxTransportError(request.route, "the transport returned nothing")
                 data = parse_envelope(
                     request.route, outcome.status, outcome.headers, outcome.body, now=self._wall_time()
                 )
@@ -198,6 +219,10 @@ class OkxProtocol:
                 return result
             except OkxError as raw_error:
                 error = clean(raw_error, sent, (self.credentials.secret_key,))
+                if isinstance(error, OkxRateLimitError):
+                    hint = self.limiter.rate_limited(self._monotonic())
+                    if hint:
+                        log.warning("%s", hint)
                 if self.retry.should_resync(error, resynced):
                     offset = self.clock.resync(error.server_time, self._wall_time())  # type: ignore[attr-defined]
                     resynced = True
@@ -205,11 +230,26 @@ class OkxProtocol:
                         "OKX refused our timestamp; clock offset resynced to %+.1f s, retrying", offset
                     )
                     continue
-                delay = self.retry.delay(attempt, error, self._rng)
+                elapsed = max(self._monotonic() - started, waited)
+                delay = self.retry.delay(attempt, error, self._rng, elapsed)
                 if delay is None:
                     if error is raw_error:
                         raise
                     raise error from None  # the original held a secret: not chained
                 attempt += 1
-                log.warning("%s (retry %d of %d in %.2f s)", error, attempt, self.retry.max_retries, delay)
+                if attempt <= self.retry.max_retries:
+                    log.warning(
+                        "%s (retry %d of %d in %.2f s)", error, attempt, self.retry.max_retries, delay
+                    )
+                else:
+                    log.warning(
+                        "%s (retry %d, past max_retries=%d: rate limited, retried within the call's "
+                        "%g s deadline; in %.2f s)",
+                        error,
+                        attempt,
+                        self.retry.max_retries,
+                        self.retry.rate_limit_deadline,
+                        delay,
+                    )
+                waited += delay
                 yield Wait(delay)

@@ -7,6 +7,12 @@ retried: authentication, permission and parameter errors, an endpoint OKX report
 (50005/410), a redirect, an answer over the size cap. A refused timestamp (50102/50112)
 resyncs the clock from the response's ``Date`` header and is retried once, immediately.
 
+A rate-limited answer is a signal to slow down, not a failure: past ``max_retries`` it is still
+retried while the call stays within its total deadline (``rate_limit_deadline``: the
+connection's ``timeout`` x (``max_retries`` + 1)), so a pace that had to slow down (see
+:class:`~airflow_provider_okx.core.api.ratelimit.Aimd`) does not by itself fail the call.
+``max_retries = 0`` still means no retry at all.
+
 ``Retry-After`` is read in one place, :func:`parse_retry_after`, for both transports: a
 number of seconds or an HTTP date, finite, clamped to ``[0, max_delay]``; anything else
 (``NaN``, ``inf``, garbage) counts as absent.
@@ -69,22 +75,38 @@ class RetryPolicy:
     """Backoff before the first retry; doubles each time."""
     max_delay: float = 30.0
     """No wait is longer than this, whatever ``Retry-After`` says."""
+    rate_limit_deadline: float | None = None
+    """Seconds from a call's start within which rate-limited answers are retried past
+    ``max_retries`` (``None``: ``max_retries`` alone)."""
 
-    def delay(self, attempt: int, error: OkxError, rng: random.Random | None = None) -> float | None:
+    def delay(
+        self, attempt: int, error: OkxError, rng: random.Random | None = None, elapsed: float = 0.0
+    ) -> float | None:
         """Seconds to wait before retry number ``attempt + 1``, or ``None`` to give up.
 
         :param attempt: how many retries were already made for this request (0 for the first
             failure).
+        :param elapsed: seconds since the call started (waits included).
         """
-        if not isinstance(error, RETRYABLE) or attempt >= self.max_retries:
+        if not isinstance(error, RETRYABLE) or not self.max_retries:
             return None
         retry_after = getattr(error, "retry_after", None)
         if retry_after is not None and math.isfinite(retry_after):
-            return min(max(retry_after, 0.0), self.max_delay)
-        ceiling = min(self.max_delay, self.base_delay * (2**attempt))
-        # "Equal jitter": half the ceiling fixed, half random. Grows with each attempt (never
-        # below half the ceiling) and never synchronises workers.
-        return ceiling / 2 + (rng or random).random() * ceiling / 2
+            wait = min(max(retry_after, 0.0), self.max_delay)
+        else:
+            ceiling = min(self.max_delay, self.base_delay * (2 ** min(attempt, 32)))
+            # "Equal jitter": half the ceiling fixed, half random. Grows with each attempt (never
+            # below half the ceiling) and never synchronises workers.
+            wait = ceiling / 2 + (rng or random).random() * ceiling / 2
+        if attempt < self.max_retries:
+            return wait
+        if (
+            isinstance(error, OkxRateLimitError)
+            and self.rate_limit_deadline is not None
+            and elapsed + max(wait, self.base_delay) <= self.rate_limit_deadline
+        ):
+            return max(wait, self.base_delay)  # never a tight loop on "Retry-After: 0"
+        return None
 
     @staticmethod
     def should_resync(error: OkxError, resynced: bool) -> bool:
