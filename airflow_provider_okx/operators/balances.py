@@ -31,6 +31,13 @@ if TYPE_CHECKING:
 
 __all__ = ["OkxTokenBalancesOperator", "parse_addresses"]  # parse_addresses: its old home
 
+
+def is_dust(row: TokenBalance, floor: Decimal | None) -> bool:
+    """Whether ``min_usd_value`` drops ``row``: a priced row worth less than ``floor``. A row OKX
+    has no price for (``0``) is never dust: its worth is unknown, not small."""
+    return floor is not None and row.is_priced and row.usd_value < floor
+
+
 MAX_WALLET_LOG_LINES = 20
 """Wallets logged one line each; beyond, one line says how many more."""
 
@@ -47,11 +54,12 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
         (templated).
     :param exclude_risk_tokens: let OKX drop tokens it flags as risky (chains 1, 56, 501, 8453).
     :param min_usd_value: drop rows worth less than this many USD (dust); the total counts only
-        the rows returned and ``dropped_count`` says how many were dropped (templated).
+        the rows returned and ``dropped_count`` says how many were dropped (templated). A token
+        OKX has no price for is never dust: it is kept and counted in ``unpriced_count``.
     :param okx_conn_id: the ``okx`` connection (templated).
 
     Returns ``{"addresses", "chains", "fetched_at", "exclude_risk_tokens", "token_count",
-    "total_usd", "min_usd_value", "dropped_count", "balances"}``: decimals as exact strings;
+    "total_usd", "min_usd_value", "dropped_count", "unpriced_count", "balances"}``: decimals as exact strings;
     rows ordered by address, chain, then USD value descending, so identical data gives an
     identical XCom. Each row belongs to the address as it was queried. Permanent errors (a
     refused key or signature, invalid input) fail the task at once, without its retries.
@@ -103,7 +111,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
             )
         self.okx_read = OkxRead.of(self.hook, fetched, chains)  # the inputs lineage reports
         rows = [row for balances in fetched.values() for row in balances]
-        kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
+        kept = [row for row in rows if not is_dust(row, floor)]
         kept.sort(key=sort_key)
         self._log_wallets(wallets, fetched, floor, len(chains))
         return {
@@ -115,6 +123,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
             "total_usd": decimal_str(total_usd(kept)),
             "min_usd_value": None if floor is None else decimal_str(floor),
             "dropped_count": len(rows) - len(kept),
+            "unpriced_count": sum(1 for row in kept if not row.is_priced),
             "balances": [row.to_dict() for row in kept],
         }
 
@@ -128,9 +137,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
         """One line per wallet (label, address, tokens, exact USD total), at most
         :data:`MAX_WALLET_LOG_LINES`, then how many more."""
         below = f" below {decimal_str(floor)} USD" if floor is not None else ""
-        kept_all = [
-            row for rows in fetched.values() for row in rows if floor is None or row.usd_value >= floor
-        ]
+        kept_all = [row for rows in fetched.values() for row in rows if not is_dust(row, floor)]
         self.log.info(
             "%d token(s) over %d wallet(s) and %d chain(s): %s USD in all",
             len(kept_all),
@@ -143,7 +150,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
                 self.log.info("... and %d more wallet(s)", len(wallets) - shown)
                 break
             rows = fetched.get(address, [])
-            kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
+            kept = [row for row in rows if not is_dust(row, floor)]
             name = address if label == address else f"{label} ({address})"
             dropped = f", {len(rows) - len(kept)} dropped{below}" if len(kept) != len(rows) else ""
             self.log.info(
