@@ -293,15 +293,17 @@ def parse_optional_amount(value: object, field: str) -> Decimal | None:
     return parse_amount(value, field)
 
 
-FLAG_WORDS = {"true": True, "false": False, "yes": True, "no": False, "1": True, "0": False}
+FLAG_WORDS = {"true": True, "false": False}
 """The only text a flag accepts (any case, surrounding blanks ignored): what a template such as
-``"{{ params.publish }}"`` renders a boolean Param to, and the words people type for one."""
+``"{{ params.publish }}"`` renders a boolean Param to. ``"yes"``/``"no"``/``"1"``/``"0"`` are
+refused on purpose: a word that is not the boolean's own name is a guess (``"no"`` was once
+read as True), and one spelling per value keeps every DAG readable."""
 
 
 def parse_flag(value: object, field: str) -> bool:
-    """A boolean parameter: ``True``/``False``, or one of :data:`FLAG_WORDS` as text (``"true"``,
-    ``"False"``, ``"yes"``, ``"NO"``, ``"1"``, ``"0"``). Anything else (``"flase"``, ``""``,
-    ``None``, ``2``, ``1.0``) is refused naming ``field``: ``bool("false")`` is ``True``, so
+    """A boolean parameter: ``True``/``False``, or the text ``"true"``/``"false"`` in any case
+    (what Airflow renders a boolean to). Anything else (``"no"``, ``"1"``, ``"flase"``, ``""``,
+    ``None``, ``0``, ``1.0``) is refused naming ``field``: ``bool("false")`` is ``True``, so
     nothing is guessed. The one rule for every flag of every operator, sensor, trigger and the
     hook."""
     if isinstance(value, bool):
@@ -310,9 +312,7 @@ def parse_flag(value: object, field: str) -> bool:
         word = FLAG_WORDS.get(value.strip().lower())
         if word is not None:
             return word
-    raise OkxInvalidInputError(
-        field, shown(value), "expected True or False (or the text true/false, yes/no, 1/0)"
-    )
+    raise OkxInvalidInputError(field, shown(value), "expected True or False (or the text 'true'/'false')")
 
 
 # --- counts and durations ----------------------------------------------------------------------
