@@ -36,7 +36,12 @@ from airflow_provider_okx.core.chains import (
     normalize_chains,
     validate_address,
 )
-from airflow_provider_okx.core.inputs import MAX_WORKERS, parse_flag, parse_optional_count
+from airflow_provider_okx.core.inputs import (
+    MAX_WORKERS,
+    parse_flag,
+    parse_optional_count,
+    parse_token_address,
+)
 from airflow_provider_okx.core.models import Chain, TokenBalance
 from airflow_provider_okx.glue.compat import BaseHook, amask_secret, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
@@ -277,7 +282,7 @@ class OkxHook(BaseHook):
                 raise OkxInvalidInputError(
                     "tokens", item, "each token is a (chain, token_address) pair"
                 ) from None
-            pairs.append((normalize_chains([chain])[0], str(token or "").strip()))
+            pairs.append((normalize_chains([chain])[0], parse_token_address(token, "tokens")))
         check_family(addr, list(dict.fromkeys(chain for chain, _ in pairs)))
         version = self.config.version
         request = routes.token_balances(version, addr, pairs, exclude_risk_tokens=exclude_risk_tokens)

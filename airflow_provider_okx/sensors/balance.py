@@ -91,6 +91,11 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
+        # Bounded before Airflow turns them into timedeltas (10**20 s overflows there) and again
+        # after (``default_args`` may have given them).
+        for name, most in (("poke_interval", MAX_INTERVAL), ("timeout", MAX_DURATION)):
+            if name in kwargs:
+                parse_seconds(kwargs[name], name, most)
         super().__init__(**kwargs)
         self.address = address
         self.chain = chain
@@ -102,7 +107,6 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         self.okx_conn_id = okx_conn_id
         self.deferrable = parse_flag(deferrable, "deferrable")
         start_from_trigger = parse_flag(start_from_trigger, "start_from_trigger")
-        # Bounded before the deferral turns them into timedeltas (10**20 s would overflow there).
         parse_seconds(self.poke_interval, "poke_interval", MAX_INTERVAL)
         parse_seconds(self.timeout, "timeout", MAX_DURATION)
         # Fail at DAG parse, not at 3 a.m., on whatever is known now; templates at execute.
