@@ -151,6 +151,24 @@ def test_triggers_sharing_a_failed_request_each_fire_the_error_event(okx_simulat
     assert len(_requests_for(sim, WALLET)) == 1
 
 
+def _waiters() -> int:
+    """Triggers of this event loop waiting on a shared request now."""
+    reads = shared_reads.loop_reads()
+    if reads is None:
+        return 0
+    return sum(flight.waiters for question in reads._questions.values() for flight in question.flights)
+
+
+async def _until(condition, steps: int = 20_000) -> None:
+    """Yield to the event loop until ``condition()`` holds: a state the test waits for, never a
+    guessed duration (on a loaded machine 0.1 s may not be enough for a request to start)."""
+    for _ in range(steps):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the awaited state never came")
+
+
 def test_cancelling_one_waiter_leaves_the_request_to_the_others(okx_simulator_connection):
     sim = okx_simulator_connection
     sim.latency = 0.5
@@ -159,9 +177,9 @@ def test_cancelling_one_waiter_leaves_the_request_to_the_others(okx_simulator_co
     async def go() -> tuple[list, list, bool]:
         hooks = [OkxHook() for _ in range(3)]
         leader = asyncio.ensure_future(read_token_balances(hooks[0], WALLET, 1))
-        await asyncio.sleep(0.1)  # the leader's request is on its way
+        await _until(lambda: _waiters() == 1)  # the leader's request is on its way
         others = [asyncio.ensure_future(read_token_balances(h, WALLET, 1)) for h in hooks[1:]]
-        await asyncio.sleep(0.1)
+        await _until(lambda: _waiters() == 3)  # and the others wait for it
         leader.cancel()
         await hooks[0].aclose()  # what a cancelled trigger's cleanup does
         first, second = await asyncio.gather(*others)
@@ -177,13 +195,24 @@ def test_cancelling_one_waiter_leaves_the_request_to_the_others(okx_simulator_co
 
 
 def test_a_request_nobody_waits_for_any_more_is_cancelled(okx_simulator_connection):
+    import threading
+
     sim = okx_simulator_connection
-    sim.latency = 0.3
+    arrived = threading.Event()
+
+    class Latency(float):
+        """0.3 s of latency that also says when the simulator started serving a request."""
+
+        def __gt__(self, other: object) -> bool:
+            arrived.set()
+            return float(self) > other  # type: ignore[operator]
+
+    sim.latency = Latency(0.3)
 
     async def go() -> tuple[int, int]:
         hook = OkxHook()
         waiter = asyncio.ensure_future(read_token_balances(hook, WALLET, 1))
-        await asyncio.sleep(0.1)
+        await _until(arrived.is_set)  # its request reached the simulator, which is answering
         waiter.cancel()
         await asyncio.gather(waiter, return_exceptions=True)
         reads = shared_reads.loop_reads()

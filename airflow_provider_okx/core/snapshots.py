@@ -19,8 +19,8 @@ from airflow_provider_okx.core.text import clean_text
 
 
 def snapshot_list(snapshots: Any) -> list[Any]:
-    """Upstream results as a list: one result, a list of them, or their rendered text (a
-    ``{{ ti.xcom_pull(...) }}`` template renders to the list's text)."""
+    """Upstream results as a list: one result, a list (or Airflow's lazy sequence) of them, or
+    their rendered text (a ``{{ ti.xcom_pull(...) }}`` template renders to the list's text)."""
     if isinstance(snapshots, str):
         try:
             snapshots = literal(snapshots.strip())
@@ -30,11 +30,12 @@ def snapshot_list(snapshots: Any) -> list[Any]:
             ) from None
     if isinstance(snapshots, dict):
         return [snapshots]
-    if not isinstance(snapshots, (list, tuple)):
+    try:  # a list, or Airflow's lazy sequence of a mapped task's results
+        return list(snapshots)
+    except TypeError:
         raise OkxInvalidInputError(
             "balances", type(snapshots).__name__, "expected OkxTokenBalancesOperator results"
-        )
-    return list(snapshots)
+        ) from None
 
 
 def rows_from_snapshots(
