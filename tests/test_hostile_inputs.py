@@ -594,3 +594,105 @@ def test_admin_api_still_accepts_ordinary_values(okx_simulator_connection):
     assert status == 200
     (row,) = [r for r in OkxHook().get_all_token_balances(EVM, "1") if r.token_address == ""]
     assert row.balance == Decimal("12.5") and row.symbol == "ÉTH"
+
+
+# --- connection ids, text parameters and choices ----------------------------------------------
+
+CONN_IDS = [
+    ("balances", "okx_conn_id"),
+    ("sensor", "okx_conn_id"),
+    ("report", "okx_conn_id"),
+    ("report", "output_conn_id"),
+    ("to_sql", "okx_conn_id"),
+    ("to_sql", "sql_conn_id"),
+    ("trigger", "okx_conn_id"),
+    ("event_trigger", "okx_conn_id"),
+]
+
+
+@pytest.mark.parametrize(("entry", "field"), CONN_IDS, ids=[f"{e}.{f}" for e, f in CONN_IDS])
+@pytest.mark.parametrize("value", ["", "   ", "okx\ndefault", 7, b"okx", ["okx"], "x" * 251], ids=repr)
+def test_connection_ids_are_text(entry, field, value):
+    with pytest.raises(OkxInvalidInputError) as info:
+        ENTRY_POINTS[entry](**{field: value})
+    assert info.value.field == field
+
+
+@pytest.mark.parametrize(("entry", "field"), CONN_IDS, ids=[f"{e}.{f}" for e, f in CONN_IDS])
+def test_connection_ids_accept_names_and_templates(entry, field):
+    assert getattr(ENTRY_POINTS[entry](**{field: " my_okx "}), field) == "my_okx"
+    if entry not in ("trigger", "event_trigger"):  # triggers get rendered values only
+        assert (
+            getattr(ENTRY_POINTS[entry](**{field: "{{ var.value.conn }}"}), field) == "{{ var.value.conn }}"
+        )
+
+
+OTHER_PARAMS = [
+    ("sensor", "condition", "=>"),
+    ("sensor", "condition", None),
+    ("sensor", "metric", "usd"),
+    ("sensor", "metric", ["balance"]),
+    ("sensor", "token_address", "0x 1"),
+    ("sensor", "token_address", 7),
+    ("sensor", "chain", "middle-earth"),
+    ("sensor", "chain", [1, 56]),  # balance watches one token on one chain
+    ("sensor", "address", ""),
+    ("sensor", "address", 0x28C6C06298D514DB089934071355E5743BF21D60),
+    ("event_trigger", "condition", "!="),
+    ("event_trigger", "metric", "price"),
+    ("event_trigger", "chain", "solana"),  # an EVM wallet on Solana
+    ("event_trigger", "token_address", "\x00"),
+    ("balances", "chains", b"1"),
+    ("balances", "chains", {"1": "x"}),
+    ("balances", "address", {"0x1", "0x2"}),
+    ("report", "output_uri", "   "),
+    ("report", "output_uri", "file:///tmp/\x07"),
+    ("report", "wallets", []),
+    ("report", "chains", ""),
+    ("to_sql", "table", "okx; DROP TABLE x"),
+    ("to_sql", "table", 7),
+    ("to_sql", "snapshot_date", "31/12/2025"),
+    ("to_sql", "wallets", {1: EVM, "1": EVM_B}),
+]
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "value"), OTHER_PARAMS, ids=[f"{e}.{f}={v!r}"[:60] for e, f, v in OTHER_PARAMS]
+)
+def test_every_other_parameter_is_checked_at_construction(entry, field, value):
+    with pytest.raises(OkxInvalidInputError) as info:
+        ENTRY_POINTS[entry](**{field: value})
+    assert info.value.field in (field, "chain" if field == "chain" else field, "chains")
+
+
+HOOK_ARGS = [
+    ("get_total_value", {"asset_type": "everything"}, "asset_type"),
+    ("get_total_value", {"asset_type": ["all"]}, "asset_type"),
+    ("get_all_token_balances", {"token_filter": "2"}, "token_filter"),
+    ("get_all_token_balances", {"token_filter": True}, "token_filter"),
+]
+
+
+@pytest.mark.parametrize(("method", "kwargs", "field"), HOOK_ARGS, ids=[f"{m}{k}" for m, k, _ in HOOK_ARGS])
+def test_hook_choices_are_checked_before_any_request(method, kwargs, field, okx_simulator_connection):
+    with pytest.raises(OkxInvalidInputError) as info:
+        getattr(OkxHook(), method)(EVM, "1", **kwargs)
+    assert info.value.field == field
+    assert okx_simulator_connection.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("tokens", "field"),
+    [
+        ([("1", 7)], "tokens"),
+        ([("1", "0x a")], "tokens"),
+        ([("1",)], "tokens"),
+        ([("middle-earth", "")], "chains"),
+    ],
+    ids=repr,
+)
+def test_hook_token_pairs_are_checked(tokens, field, okx_simulator_connection):
+    with pytest.raises(OkxInvalidInputError) as info:
+        OkxHook().get_token_balances(EVM, tokens)
+    assert info.value.field == field
+    assert okx_simulator_connection.count() == 0

@@ -407,6 +407,25 @@ def check_metric(metric: object) -> str:
     return text
 
 
+MAX_CONN_ID = 250
+"""Airflow's longest connection id."""
+
+
+def check_conn_id(value: object, field: str) -> str:
+    """A connection id: non-blank printable text of at most :data:`MAX_CONN_ID` characters,
+    stripped."""
+    if not isinstance(value, str):
+        raise OkxInvalidInputError(
+            field, shown(value), f"expected a connection id as text, not {type(value).__name__}"
+        )
+    text = value.strip()
+    if not text or len(text) > MAX_CONN_ID or not text.isprintable():
+        raise OkxInvalidInputError(
+            field, shown(value), f"a connection id is printable text of 1 to {MAX_CONN_ID} characters"
+        )
+    return text
+
+
 def check_output_uri(value: object, field: str = "output_uri") -> str:
     """Where a report goes: a non-blank URI or path (``str`` or path-like), stripped."""
     if isinstance(value, os.PathLike):

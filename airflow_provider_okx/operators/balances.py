@@ -10,6 +10,7 @@ from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.signing import format_timestamp
 from airflow_provider_okx.core.inputs import (
     check_chains_fit,
+    check_conn_id,
     parse_addresses,
     parse_chains,
     parse_flag,
@@ -84,7 +85,9 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
         self.chains = chains
         self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         self.min_usd_value = min_usd_value
-        self.okx_conn_id = okx_conn_id
+        self.okx_conn_id = (
+            okx_conn_id if unresolved(okx_conn_id) else check_conn_id(okx_conn_id, "okx_conn_id")
+        )
         # Fail at parse time what can be known at parse time; templates are checked in execute.
         addresses = None if unresolved(address) else parse_addresses(address)
         chain_list = None if unresolved(chains) else parse_chains(chains)

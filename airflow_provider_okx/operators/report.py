@@ -13,6 +13,7 @@ from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.core.inputs import (
     MAX_WORKERS,
+    check_conn_id,
     check_output_uri,
     parse_amount,
     parse_chains,
@@ -142,8 +143,12 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
                 "tolerance_ratio", tolerance_ratio, "a ratio of OKX's total, from 0 to 1 (0.001 is 0.1%)"
             )
         self.max_workers = parse_optional_count(max_workers, "max_workers", 1, MAX_WORKERS)
-        self.output_conn_id = output_conn_id
-        self.okx_conn_id = okx_conn_id
+        self.output_conn_id = (
+            None if output_conn_id is None else check_conn_id(output_conn_id, "output_conn_id")
+        )
+        self.okx_conn_id = (
+            okx_conn_id if unresolved(okx_conn_id) else check_conn_id(okx_conn_id, "okx_conn_id")
+        )
         self.balances = balances
         self.max_snapshot_lag = parse_lag(max_snapshot_lag)
         self.allow_stale_snapshot = parse_flag(allow_stale_snapshot, "allow_stale_snapshot")

@@ -15,6 +15,7 @@ from airflow_provider_okx.core.inputs import (
     MAX_DURATION,
     MAX_INTERVAL,
     check_condition,
+    check_conn_id,
     check_metric,
     parse_amount,
     parse_chains,
@@ -104,7 +105,9 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         self.condition = check_condition(condition)
         self.metric = check_metric(metric)
         self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
-        self.okx_conn_id = okx_conn_id
+        self.okx_conn_id = (
+            okx_conn_id if unresolved(okx_conn_id) else check_conn_id(okx_conn_id, "okx_conn_id")
+        )
         self.deferrable = parse_flag(deferrable, "deferrable")
         start_from_trigger = parse_flag(start_from_trigger, "start_from_trigger")
         parse_seconds(self.poke_interval, "poke_interval", MAX_INTERVAL)

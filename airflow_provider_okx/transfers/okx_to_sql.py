@@ -20,6 +20,7 @@ from airflow_provider_okx.core.chains import address_key
 from airflow_provider_okx.core.inputs import (
     MAX_BATCH_SIZE,
     MAX_WORKERS,
+    check_conn_id,
     parse_chains,
     parse_count,
     parse_flag,
@@ -319,13 +320,17 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.sql_conn_id = sql_conn_id
+        self.sql_conn_id = (
+            sql_conn_id if unresolved(sql_conn_id) else check_conn_id(sql_conn_id, "sql_conn_id")
+        )
         self.table = table
         self.wallets = wallets
         self.chains = chains
         self.balances = balances
         self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
-        self.okx_conn_id = okx_conn_id
+        self.okx_conn_id = (
+            okx_conn_id if unresolved(okx_conn_id) else check_conn_id(okx_conn_id, "okx_conn_id")
+        )
         self.snapshot_date = snapshot_date
         self.batch_size = parse_count(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
         self.create_table = parse_flag(create_table, "create_table")

@@ -19,7 +19,7 @@ from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.errors import OkxError, is_permanent
 from airflow_provider_okx.core.api.retry import RETRYABLE
 from airflow_provider_okx.core.api.signing import format_timestamp
-from airflow_provider_okx.core.inputs import MAX_EPOCH, MAX_INTERVAL, parse_seconds
+from airflow_provider_okx.core.inputs import MAX_EPOCH, MAX_INTERVAL, check_conn_id, parse_seconds
 from airflow_provider_okx.core.thresholds import BalanceCondition
 from airflow_provider_okx.triggers.shared_reads import read_watched_value
 
@@ -64,7 +64,7 @@ class OkxBalanceTrigger(BaseTrigger):
         self.condition = condition
         self.poke_interval = parse_seconds(poke_interval, "poke_interval", MAX_INTERVAL)
         self.end_at = None if end_at is None else parse_seconds(end_at, "end_at", MAX_EPOCH, zero=True)
-        self.okx_conn_id = okx_conn_id
+        self.okx_conn_id = check_conn_id(okx_conn_id, "okx_conn_id")
         self._hook: Any = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:

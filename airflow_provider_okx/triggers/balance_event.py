@@ -52,7 +52,7 @@ from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.errors import OkxError
 from airflow_provider_okx.core.api.retry import RETRYABLE
 from airflow_provider_okx.core.api.signing import format_timestamp
-from airflow_provider_okx.core.inputs import MAX_INTERVAL, parse_flag, parse_seconds
+from airflow_provider_okx.core.inputs import MAX_INTERVAL, check_conn_id, parse_flag, parse_seconds
 from airflow_provider_okx.core.models import EXACT, decimal_str
 from airflow_provider_okx.core.thresholds import BalanceCondition
 from airflow_provider_okx.glue.compat import AirflowException
@@ -134,7 +134,7 @@ class OkxBalanceEventTrigger(BaseEventTrigger or BaseTrigger):  # type: ignore[m
         )
         self.poll_interval = _poll_interval(poll_interval)
         self.fire_if_met_at_start = parse_flag(fire_if_met_at_start, "fire_if_met_at_start")
-        self.okx_conn_id = okx_conn_id
+        self.okx_conn_id = check_conn_id(okx_conn_id, "okx_conn_id")
         self._hook: Any = None
         self._max_age = 0.0
         """How old a shared answer this poll may take: none on the first poll, then one pause."""
