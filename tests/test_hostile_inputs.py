@@ -391,7 +391,7 @@ def native_dag():
     return DAG("hostile_native", schedule=None, render_template_as_native_obj=True)
 
 
-A = "0x00C6c06298d514Db089934071355E5743bf21d60"
+A = "0x00C6c06298d514Db089934071355e5743BF21d60"
 B = "0x0000000000000000000000000000000000000abc"
 
 NATIVE_FORMS = [
