@@ -696,3 +696,20 @@ def test_hook_token_pairs_are_checked(tokens, field, okx_simulator_connection):
         OkxHook().get_token_balances(EVM, tokens)
     assert info.value.field == field
     assert okx_simulator_connection.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("output_uri", "   "), ("wallets", f'{{"a": "{EVM}", "a": "{EVM_B}"}}'), ("chains", "middle-earth")],
+)
+def test_report_rendered_input_errors_fail_fast_before_any_request(field, value, okx_simulator_connection):
+    """After templating, an input error of the report fails the task at once (no retries spent),
+    before a single request."""
+    from airflow_provider_okx.glue.compat import AirflowFailException
+
+    op = report(**{field: "{{ params.x }}"})
+    setattr(op, field, value)  # what the template rendered
+    with pytest.raises(AirflowFailException) as info:
+        op.execute({"logical_date": datetime.datetime(2026, 11, 23, tzinfo=datetime.timezone.utc)})
+    assert info.value.__cause__.field == field
+    assert okx_simulator_connection.count() == 0

@@ -168,6 +168,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
 
         # 1. Fetch everything first: a failure here leaves no files behind.
         with failing_fast_on_permanent_errors():
+            check_output_uri(self.output_uri)  # rendered: checked before a single request
             wallets = parse_wallets(self.wallets)
             chains = parse_chains(self.chains)
             addresses = list(wallets.values())
