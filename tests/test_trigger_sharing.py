@@ -122,7 +122,7 @@ def test_each_trigger_keeps_its_own_condition_and_log_line(okx_simulator_connect
     events = asyncio.run(
         _run_for(
             [met, unmet, absent],
-            lambda ev: len(ev) == 1 and min(sorted(poll_counter.values())[-2:], default=0) >= 2,
+            lambda ev: len(ev) == 1 and len(poll_counter) == 3 and sorted(poll_counter.values())[1] >= 2,
         )
     )
 
