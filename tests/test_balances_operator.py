@@ -57,6 +57,7 @@ def test_seed_wallet_xcom_shape_and_exact_total(okx_simulator_connection):
         "total_usd",
         "min_usd_value",
         "dropped_count",
+        "unpriced_count",
         "balances",
     }
     assert result["addresses"] == [SEED_ADDRESS]
@@ -81,8 +82,11 @@ def test_identical_data_gives_identical_rows(okx_simulator_connection):
 def test_min_usd_value_drops_dust_and_says_so(okx_simulator_connection):
     everything = run(address=SEED_ADDRESS, chains=1, exclude_risk_tokens=False)
     result = run(address=SEED_ADDRESS, chains=1, exclude_risk_tokens=False, min_usd_value="1000000")
-    kept = [r for r in everything["balances"] if Decimal(r["usd_value"]) >= 1000000]
-    assert result["token_count"] == len(kept) > 0
+    # A token OKX has no price for is never dust: kept, and counted as unpriced.
+    unpriced = [r for r in everything["balances"] if Decimal(r["token_price"]) == 0]
+    kept = [r for r in everything["balances"] if Decimal(r["usd_value"]) >= 1000000 or r in unpriced]
+    assert result["token_count"] == len(kept) > len(unpriced) > 0
+    assert result["unpriced_count"] == len(unpriced)
     assert result["dropped_count"] == 31 - len(kept) > 0
     assert Fraction(result["total_usd"]) == sum(Fraction(r["usd_value"]) for r in kept)
     assert result["min_usd_value"] == "1000000"

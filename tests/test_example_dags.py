@@ -14,9 +14,11 @@ import xml.etree.ElementTree as ET
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from airflow_provider_okx.core.inputs import check_output_uri, parse_amount, parse_chains, parse_wallets
 from airflow_provider_okx.glue.compat import AIRFLOW_V3
 from tests.test_dags import ROOT, airflow_dags_test
 
@@ -104,7 +106,7 @@ def test_treasury_report_takes_a_list_of_addresses(okx_simulator, okx_api_pool, 
         "AIRFLOW_CONN_OKX_DEFAULT": sim.connection_json(rate_limit_rps=50),
         "OKX_REPORT_URI": f"file://{output}",
     }
-    conf = json.dumps({"wallets": wallets, "chains": "ethereum,base"})
+    conf = json.dumps({"wallets": wallets, "chains": [1, 8453]})  # chains as a list: it was refused
     # Tomorrow (00:00 UTC is less than a day ahead, so not stale), a run of its own: today's is
     # the other test's.
     tomorrow = (datetime.datetime.now(datetime.timezone.utc).date() + datetime.timedelta(days=1)).isoformat()
@@ -148,7 +150,8 @@ def test_wallets_param_accepts_a_list_or_labels(wallets):
     [
         ([], "minItems"),
         ({}, "minProperties"),
-        ("0xEd0C6079229E2d407672a117c22b62064f4a4312", "type"),
+        (7, "type"),  # a comma-separated string is accepted now (the operators take it)
+        ("", "minLength"),
         ([7], "type' in schema['items"),
     ],
 )
@@ -187,3 +190,98 @@ def test_balance_threshold_dag_end_to_end(okx_simulator):
     # read the wallet's all-token-balances (the same question in both modes).
     assert sim.count(endpoint="token_balances") == 0
     assert sim.count(endpoint="all_token_balances") == 2
+
+
+# --- every Param accepts every form its operator documents ------------------------------------------
+
+EVM_A = "0xEd0C6079229E2d407672a117c22b62064f4a4312"
+EVM_B = "0x8f3cf7ad23cd3cadbd9735aff958023239c6a063"
+PARAM_FORMS: dict[tuple[str, str], list[Any]] = {
+    ("okx_treasury_report", "chains"): [
+        [1, 56, 8453],
+        ["ethereum", "base"],
+        ["1", 56],
+        "ethereum,bsc,base",
+        "1,56",
+        "8453",
+        1,
+    ],
+    ("okx_treasury_report", "wallets"): [
+        [EVM_A, EVM_B],
+        {"cold": EVM_A, "hot": EVM_B},
+        f"{EVM_A},{EVM_B}",
+        EVM_A,
+    ],
+    ("okx_treasury_report", "output_uri"): ["file:///tmp/okx-reports", "/tmp/okx-reports", "s3://bucket/okx"],
+    ("okx_balance_threshold", "address"): [EVM_A, EVM_B],
+    ("okx_balance_threshold", "threshold"): ["250000", 250000, "0.000001", "1E+3"],
+}
+PARSERS = {
+    "chains": lambda v: parse_chains(v),
+    "chain": lambda v: parse_chains(v),
+    "wallets": lambda v: parse_wallets(v),
+    "address": lambda v: parse_wallets(v),
+    "output_uri": lambda v: check_output_uri(v),
+    "threshold": lambda v: parse_amount(v, "threshold"),
+}
+
+
+def _param_cases() -> list[tuple[str, str, Any]]:
+    return [(dag_id, name, form) for (dag_id, name), forms in PARAM_FORMS.items() for form in forms]
+
+
+def test_every_example_param_has_its_forms_listed():
+    """A Param added to an example DAG must be listed above with the forms its operator takes."""
+    for path in sorted(EXAMPLES.glob("okx_*.py")):
+        dag_id = path.stem
+        if dag_id == "okx_deposit_event" and not AIRFLOW_V3:
+            continue
+        for name in _example_dag(dag_id).params:
+            assert (dag_id, name) in PARAM_FORMS, f"{dag_id}: Param {name!r} has no forms in PARAM_FORMS"
+
+
+@pytest.mark.parametrize(("dag_id", "name", "form"), _param_cases(), ids=lambda v: json.dumps(v)[:40])
+def test_example_params_accept_every_documented_form(dag_id, name, form):
+    """The Param validates the form (as the trigger form and ``--conf`` do), and every task of the
+    DAG that templates this Param reads what Jinja renders from it (native mode included)."""
+    import copy
+
+    dag = _example_dag(dag_id)
+    params = copy.deepcopy(dag.params)
+    params[name] = form  # validates against the Param's schema
+    resolved = params.validate()
+    assert resolved[name] == form
+    template = "{{ params." + name + " }}"
+    checked = 0
+    for task in dag.tasks:
+        for field in getattr(task, "template_fields", ()):
+            if getattr(task, field, None) == template and field in PARSERS:
+                rendered = task.render_template(template, {"params": resolved})
+                PARSERS[field](rendered)
+                checked += 1
+    if name == "wallets":  # the task that lists the wallets for the mapped fetch
+        assert parse_wallets(form)
+        checked += 1
+    assert checked, f"no task of {dag_id} reads params.{name}"
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "name", "form"),
+    [
+        ("okx_treasury_report", "chains", 1.5),
+        ("okx_treasury_report", "chains", []),
+        ("okx_treasury_report", "chains", ""),
+        ("okx_treasury_report", "wallets", []),
+        ("okx_treasury_report", "wallets", {}),
+        ("okx_balance_threshold", "threshold", 0.1),
+    ],
+    ids=repr,
+)
+def test_example_params_refuse_what_no_operator_takes(dag_id, name, form):
+    import copy
+
+    dag = _example_dag(dag_id)
+    params = copy.deepcopy(dag.params)
+    with pytest.raises(Exception, match=name):  # noqa: PT012 (setting validates on some versions)
+        params[name] = form
+        params.validate()

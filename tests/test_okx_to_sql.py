@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+from airflow_provider_okx.glue.compat import AirflowFailException
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
 from airflow_provider_okx.testing import SEED_ADDRESS, OkxSimulator
 from airflow_provider_okx.transfers.okx_to_sql import (
@@ -335,8 +336,9 @@ def test_templated_table_is_checked_at_run_time(okx_simulator_connection, lite):
         task_id="t", sql_conn_id=conn_id, table="{{ params.table }}", wallets=[SEED_ADDRESS], chains="1"
     )
     operator.table = "x;DELETE FROM okx_balances"  # what a rendered template could hold
-    with pytest.raises(OkxInvalidInputError):
+    with pytest.raises(AirflowFailException) as info:  # an input error: no task retry spent on it
         operator.execute({"ds": DAY})
+    assert isinstance(info.value.__cause__, OkxInvalidInputError) and info.value.__cause__.field == "table"
     assert okx_simulator_connection.count() == 0  # refused before any request
     operator.table = "analytics_okx"
     assert operator.execute({"ds": DAY}) == 31
@@ -361,8 +363,10 @@ def test_snapshot_date_default_explicit_and_invalid(okx_simulator_connection, li
 
 def test_a_non_sql_connection_is_refused(okx_simulator_connection, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_NOT_SQL", okx_simulator_connection.connection_json())
-    with pytest.raises(OkxInvalidInputError, match="not a SQL database"):
+    with pytest.raises(AirflowFailException, match="not a SQL database") as info:
         load("not_sql", "okx_balances")
+    assert isinstance(info.value.__cause__, OkxInvalidInputError)
+    assert okx_simulator_connection.count() == 0  # refused before the fetch
 
 
 def test_dialects():
@@ -373,8 +377,13 @@ def test_dialects():
     create, index = POSTGRES.create_statements("analytics.okx_balances")
     assert "balance NUMERIC NOT NULL" in create
     assert index == (
-        "CREATE INDEX IF NOT EXISTS okx_balances_snapshot_idx "
-        "ON analytics.okx_balances (snapshot_date, address)"
+        'CREATE INDEX IF NOT EXISTS "okx_balances_snapshot_idx" '
+        'ON "analytics"."okx_balances" (snapshot_date, address)'
+    )
+    (_, index) = SQLITE.create_statements("main.okx_balances")  # SQLite: the schema is the index's
+    assert index == (
+        'CREATE INDEX IF NOT EXISTS "main"."okx_balances_snapshot_idx" '
+        'ON "okx_balances" (snapshot_date, address)'
     )
     assert GENERIC.amount(Decimal("1E-18")) == "0.000000000000000001"  # text is plain, never 1E-18
 
@@ -430,3 +439,147 @@ def test_a_refused_key_fails_the_load_at_once_and_touches_nothing(okx_simulator,
         load(conn_id, fresh_table())
     assert okx_simulator.count() == 1
     assert not path.exists()  # nothing was written
+
+
+# --- trust, round two: table names, concurrent first loads, stored addresses ----------------------
+
+
+def test_schema_qualified_table_in_sqlite(okx_simulator_connection, lite):
+    conn_id, path = lite
+    assert load(conn_id, "main.okx_balances") == 31  # crashed on CREATE INDEX after the fetch
+    assert load(conn_id, "main.okx_balances") == 31  # and again: replaced, not duplicated
+    assert len(lite_rows(path, "okx_balances")) == 31
+    with sqlite3.connect(path) as conn:
+        indexes = {row[1] for row in conn.execute("PRAGMA main.index_list(okx_balances)")}
+    assert "okx_balances_snapshot_idx" in indexes
+
+
+def test_schema_qualified_table_in_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
+    postgres_server.query("CREATE SCHEMA IF NOT EXISTS analytics_t2")
+    table = f"analytics_t2.{fresh_table()}"
+    assert load(pg, table) == 31
+    assert load(pg, table.upper()) == 31  # unquoted names fold to lower case: the same table
+    assert len(pg_rows(postgres_server, table)) == 31
+    schema, name = table.split(".")
+    (index,) = postgres_server.query(
+        "SELECT schemaname FROM pg_indexes WHERE tablename = %s AND indexname = %s",
+        (name, f"{name}_snapshot_idx"),
+    )
+    assert index == (schema,)
+
+
+@pytest.mark.parametrize("keyword", ["order", "select", "Group"])
+def test_sql_keyword_tables_work_in_sqlite(okx_simulator_connection, lite, keyword):
+    conn_id, path = lite
+    assert load(conn_id, keyword) == 31
+    assert len(lite_rows(path, f'"{keyword}"')) == 31
+
+
+def test_sql_keyword_table_works_in_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
+    postgres_server.query('DROP TABLE IF EXISTS "order"')
+    assert load(pg, "order") == 31
+    assert load(pg, "ORDER") == 31  # the same table, replaced
+    assert len(pg_rows(postgres_server, '"order"')) == 31
+
+
+def test_sql_keyword_refused_before_the_fetch_on_other_databases(okx_simulator_connection, lite, monkeypatch):
+    """Where identifiers are not quoted (any other database), a keyword fails before OKX is asked."""
+    conn_id, _ = lite
+    monkeypatch.setattr("airflow_provider_okx.transfers.okx_to_sql.dialect_for", lambda conn_type: GENERIC)
+    with pytest.raises(AirflowFailException, match="SQL keyword") as info:
+        load(conn_id, "order")
+    assert info.value.__cause__.field == "table"
+    assert okx_simulator_connection.count() == 0
+    assert GENERIC.check("okx_balances") == "okx_balances"
+    with pytest.raises(OkxInvalidInputError):
+        POSTGRES.check("db.schema.okx_balances")  # PostgreSQL takes name or schema.name
+
+
+def test_concurrent_first_loads_into_a_new_postgres_table(okx_simulator_connection, postgres_server, pg):  # noqa: F811
+    """Two first loads at once: both succeed (CREATE TABLE ran before the lock and collided on
+    pg_type), and the table holds one copy of the rows."""
+    import threading
+
+    table = fresh_table()
+    postgres_server.query(f"DROP TABLE IF EXISTS {table}")
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            barrier.wait(timeout=60)  # all four threads start their load together
+            load(pg, table)
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(pg_rows(postgres_server, table)) == 31
+
+
+BECH32_UPPER = "BC1QW508D6QEJXTDG4Y5R3ZARVARY0C5XW7KV8F3T4"  # BIP-173's valid upper-case vector
+
+
+def test_upper_case_bech32_is_stored_as_written(okx_simulator_connection, lite):
+    conn_id, path = lite
+    rows = load(
+        conn_id,
+        "okx_balances",
+        wallets={"btc": BECH32_UPPER, "evm": HOT.upper().replace("0X", "0x")},
+        chains="0,1",
+    )
+    assert rows > 0
+    stored = {r[2] for r in lite_rows(path, "okx_balances")}
+    assert stored == {BECH32_UPPER, HOT}  # 0x hex lower-cased (its identity), bech32 as written
+    assert load(conn_id, "okx_balances", wallets={"btc": BECH32_UPPER, "evm": HOT}, chains="0,1") == rows
+    assert len(lite_rows(path, "okx_balances")) == rows  # a rerun replaces, never duplicates
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("exclude_risk_tokens", "false "),
+        ("create_table", "FALSE"),
+        ("exclude_risk_tokens", "no"),
+        ("create_table", "0"),
+        ("create_table", None),
+        ("batch_size", "4.0"),
+        ("batch_size", 0),
+        ("batch_size", 10**20),
+        ("max_workers", "4"),
+        ("max_workers", 2.5),
+        ("max_workers", -1),
+        ("max_workers", 0),
+    ],
+)
+def test_flags_and_counts_are_parsed_strictly(field, value):
+    kwargs = {"task_id": "t", "sql_conn_id": "x", "wallets": [HOT], "chains": "1", field: value}
+    accepted = {"false ": False, "FALSE": False, "4": 4}
+    if value in accepted:
+        assert getattr(OkxBalancesToSqlOperator(**kwargs), field) == accepted[value]
+        return
+    with pytest.raises(OkxInvalidInputError) as info:
+        OkxBalancesToSqlOperator(**kwargs)
+    assert info.value.field == field
+
+
+def test_rendered_input_errors_fail_fast(okx_simulator_connection, lite):
+    """After templating, an input error fails the task at once (no retries), before any request."""
+    conn_id, _ = lite
+    operator = OkxBalancesToSqlOperator(
+        task_id="t", sql_conn_id=conn_id, wallets="{{ params.w }}", chains="{{ params.c }}"
+    )
+    for wallets, chains, field in [
+        (f'{{"a": "{HOT}", "a": "{SEED_ADDRESS}"}}', "1", "wallets"),
+        ([HOT], "middle-earth", "chains"),
+        ("0xnot-an-address", "1", "wallets"),
+    ]:
+        operator.wallets, operator.chains = wallets, chains
+        with pytest.raises(AirflowFailException) as info:
+            operator.execute({"ds": DAY})
+        assert info.value.__cause__.field == field
+    assert okx_simulator_connection.count() == 0

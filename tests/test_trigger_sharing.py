@@ -5,7 +5,9 @@ one waiter never cancelling the others' request, nothing left once the loop is g
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import Counter
+from collections.abc import Callable
 from urllib.parse import parse_qs
 
 import pytest
@@ -40,8 +42,12 @@ def _trigger(
     return OkxBalanceTrigger(condition=condition.to_kwargs(), poke_interval=interval)
 
 
-async def _run_for(triggers: list[OkxBalanceTrigger], seconds: float) -> list[dict]:
-    """Run triggers as a triggerer does for ``seconds`` (or until each fired), then clean up."""
+async def _run_for(
+    triggers: list[OkxBalanceTrigger], until: Callable[[list[dict]], bool] | None = None, limit: float = 60.0
+) -> list[dict]:
+    """Run triggers as a triggerer does until ``until(events)`` holds or each fired, then clean
+    up. The test waits for a state, not for a guessed duration (a loaded machine polls less in
+    a second); ``limit`` seconds is only a backstop against a hang."""
     events: list[dict] = []
 
     async def drive(trigger: OkxBalanceTrigger) -> None:
@@ -50,7 +56,10 @@ async def _run_for(triggers: list[OkxBalanceTrigger], seconds: float) -> list[di
             return
 
     tasks = [asyncio.ensure_future(drive(t)) for t in triggers]
-    await asyncio.wait(tasks, timeout=seconds)
+    backstop = time.monotonic() + limit
+    while not all(task.done() for task in tasks) and not (until is not None and until(events)):
+        assert time.monotonic() < backstop, "the awaited state never came"
+        await asyncio.wait(tasks, timeout=0.01)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -85,19 +94,22 @@ def test_ten_triggers_on_one_wallet_send_one_request_per_round(okx_simulator_con
     ]
     triggers.append(_trigger(address=OTHER))  # another wallet: its own requests
 
-    events = asyncio.run(_run_for(triggers, 2.5))
+    # Until every trigger has polled three times (three rounds), however long that takes.
+    events = asyncio.run(
+        _run_for(triggers, lambda _: len(poll_counter) == 11 and min(poll_counter.values()) >= 3)
+    )
 
     assert events == []
     rounds = max(poll_counter.values())
     assert rounds >= 3
-    assert sum(poll_counter.values()) >= 10 * rounds  # everyone kept polling
+    assert min(poll_counter.values()) >= 3  # everyone kept polling
     # One request per round for the ten, however many triggers polled in it.
     assert len(_requests_for(sim, WALLET)) <= rounds
     assert len(_requests_for(sim, OTHER)) <= rounds
     assert sim.count(endpoint="token_balances") == 0
 
 
-def test_each_trigger_keeps_its_own_condition_and_log_line(okx_simulator_connection, caplog):
+def test_each_trigger_keeps_its_own_condition_and_log_line(okx_simulator_connection, caplog, poll_counter):
     sim = okx_simulator_connection
     sim.latency = 0.2
     sim.set_balance(WALLET, "1", USDT, "7", price="1", symbol="USDT")
@@ -106,7 +118,13 @@ def test_each_trigger_keeps_its_own_condition_and_log_line(okx_simulator_connect
     unmet = _trigger(token_address=USDT, threshold="8")
     absent = _trigger(token_address=USDC, threshold="0", condition=">")  # not held: 0
 
-    events = asyncio.run(_run_for([met, unmet, absent], 1.0))
+    # Until ``met`` fired and the two others finished a poll (and logged it): they poll again.
+    events = asyncio.run(
+        _run_for(
+            [met, unmet, absent],
+            lambda ev: len(ev) == 1 and len(poll_counter) == 3 and sorted(poll_counter.values())[1] >= 2,
+        )
+    )
 
     assert [e["status"] for e in events] == ["success"]
     assert events[0]["result"]["value"] == "7"
@@ -144,11 +162,29 @@ def test_triggers_sharing_a_failed_request_each_fire_the_error_event(okx_simulat
     sim.inject(Fault(status=401, code="50113", latency=0.3))
     triggers = [_trigger(token_address=token) for token in ("", USDT, USDC)]
 
-    events = asyncio.run(_run_for(triggers, 5.0))
+    events = asyncio.run(_run_for(triggers))  # until each fired
 
     assert len(events) == 3
     assert {(e["status"], e["code"], e["permanent"]) for e in events} == {("error", "50113", True)}
     assert len(_requests_for(sim, WALLET)) == 1
+
+
+def _waiters() -> int:
+    """Triggers of this event loop waiting on a shared request now."""
+    reads = shared_reads.loop_reads()
+    if reads is None:
+        return 0
+    return sum(flight.waiters for question in reads._questions.values() for flight in question.flights)
+
+
+async def _until(condition, steps: int = 20_000) -> None:
+    """Yield to the event loop until ``condition()`` holds: a state the test waits for, never a
+    guessed duration (on a loaded machine 0.1 s may not be enough for a request to start)."""
+    for _ in range(steps):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the awaited state never came")
 
 
 def test_cancelling_one_waiter_leaves_the_request_to_the_others(okx_simulator_connection):
@@ -159,9 +195,9 @@ def test_cancelling_one_waiter_leaves_the_request_to_the_others(okx_simulator_co
     async def go() -> tuple[list, list, bool]:
         hooks = [OkxHook() for _ in range(3)]
         leader = asyncio.ensure_future(read_token_balances(hooks[0], WALLET, 1))
-        await asyncio.sleep(0.1)  # the leader's request is on its way
+        await _until(lambda: _waiters() == 1)  # the leader's request is on its way
         others = [asyncio.ensure_future(read_token_balances(h, WALLET, 1)) for h in hooks[1:]]
-        await asyncio.sleep(0.1)
+        await _until(lambda: _waiters() == 3)  # and the others wait for it
         leader.cancel()
         await hooks[0].aclose()  # what a cancelled trigger's cleanup does
         first, second = await asyncio.gather(*others)
@@ -177,13 +213,24 @@ def test_cancelling_one_waiter_leaves_the_request_to_the_others(okx_simulator_co
 
 
 def test_a_request_nobody_waits_for_any_more_is_cancelled(okx_simulator_connection):
+    import threading
+
     sim = okx_simulator_connection
-    sim.latency = 0.3
+    arrived = threading.Event()
+
+    class Latency(float):
+        """0.3 s of latency that also says when the simulator started serving a request."""
+
+        def __gt__(self, other: object) -> bool:
+            arrived.set()
+            return float(self) > other  # type: ignore[operator]
+
+    sim.latency = Latency(0.3)
 
     async def go() -> tuple[int, int]:
         hook = OkxHook()
         waiter = asyncio.ensure_future(read_token_balances(hook, WALLET, 1))
-        await asyncio.sleep(0.1)
+        await _until(arrived.is_set)  # its request reached the simulator, which is answering
         waiter.cancel()
         await asyncio.gather(waiter, return_exceptions=True)
         reads = shared_reads.loop_reads()

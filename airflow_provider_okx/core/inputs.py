@@ -42,15 +42,58 @@ MAX_TEXT = 256
 # --- rendered templates ---------------------------------------------------------------------
 
 
+class RepeatedKeyError(ValueError):
+    """A rendered mapping names one key twice (JSON and Python literals keep only the last)."""
+
+    def __init__(self, key: object) -> None:
+        super().__init__(f"the key {key!r} is written twice")
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for key, item in pairs:
+        if key in result:
+            raise RepeatedKeyError(key)
+        result[key] = item
+    return result
+
+
+def _check_literal_keys(tree: ast.AST) -> None:
+    """Refuse a Python dict literal that writes one key twice (``literal_eval`` keeps the last)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            seen: set[object] = set()
+            for key in node.keys:
+                if key is None:
+                    continue  # ``**spread``: literal_eval refuses it anyway
+                try:
+                    value = ast.literal_eval(key)
+                    hash(value)
+                except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                    continue
+                if value in seen:
+                    raise RepeatedKeyError(value)
+                seen.add(value)
+
+
 def literal(text: str) -> object:
     """A rendered list or dict back as a value: JSON first, then a Python literal
-    (``render_template_as_native_obj`` off renders ``['0x..']``). Raises ``ValueError``."""
+    (``render_template_as_native_obj`` off renders ``['0x..']``). Raises ``ValueError``;
+    :class:`RepeatedKeyError` when a mapping writes one key twice (either syntax would silently
+    keep only the last one)."""
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=_unique_pairs)
+    except RepeatedKeyError:
+        raise
     except (ValueError, RecursionError):
         pass
     try:
-        return ast.literal_eval(text)
+        tree = ast.parse(text.strip(), mode="eval")
+        _check_literal_keys(tree)
+        return ast.literal_eval(tree)
+    except RepeatedKeyError:
+        raise
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         raise ValueError(f"not a JSON or Python literal: {text[:80]!r}") from None
 
@@ -58,6 +101,10 @@ def literal(text: str) -> object:
 def _rendered(text: str, field: str, expected: str) -> object:
     try:
         return literal(text)
+    except RepeatedKeyError as error:
+        raise OkxInvalidInputError(
+            field, shown(error.key), "this label is written twice in the mapping: a wallet would be dropped"
+        ) from None
     except ValueError:
         raise OkxInvalidInputError(field, shown(text), f"not {expected}") from None
 
@@ -87,6 +134,7 @@ def parse_addresses(value: object, field: str = "address") -> list[str]:
         return list(parse_wallets(value, field).values())
     if isinstance(value, (set, frozenset)):
         raise OkxInvalidInputError(field, shown(value), "a set has no order: pass a list")
+    _refuse_mangled(value, field)
     if not isinstance(value, (list, tuple)):
         raise OkxInvalidInputError(
             field, shown(value), f"expected an address or a list of addresses, not {type(value).__name__}"
@@ -98,6 +146,27 @@ def parse_addresses(value: object, field: str = "address") -> list[str]:
         address = validate_address(item, field)
         kept.setdefault(address_key(address), address)
     return list(kept.values())
+
+
+NATIVE_MANGLED = (
+    "render_template_as_native_obj=True turned the addresses into numbers (Jinja's native mode reads "
+    "'0xabc,0xdef' as a tuple of hex integers), so what was written is lost: pass the field to an "
+    "OKX operator (they render it as text), quote it in the template, or render it as a JSON list"
+)
+
+
+def _refuse_mangled(value: object, field: str) -> None:
+    """Refuse a number where an address belongs: Jinja's native rendering made it from ``0x..``
+    text, and neither its case nor its leading zeros can be read back."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for item in items:
+        if isinstance(item, (int, float, complex)) and not isinstance(item, bool):
+            number = (
+                item
+                if not isinstance(item, int)
+                else (hex(item) if item.bit_length() <= 512 else "a huge int")
+            )
+            raise OkxInvalidInputError(field, f"{number} (a number)", NATIVE_MANGLED)
 
 
 def parse_wallets(value: object, field: str = "wallets") -> dict[str, str]:
@@ -118,6 +187,7 @@ def parse_wallets(value: object, field: str = "wallets") -> dict[str, str]:
     given: dict[str, object] = {}  # label -> the label as given
     owner: dict[str, str] = {}  # address identity -> label
     for raw_label, raw_address in value.items():
+        _refuse_mangled(raw_address, field)
         label = _label(raw_label, field)
         if label in wallets:
             raise OkxInvalidInputError(
@@ -226,14 +296,102 @@ def parse_optional_amount(value: object, field: str) -> Decimal | None:
     return parse_amount(value, field)
 
 
+FLAG_WORDS = {"true": True, "false": False}
+"""The only text a flag accepts (any case, surrounding blanks ignored): what a template such as
+``"{{ params.publish }}"`` renders a boolean Param to. ``"yes"``/``"no"``/``"1"``/``"0"`` are
+refused on purpose: a word that is not the boolean's own name is a guess (``"no"`` was once
+read as True), and one spelling per value keeps every DAG readable."""
+
+
 def parse_flag(value: object, field: str) -> bool:
-    """``True``/``False`` (or the strings ``"true"``/``"false"``, any case): ``bool("False")``
-    is ``True``, so nothing else is guessed."""
+    """A boolean parameter: ``True``/``False``, or the text ``"true"``/``"false"`` in any case
+    (what Airflow renders a boolean to). Anything else (``"no"``, ``"1"``, ``"flase"``, ``""``,
+    ``None``, ``0``, ``1.0``) is refused naming ``field``: ``bool("false")`` is ``True``, so
+    nothing is guessed. The one rule for every flag of every operator, sensor, trigger and the
+    hook."""
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise OkxInvalidInputError(field, shown(value), "expected True or False")
+    if isinstance(value, str):
+        word = FLAG_WORDS.get(value.strip().lower())
+        if word is not None:
+            return word
+    raise OkxInvalidInputError(field, shown(value), "expected True or False (or the text 'true'/'false')")
+
+
+# --- counts and durations ----------------------------------------------------------------------
+
+MAX_WORKERS = 64
+"""``max_workers`` (OKX requests in flight) is 1 to this."""
+MAX_BATCH_SIZE = 100_000
+"""``batch_size`` (rows per ``executemany``) is 1 to this."""
+MAX_INTERVAL = 7 * 86400.0
+"""``poll_interval`` / ``poke_interval``: more than 0 and at most a week, in seconds."""
+MAX_DURATION = 3650 * 86400.0
+"""``max_snapshot_lag`` and a sensor's ``timeout``: at most ten years, in seconds."""
+MAX_EPOCH = 253402300799.0
+"""``end_at``: epoch seconds up to 9999-12-31T23:59:59Z (what a ``datetime`` can hold)."""
+
+
+def parse_count(value: object, field: str, least: int, most: int) -> int:
+    """A whole number within ``least..most``: an ``int`` or the text of one (a template renders
+    ``"4"``); ``True``, ``2.5``, ``"4.0"`` and out-of-range values are refused naming ``field``."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif (
+        isinstance(value, str)
+        and value.strip().isascii()
+        and value.strip().isdigit()
+        and len(value.strip()) <= 18
+    ):
+        number = int(value.strip())
+    if number is None:
+        raise OkxInvalidInputError(
+            field, shown(value), f"expected a whole number from {least} to {most}, not {type(value).__name__}"
+        )
+    if not least <= number <= most:
+        raise OkxInvalidInputError(field, shown(value), f"must be from {least} to {most}")
+    return number
+
+
+def parse_optional_count(value: object, field: str, least: int, most: int) -> int | None:
+    """:func:`parse_count`, with ``None`` (or a blank template) meaning "the default"."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return parse_count(value, field, least, most)
+
+
+def parse_seconds(value: object, field: str, most: float, *, least: float = 0.0, zero: bool = False) -> float:
+    """A duration in seconds: a number (``int``, finite ``float``, ``Decimal``, or its text) or a
+    ``timedelta``; more than 0 (``zero``: 0 allowed; ``least``: at least that), at most ``most``.
+    Checked before anything converts it, so ``10**20`` is an error naming ``field``, never an
+    ``OverflowError``."""
+    import datetime
+    import math
+
+    if isinstance(value, datetime.timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
+        raise OkxInvalidInputError(
+            field, shown(value), f"expected a number of seconds or a timedelta, not {type(value).__name__}"
+        )
+    elif isinstance(value, int):
+        if value.bit_length() > 64:
+            raise OkxInvalidInputError(field, shown(value), f"must be at most {most:g} seconds")
+        seconds = float(value)
+    else:
+        try:
+            seconds = float(value.strip() if isinstance(value, str) and len(value) <= MAX_TEXT else value)
+        except (ValueError, TypeError, OverflowError):
+            raise OkxInvalidInputError(field, shown(value), "not a number of seconds") from None
+    if not math.isfinite(seconds):
+        raise OkxInvalidInputError(field, shown(value), "must be a finite number of seconds")
+    if seconds > most:
+        raise OkxInvalidInputError(field, shown(value), f"must be at most {most:g} seconds")
+    if seconds < least or seconds < 0 or (seconds == 0 and not zero):
+        floor = f"at least {least:g}" if least else ("0 or more" if zero else "more than 0")
+        raise OkxInvalidInputError(field, shown(value), f"must be {floor} seconds")
+    return seconds
 
 
 def check_condition(condition: object) -> str:
@@ -249,6 +407,25 @@ def check_metric(metric: object) -> str:
     text = metric.strip() if isinstance(metric, str) else None
     if text not in METRICS:
         raise OkxInvalidInputError("metric", shown(metric), f"expected one of {', '.join(METRICS)}")
+    return text
+
+
+MAX_CONN_ID = 250
+"""Airflow's longest connection id."""
+
+
+def check_conn_id(value: object, field: str) -> str:
+    """A connection id: non-blank printable text of at most :data:`MAX_CONN_ID` characters,
+    stripped."""
+    if not isinstance(value, str):
+        raise OkxInvalidInputError(
+            field, shown(value), f"expected a connection id as text, not {type(value).__name__}"
+        )
+    text = value.strip()
+    if not text or len(text) > MAX_CONN_ID or not text.isprintable():
+        raise OkxInvalidInputError(
+            field, shown(value), f"a connection id is printable text of 1 to {MAX_CONN_ID} characters"
+        )
     return text
 
 

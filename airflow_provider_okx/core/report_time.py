@@ -11,11 +11,8 @@ labels it.
 from __future__ import annotations
 
 import datetime
-import math
 from dataclasses import dataclass
 from typing import Any
-
-from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 
 DEFAULT_MAX_SNAPSHOT_LAG = datetime.timedelta(days=1)
 """A daily run fetches minutes after its day ends; a day's slack covers retries, queues and a
@@ -42,16 +39,13 @@ def format_instant(moment: datetime.datetime) -> str:
 
 
 def parse_lag(value: object) -> datetime.timedelta:
-    """``max_snapshot_lag``: a positive ``timedelta``, or a number of seconds."""
-    if isinstance(value, datetime.timedelta):
-        lag = value
-    elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
-        lag = datetime.timedelta(seconds=value)
-    else:
-        raise OkxInvalidInputError("max_snapshot_lag", value, "expected a timedelta or a number of seconds")
-    if lag <= datetime.timedelta(0):
-        raise OkxInvalidInputError("max_snapshot_lag", value, "must be positive")
-    return lag
+    """``max_snapshot_lag``: a ``timedelta`` or a number of seconds, from 1 second to ten years
+    (:data:`~airflow_provider_okx.core.inputs.MAX_DURATION`); anything else is refused naming the
+    parameter (``10**20`` too, which ``timedelta`` cannot even hold)."""
+    from airflow_provider_okx.core.inputs import MAX_DURATION, parse_seconds
+
+    seconds = parse_seconds(value, "max_snapshot_lag", MAX_DURATION, least=1)
+    return value if isinstance(value, datetime.timedelta) else datetime.timedelta(seconds=seconds)
 
 
 def describe(lag: datetime.timedelta) -> str:

@@ -11,10 +11,31 @@ import datetime
 from typing import Any
 
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
-from airflow_provider_okx.core.chains import address_key
+from airflow_provider_okx.core.chains import address_key, normalize_chains
+from airflow_provider_okx.core.inputs import literal
 from airflow_provider_okx.core.models import TokenBalance, decimal_str
 from airflow_provider_okx.core.report_time import parse_instant
 from airflow_provider_okx.core.text import clean_text
+
+
+def snapshot_list(snapshots: Any) -> list[Any]:
+    """Upstream results as a list: one result, a list (or Airflow's lazy sequence) of them, or
+    their rendered text (a ``{{ ti.xcom_pull(...) }}`` template renders to the list's text)."""
+    if isinstance(snapshots, str):
+        try:
+            snapshots = literal(snapshots.strip())
+        except ValueError:
+            raise OkxInvalidInputError(
+                "balances", snapshots[:80], "expected OkxTokenBalancesOperator results"
+            ) from None
+    if isinstance(snapshots, dict):
+        return [snapshots]
+    try:  # a list, or Airflow's lazy sequence of a mapped task's results
+        return list(snapshots)
+    except TypeError:
+        raise OkxInvalidInputError(
+            "balances", type(snapshots).__name__, "expected OkxTokenBalancesOperator results"
+        ) from None
 
 
 def rows_from_snapshots(
@@ -30,8 +51,7 @@ def rows_from_snapshots(
     a price or a token that differs for the same wallet, chain and token) this fails naming the
     wallet, since nothing says which one is right.
     """
-    if isinstance(snapshots, dict):
-        snapshots = [snapshots]
+    snapshots = snapshot_list(snapshots)
     wanted = {address_key(address): address for address in addresses}
     by_wallet: dict[str, dict[tuple[str, str], TokenBalance]] = {}
     for snap in snapshots:
@@ -73,9 +93,13 @@ def _check_snapshot(snap: Any, chains: list[str], exclude_risk_tokens: bool) -> 
         raise OkxInvalidInputError(
             "balances", snap.get("addresses"), "dust was dropped (min_usd_value): totals would be short"
         )
-    if list(snap.get("chains") or []) != chains:
+    try:  # the same chains in any order (or written as names) are the same chains
+        fetched_for = set(normalize_chains(list(snap.get("chains") or [])))
+    except OkxInvalidInputError:
+        fetched_for = None
+    if fetched_for != set(chains):
         raise OkxInvalidInputError("balances", snap.get("chains"), f"fetched for other chains than {chains}")
-    if bool(snap.get("exclude_risk_tokens")) != exclude_risk_tokens:
+    if snap.get("exclude_risk_tokens") is not exclude_risk_tokens:
         raise OkxInvalidInputError("balances", snap.get("addresses"), "fetched with another risk filter")
 
 
@@ -106,8 +130,7 @@ def _describe(row: TokenBalance | None) -> str:
 
 def fetch_window(snapshots: Any) -> tuple[datetime.datetime, datetime.datetime]:
     """When the earliest and the latest of ``snapshots`` were fetched (their ``fetched_at``)."""
-    if isinstance(snapshots, dict):
-        snapshots = [snapshots]
+    snapshots = snapshot_list(snapshots)
     moments = []
     for snap in snapshots:
         raw = snap.get("fetched_at") if isinstance(snap, dict) else None

@@ -24,7 +24,7 @@ from airflow_provider_okx.core.inputs import (
     parse_flag,
     parse_token_address,
 )
-from airflow_provider_okx.core.models import TokenBalance, decimal_str, exact_sum, parse_bounded_amount
+from airflow_provider_okx.core.models import TokenBalance, decimal_str, exact_sum
 
 
 @dataclass(frozen=True)
@@ -108,15 +108,26 @@ class BalanceCondition:
 
     @classmethod
     def from_kwargs(cls, data: Mapping[str, Any]) -> BalanceCondition:
-        return cls(
+        """The condition :meth:`to_kwargs` stored, checked again field by field (kwargs come
+        back from the database, or from a DAG author who built the trigger by hand)."""
+        if not isinstance(data, Mapping):
+            raise OkxInvalidInputError("condition", shown(data), "expected BalanceCondition.to_kwargs()")
+        missing = [name for name in _KWARGS if name not in data]
+        if missing:
+            raise OkxInvalidInputError("condition", sorted(data), f"missing {', '.join(missing)}")
+        chains = data["chains"]
+        return balance_condition(
             address=data["address"],
-            chains=tuple(data["chains"]),
+            chain=list(chains) if isinstance(chains, (list, tuple)) else chains,
+            threshold=data["threshold"],
             token_address=data["token_address"],
-            metric=data["metric"],
             condition=data["condition"],
-            threshold=parse_bounded_amount(data["threshold"], "threshold"),
-            exclude_risk_tokens=bool(data["exclude_risk_tokens"]),
+            metric=data["metric"],
+            exclude_risk_tokens=data["exclude_risk_tokens"],
         )
+
+
+_KWARGS = ("address", "chains", "token_address", "metric", "condition", "threshold", "exclude_risk_tokens")
 
 
 def _symbol_for_log(symbol: str) -> str:

@@ -42,7 +42,11 @@ with DAG(
     catchup=False,
     params={
         "address": Param("0x28c6c06298d514db089934071355e5743bf21d60", type="string"),
-        "threshold": Param("250000", type="string", description="token units, as a decimal string"),
+        "threshold": Param(
+            "250000",
+            type=["string", "integer"],
+            description="token units, as a decimal string or a whole number (never a float)",
+        ),
     },
     tags=["okx", "sensor"],
 ) as dag:

@@ -30,6 +30,7 @@ from urllib.parse import urlparse
 
 import pendulum
 
+from airflow_provider_okx.core.inputs import parse_wallets
 from airflow_provider_okx.operators.balances import OkxTokenBalancesOperator
 from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
 from airflow_provider_okx.transfers.okx_to_sql import OkxBalancesToSqlOperator
@@ -69,8 +70,9 @@ rate tier), or they stay *scheduled* for ever:
 
     airflow pools set {OKX_API_POOL} 4 "OKX API key"
 
-`wallets` takes a list of addresses (`["0x...", "0x..."]`) or labels
-(`{{"cold": "0x...", "hot": "0x..."}}`).
+`wallets` takes a list of addresses (`["0x...", "0x..."]`), labels
+(`{{"cold": "0x...", "hot": "0x..."}}`) or a comma-separated string; `chains` takes names or
+indices as a list (`[1, 56, 8453]`), a comma-separated string (`"ethereum,base"`) or one index.
 """,
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -81,14 +83,22 @@ rate tier), or they stay *scheduled* for ever:
     params={
         "wallets": Param(
             DEFAULT_WALLETS,
-            type=["object", "array"],
+            type=["object", "array", "string"],
             items={"type": "string", "minLength": 1},
             additionalProperties={"type": "string", "minLength": 1},
             minItems=1,
             minProperties=1,
-            description='addresses ["0x...", ...] or labels {"cold": "0x...", ...}',
+            minLength=1,
+            description='addresses ["0x...", ...], labels {"cold": "0x...", ...} or "0x...,0x..."',
         ),
-        "chains": Param(DEFAULT_CHAINS, type="string", description="chain names or OKX chainIndex values"),
+        "chains": Param(
+            DEFAULT_CHAINS,
+            type=["string", "array", "integer"],
+            items={"type": ["string", "integer"]},
+            minItems=1,
+            minLength=1,
+            description='chain names or OKX chainIndex values: "ethereum,base", [1, 56, 8453] or 1',
+        ),
         "output_uri": Param(DEFAULT_OUTPUT, type="string", description="file://, s3://, gs://... folder"),
     },
     tags=["okx", "treasury"],
@@ -97,8 +107,7 @@ rate tier), or they stay *scheduled* for ever:
     @task(pool="default_pool")
     def wallet_addresses(params=None) -> list[str]:
         """The addresses to fetch, from a list or a label mapping alike."""
-        wallets = params["wallets"]
-        labelled = wallets if isinstance(wallets, dict) else {address: address for address in wallets}
+        labelled = parse_wallets(params["wallets"])  # a list, a mapping or a comma-separated string
         for label, address in labelled.items():
             print(f"Wallet {label}: {address}" if label != address else f"Wallet {address}")
         print(

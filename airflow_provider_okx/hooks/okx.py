@@ -38,7 +38,12 @@ from airflow_provider_okx.core.chains import (
     normalize_chains,
     validate_address,
 )
-from airflow_provider_okx.core.inputs import parse_token_address
+from airflow_provider_okx.core.inputs import (
+    MAX_WORKERS,
+    parse_flag,
+    parse_optional_count,
+    parse_token_address,
+)
 from airflow_provider_okx.core.models import Chain, PricePoint, TokenBalance, Transaction
 from airflow_provider_okx.glue.compat import BaseHook, amask_secret, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
@@ -212,7 +217,8 @@ class OkxHook(BaseHook):
 
     def _execute_many(self, calls: list[Call[T]], max_workers: int | None) -> list[T]:
         """Every request of every call, concurrently (see ``SyncTransport.run_many``)."""
-        return self.transport.run_many(calls, max_workers or self.default_concurrency)
+        workers = parse_optional_count(max_workers, "max_workers", 1, MAX_WORKERS)
+        return self.transport.run_many(calls, workers or self.default_concurrency)
 
     @property
     def default_concurrency(self) -> int:
@@ -270,6 +276,7 @@ class OkxHook(BaseHook):
     def _plan_all_token_balances(
         self, address: object, chains: object, exclude_risk_tokens: bool, token_filter: object = None
     ) -> Call[list[TokenBalance]]:
+        exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         addr, chain_list = self._address_and_chains(address, chains)
         version = self.config.version
         requests_ = [
@@ -283,6 +290,7 @@ class OkxHook(BaseHook):
     def _plan_total_value(
         self, address: object, chains: object, asset_type: str, exclude_risk_tokens: bool
     ) -> Call[Decimal]:
+        exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         addr, chain_list = self._address_and_chains(address, chains)
         version = self.config.version
         requests_ = [
@@ -296,6 +304,7 @@ class OkxHook(BaseHook):
     def _plan_token_balances(
         self, address: object, tokens: Iterable[tuple[Any, str]], exclude_risk_tokens: bool
     ) -> Call[list[TokenBalance]]:
+        exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         addr = validate_address(address)
         pairs: list[tuple[str, str]] = []
         for item in tokens:

@@ -10,6 +10,7 @@ from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.signing import format_timestamp
 from airflow_provider_okx.core.inputs import (
     check_chains_fit,
+    check_conn_id,
     parse_addresses,
     parse_chains,
     parse_flag,
@@ -31,6 +32,13 @@ if TYPE_CHECKING:
 
 __all__ = ["OkxTokenBalancesOperator", "parse_addresses"]  # parse_addresses: its old home
 
+
+def is_dust(row: TokenBalance, floor: Decimal | None) -> bool:
+    """Whether ``min_usd_value`` drops ``row``: a priced row worth less than ``floor``. A row OKX
+    has no price for (``0``) is never dust: its worth is unknown, not small."""
+    return floor is not None and row.is_priced and row.usd_value < floor
+
+
 MAX_WALLET_LOG_LINES = 20
 """Wallets logged one line each; beyond, one line says how many more."""
 
@@ -47,11 +55,12 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
         (templated).
     :param exclude_risk_tokens: let OKX drop tokens it flags as risky (chains 1, 56, 501, 8453).
     :param min_usd_value: drop rows worth less than this many USD (dust); the total counts only
-        the rows returned and ``dropped_count`` says how many were dropped (templated).
+        the rows returned and ``dropped_count`` says how many were dropped (templated). A token
+        OKX has no price for is never dust: it is kept and counted in ``unpriced_count``.
     :param okx_conn_id: the ``okx`` connection (templated).
 
     Returns ``{"addresses", "chains", "fetched_at", "exclude_risk_tokens", "token_count",
-    "total_usd", "min_usd_value", "dropped_count", "balances"}``: decimals as exact strings;
+    "total_usd", "min_usd_value", "dropped_count", "unpriced_count", "balances"}``: decimals as exact strings;
     rows ordered by address, chain, then USD value descending, so identical data gives an
     identical XCom. Each row belongs to the address as it was queried. Permanent errors (a
     refused key or signature, invalid input) fail the task at once, without its retries.
@@ -76,7 +85,9 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
         self.chains = chains
         self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         self.min_usd_value = min_usd_value
-        self.okx_conn_id = okx_conn_id
+        self.okx_conn_id = (
+            okx_conn_id if unresolved(okx_conn_id) else check_conn_id(okx_conn_id, "okx_conn_id")
+        )
         # Fail at parse time what can be known at parse time; templates are checked in execute.
         addresses = None if unresolved(address) else parse_addresses(address)
         chain_list = None if unresolved(chains) else parse_chains(chains)
@@ -103,7 +114,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
             )
         self.okx_read = OkxRead.of(self.hook, fetched, chains)  # the inputs lineage reports
         rows = [row for balances in fetched.values() for row in balances]
-        kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
+        kept = [row for row in rows if not is_dust(row, floor)]
         kept.sort(key=sort_key)
         self._log_wallets(wallets, fetched, floor, len(chains))
         return {
@@ -115,6 +126,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
             "total_usd": decimal_str(total_usd(kept)),
             "min_usd_value": None if floor is None else decimal_str(floor),
             "dropped_count": len(rows) - len(kept),
+            "unpriced_count": sum(1 for row in kept if not row.is_priced),
             "balances": [row.to_dict() for row in kept],
         }
 
@@ -128,9 +140,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
         """One line per wallet (label, address, tokens, exact USD total), at most
         :data:`MAX_WALLET_LOG_LINES`, then how many more."""
         below = f" below {decimal_str(floor)} USD" if floor is not None else ""
-        kept_all = [
-            row for rows in fetched.values() for row in rows if floor is None or row.usd_value >= floor
-        ]
+        kept_all = [row for rows in fetched.values() for row in rows if not is_dust(row, floor)]
         self.log.info(
             "%d token(s) over %d wallet(s) and %d chain(s): %s USD in all",
             len(kept_all),
@@ -143,7 +153,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
                 self.log.info("... and %d more wallet(s)", len(wallets) - shown)
                 break
             rows = fetched.get(address, [])
-            kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]
+            kept = [row for row in rows if not is_dust(row, floor)]
             name = address if label == address else f"{label} ({address})"
             dropped = f", {len(rows) - len(kept)} dropped{below}" if len(kept) != len(rows) else ""
             self.log.info(

@@ -10,8 +10,17 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.core.chains import normalize_chains
-from airflow_provider_okx.core.inputs import check_output_uri, parse_amount, parse_wallets
+from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+from airflow_provider_okx.core.inputs import (
+    MAX_WORKERS,
+    check_conn_id,
+    check_output_uri,
+    parse_amount,
+    parse_chains,
+    parse_flag,
+    parse_optional_count,
+    parse_wallets,
+)
 from airflow_provider_okx.core.report_time import (
     DEFAULT_MAX_SNAPSHOT_LAG,
     RunPeriod,
@@ -77,8 +86,9 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
     :param reconcile: compare each wallet's exact sum with OKX's own total-value (one more
         request per wallet and 50 chains); differences beyond tolerance are flagged and logged.
     :param tolerance_usd: absolute reconciliation tolerance in USD.
-    :param tolerance_ratio: relative reconciliation tolerance (of OKX's total).
-    :param max_workers: requests kept in flight (default: from the connection's rate limit).
+    :param tolerance_ratio: relative reconciliation tolerance (of OKX's total), from 0 to 1.
+    :param max_workers: requests kept in flight, 1 to 64 (default: from the connection's rate
+        limit).
     :param output_conn_id: connection for the object store (``None``: the store's default).
     :param report_asset: the Asset (Dataset on Airflow 2) this report updates; defaults to
         ``output_uri`` when it is not templated, else ``okx_treasury_report``.
@@ -87,7 +97,8 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         of fetching again; they must cover every wallet and the same chains, without dust
         filtering, or the task fails. Overlapping batches are fine when they agree.
     :param max_snapshot_lag: how far (a ``timedelta``, or seconds) the fetch may be from the
-        end of the run's period before the report counts as stale (default one day).
+        end of the run's period before the report counts as stale (default one day; from 1
+        second to ten years).
     :param allow_stale_snapshot: publish a stale report (labelled as such) instead of failing.
     """
 
@@ -123,20 +134,28 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         self.wallets = wallets
         self.chains = chains
         self.output_uri = output_uri
-        self.exclude_risk_tokens = exclude_risk_tokens
-        self.reconcile = reconcile
+        self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
+        self.reconcile = parse_flag(reconcile, "reconcile")
         self.tolerance_usd = parse_amount(tolerance_usd, "tolerance_usd")
         self.tolerance_ratio = parse_amount(tolerance_ratio, "tolerance_ratio")
-        self.max_workers = max_workers
-        self.output_conn_id = output_conn_id
-        self.okx_conn_id = okx_conn_id
+        if self.tolerance_ratio > 1:
+            raise OkxInvalidInputError(
+                "tolerance_ratio", tolerance_ratio, "a ratio of OKX's total, from 0 to 1 (0.001 is 0.1%)"
+            )
+        self.max_workers = parse_optional_count(max_workers, "max_workers", 1, MAX_WORKERS)
+        self.output_conn_id = (
+            None if output_conn_id is None else check_conn_id(output_conn_id, "output_conn_id")
+        )
+        self.okx_conn_id = (
+            okx_conn_id if unresolved(okx_conn_id) else check_conn_id(okx_conn_id, "okx_conn_id")
+        )
         self.balances = balances
         self.max_snapshot_lag = parse_lag(max_snapshot_lag)
-        self.allow_stale_snapshot = bool(allow_stale_snapshot)
+        self.allow_stale_snapshot = parse_flag(allow_stale_snapshot, "allow_stale_snapshot")
         if not unresolved(wallets):
             parse_wallets(wallets)
         if not unresolved(chains):
-            normalize_chains(chains)
+            parse_chains(chains)
 
     @cached_property
     def hook(self) -> OkxHook:
@@ -149,8 +168,9 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
 
         # 1. Fetch everything first: a failure here leaves no files behind.
         with failing_fast_on_permanent_errors():
+            check_output_uri(self.output_uri)  # rendered: checked before a single request
             wallets = parse_wallets(self.wallets)
-            chains = normalize_chains(self.chains)
+            chains = parse_chains(self.chains)
             addresses = list(wallets.values())
             period = RunPeriod.of(context)
             if self.balances is None:

@@ -12,11 +12,15 @@ from airflow_provider_okx.core.api.retry import RETRYABLE
 from airflow_provider_okx.core.api.signing import format_timestamp
 from airflow_provider_okx.core.chains import validate_address
 from airflow_provider_okx.core.inputs import (
+    MAX_DURATION,
+    MAX_INTERVAL,
     check_condition,
+    check_conn_id,
     check_metric,
     parse_amount,
     parse_chains,
     parse_flag,
+    parse_seconds,
     parse_token_address,
 )
 from airflow_provider_okx.core.thresholds import balance_condition
@@ -54,6 +58,9 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
     :param exclude_risk_tokens: let OKX drop tokens it flags as risky.
     :param deferrable: hand the wait to the triggerer (no worker slot held); defaults to
         ``[operators] default_deferrable``.
+    :param poke_interval: seconds between pokes (Airflow's): more than 0, at most 7 days.
+    :param timeout: seconds (or a ``timedelta``) before the wait fails (Airflow's): more than 0,
+        at most ten years.
     :param start_from_trigger: with ``deferrable``, start in the triggerer without a worker
         (Airflow 2.10+, 3.3+; only when no argument is templated: see
         :mod:`airflow_provider_okx.sensors.trigger_start`).
@@ -86,6 +93,11 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         start_from_trigger: bool = False,
         **kwargs: Any,
     ) -> None:
+        # Bounded before Airflow turns them into timedeltas (10**20 s overflows there) and again
+        # after (``default_args`` may have given them).
+        for name, most in (("poke_interval", MAX_INTERVAL), ("timeout", MAX_DURATION)):
+            if name in kwargs:
+                parse_seconds(kwargs[name], name, most)
         super().__init__(**kwargs)
         self.address = address
         self.chain = chain
@@ -94,8 +106,13 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         self.condition = check_condition(condition)
         self.metric = check_metric(metric)
         self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
-        self.okx_conn_id = okx_conn_id
-        self.deferrable = deferrable
+        self.okx_conn_id = (
+            okx_conn_id if unresolved(okx_conn_id) else check_conn_id(okx_conn_id, "okx_conn_id")
+        )
+        self.deferrable = parse_flag(deferrable, "deferrable")
+        start_from_trigger = parse_flag(start_from_trigger, "start_from_trigger")
+        parse_seconds(self.poke_interval, "poke_interval", MAX_INTERVAL)
+        parse_seconds(self.timeout, "timeout", MAX_DURATION)
         # Fail at DAG parse, not at 3 a.m., on whatever is known now; templates at execute.
         if not unresolved(address):
             validate_address(address)

@@ -3,7 +3,10 @@
 For tests of a real deployment, where the simulator runs in another process: set balances and
 prices, inject and clear faults, read and clear the request log. Unsigned, JSON in and out.
 Amounts are JSON strings (an int is accepted too); a JSON number with a fraction or exponent in
-``balance`` or ``price`` is refused with 400, since it would have gone through a float.
+``balance`` or ``price`` is refused with 400, since it would have gone through a float, and so is
+an amount outside the product's bounds (``"1E+100000000"``, more than 80 digits, negative: see
+:func:`~airflow_provider_okx.core.models.amount_problem`). A string holding a lone surrogate
+(``"\\ud800"``), anywhere in the body, is refused with 400 naming the field.
 
 =========================  ==================================================================
 ``GET /_admin/state``      ``{"requests", "faults", "rate_limit_rps", "latency"}``
@@ -39,6 +42,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
+from airflow_provider_okx.core.models import amount_problem, read_decimal, shorten
 from airflow_provider_okx.testing.endpoints import Reply, Request, dumps
 from airflow_provider_okx.testing.faults import Fault
 from airflow_provider_okx.testing.ledger import LedgerEntry, ms_iso
@@ -74,11 +78,31 @@ def _refuse_constant(name: str) -> Any:
 
 
 def _loads(body: bytes) -> Any:
-    """JSON with every non-integer number kept as :class:`_Number` text (never a float)."""
+    """JSON with every non-integer number kept as :class:`_Number` text (never a float), and no
+    string that UTF-8 cannot carry (a lone surrogate such as ``"\\ud800"`` would be stored, then
+    break every answer that quotes it)."""
     try:
-        return json.loads(body.decode("utf-8"), parse_float=_Number, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError):
+        payload = json.loads(body.decode("utf-8"), parse_float=_Number, parse_constant=_refuse_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise AdminError(400, "the body is not valid JSON") from None
+    _check_text(payload, "body")
+    return payload
+
+
+def _check_text(value: Any, where: str) -> None:
+    """Refuse a string (a value or a key, at any depth) holding a lone surrogate, naming where."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise AdminError(400, f"{where} holds a lone surrogate (not text UTF-8 can carry)") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key, f"a field name in {where}")
+            _check_text(item, key if where == "body" else f"{where}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_text(item, f"{where}[{i}]")
 
 
 def is_loopback(host: str) -> bool:
@@ -134,7 +158,18 @@ def _amount(payload: Mapping[str, Any], name: str) -> str:
         )
     if isinstance(value, bool) or not (_is_text(value) or isinstance(value, int)):
         raise AdminError(400, f"{name} must be a decimal string")
-    return str(value)
+    # The product's own bounds (core/models.py): what OKX could never send is refused here,
+    # before the simulator stores it and fails on every later answer.
+    try:
+        amount = read_decimal(value if isinstance(value, int) else value.strip())
+    except ValueError as error:
+        raise AdminError(400, f"{name}: {error}") from None
+    problem = amount_problem(amount)
+    if problem:
+        raise AdminError(400, f"{name} {shorten(value)} is {problem}")
+    if amount < 0:
+        raise AdminError(400, f"{name} must not be negative")
+    return str(value).strip()
 
 
 def _text(payload: Mapping[str, Any], name: str, *, empty: bool = True) -> str:

@@ -16,10 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
-from airflow_provider_okx.core.chains import address_key, normalize_chains
-from airflow_provider_okx.core.inputs import parse_wallets
+from airflow_provider_okx.core.chains import address_key
+from airflow_provider_okx.core.inputs import (
+    MAX_BATCH_SIZE,
+    MAX_WORKERS,
+    check_conn_id,
+    parse_chains,
+    parse_count,
+    parse_flag,
+    parse_optional_count,
+    parse_wallets,
+)
 from airflow_provider_okx.core.models import decimal_str
-from airflow_provider_okx.core.snapshots import rows_from_snapshots
+from airflow_provider_okx.core.snapshots import rows_from_snapshots, snapshot_list
 from airflow_provider_okx.glue.compat import BaseHook, BaseOperator, Context
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
@@ -67,6 +76,36 @@ class SqlDialect:
     native: bool
     index: bool  # CREATE INDEX IF NOT EXISTS is understood
     lock: str = ""  # taken before the delete, so that two loads of one table run one after the other
+    quoted: bool = False  # identifiers double-quoted (PostgreSQL, SQLite): `order` is a table name
+    folds_lower: bool = False  # unquoted names fold to lower case (PostgreSQL): quote them folded
+    qualified_index: bool = False  # SQLite: CREATE INDEX schema.index ON table (no schema there)
+    create_lock: str = ""  # taken before CREATE TABLE: two first loads create the table once
+
+    def quote(self, table: str) -> str:
+        """``table`` as this dialect's SQL names it: each part double-quoted where the dialect
+        quotes (folded to lower case first where unquoted names fold, so the quoted name is the
+        very table the unquoted one named), left as written elsewhere."""
+        if not self.quoted:
+            return table
+        return ".".join(f'"{part.lower() if self.folds_lower else part}"' for part in table.split("."))
+
+    def check(self, table: str) -> str:
+        """``table`` checked for this dialect before anything is fetched: at most
+        ``schema.name`` where names are quoted; no SQL keyword where they are not (a generic
+        database would fail on it, after the fetch)."""
+        parts = table.split(".")
+        if self.quoted and len(parts) > 2:
+            raise OkxInvalidInputError("table", table, f"{self.name} takes name or schema.name")
+        if not self.quoted:
+            keywords = [part for part in parts if part.upper() in SQL_KEYWORDS]
+            if keywords:
+                raise OkxInvalidInputError(
+                    "table",
+                    table,
+                    f"{keywords[0]!r} is an SQL keyword, which this database would refuse unquoted: "
+                    "choose another name (such as okx_balances)",
+                )
+        return table
 
     def create_statements(self, table: str) -> list[str]:
         amount, text = self.amount_type, "TEXT"
@@ -83,10 +122,15 @@ class SqlDialect:
             f"is_risk_token {self.flag_type} NOT NULL",
             f"fetched_at {self.moment_type} NOT NULL",
         ]
-        statements = [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})"]
+        statements = [f"CREATE TABLE IF NOT EXISTS {self.quote(table)} ({', '.join(columns)})"]
         if self.index:
-            name = table.rsplit(".", 1)[-1] + "_snapshot_idx"
-            statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table} (snapshot_date, address)")
+            schema, _, name = table.rpartition(".")
+            index = self.quote(name + "_snapshot_idx")
+            if self.qualified_index and schema:  # SQLite: the index names the schema, ON does not
+                index, on = f"{self.quote(schema)}.{index}", self.quote(name)
+            else:  # PostgreSQL: the index lives in its table's schema and is named without it
+                on = self.quote(table)
+            statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {on} (snapshot_date, address)")
         return statements
 
     def date(self, day: datetime.date) -> object:
@@ -113,16 +157,37 @@ POSTGRES = SqlDialect(
     native=True,
     index=True,
     lock="LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE",
+    quoted=True,
+    folds_lower=True,
+    create_lock="SELECT pg_advisory_xact_lock({mark})",
 )
 """PostgreSQL: ``NUMERIC`` without precision keeps every digit OKX sends. Under READ COMMITTED
 two concurrent loads of one date would each delete before the other inserted; the table lock
-(which readers do not wait for) makes the second wait and then replace the first's rows."""
-SQLITE = SqlDialect("sqlite", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=True)
+(which readers do not wait for) makes the second wait and then replace the first's rows. An
+advisory lock on the table's name, taken before ``CREATE TABLE``, lets two first loads into a
+new table create it once (two concurrent ``CREATE TABLE IF NOT EXISTS`` collide on ``pg_type``)."""
+SQLITE = SqlDialect(
+    "sqlite", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=True, quoted=True, qualified_index=True
+)
 """SQLite: amounts as ``TEXT`` (a ``NUMERIC`` or ``REAL`` column would turn them into doubles)."""
 GENERIC = SqlDialect("generic", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=False)
 """Anything else: text, which loses nothing (see the operator's docstring for 38-digit decimals)."""
 
 DIALECTS = {"postgres": POSTGRES, "postgresql": POSTGRES, "sqlite": SQLITE}
+
+_KEYWORDS = """
+    ALL ALTER ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC AUTHORIZATION BETWEEN BINARY BOTH CASE CAST
+    CHECK COLLATE COLUMN CONSTRAINT CREATE CROSS CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP
+    CURRENT_USER DATABASE DEFAULT DELETE DESC DISTINCT DO DROP ELSE END EXCEPT EXISTS FALSE FETCH
+    FOR FOREIGN FROM FULL GRANT GROUP HAVING IF ILIKE IN INDEX INNER INSERT INTERSECT INTO IS JOIN
+    KEY LATERAL LEADING LEFT LIKE LIMIT LOCALTIME LOCALTIMESTAMP MINUS NATURAL NOT NULL OF OFFSET
+    ON ONLY OR ORDER OUTER OVERLAPS PRIMARY QUALIFY REFERENCES REGEXP RETURNING RIGHT ROW ROWS
+    SAMPLE SCHEMA SELECT SESSION_USER SET SHOW SOME START SYMMETRIC TABLE TABLESAMPLE THEN TO
+    TRAILING TRIGGER TRUE UNION UNIQUE UPDATE USER USING VALUES VIEW WHEN WHERE WINDOW WITH
+"""
+SQL_KEYWORDS = frozenset(_KEYWORDS.split())
+"""Reserved words of SQL and of the common warehouses (Snowflake, MySQL, BigQuery...): refused as
+table names where identifiers are not quoted (the generic dialect), before the fetch."""
 
 
 def dialect_for(conn_type: str | None) -> SqlDialect:
@@ -155,9 +220,19 @@ def parse_snapshot_date(value: object, field: str = "snapshot_date") -> datetime
 
 
 def _identity(address: str) -> str:
-    """How a wallet is matched and stored: :func:`~airflow_provider_okx.core.chains.address_key`
-    (case folded only where the address family ignores it)."""
+    """How a wallet is matched: :func:`~airflow_provider_okx.core.chains.address_key` (case
+    folded only where the address family ignores it)."""
     return address_key(address)
+
+
+_HEX = re.compile(r"0[xX][0-9a-fA-F]+\Z")
+
+
+def stored_address(address: str) -> str:
+    """How a wallet is written in the ``address`` column: ``0x`` hex lower-cased (its identity),
+    every other address as configured (an upper-case bech32 stays upper-case)."""
+    text = address.strip()
+    return text.lower() if _HEX.match(text) else text
 
 
 def _batches(rows: Sequence[tuple[object, ...]], size: int) -> Iterator[Sequence[tuple[object, ...]]]:
@@ -173,7 +248,7 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
     coin), ``symbol``, ``balance``, ``token_price`` (``0``: OKX has no price), ``usd_value``
     (``balance x token_price``, exact), ``is_risk_token`` and ``fetched_at`` (when the balances
     were fetched, UTC). ``address`` is the configured wallet, ``0x`` hex lower-cased (its
-    identity), other addresses as given.
+    identity), other addresses as given (an upper-case bech32 address stays upper-case).
 
     **Idempotent**: in one transaction it deletes the snapshot date's rows of these wallets and
     inserts the new ones (in ``executemany`` batches), then commits. A rerun or a backfill of a
@@ -194,7 +269,10 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
 
     :param sql_conn_id: an Airflow connection whose hook is a common.sql ``DbApiHook``
         (templated).
-    :param table: the table, ``name`` or ``schema.name`` (templated; plain identifiers only).
+    :param table: the table, ``name`` or ``schema.name`` (templated; plain identifiers only). On
+        PostgreSQL and SQLite the name is quoted, so an SQL keyword (``order``) is a valid name
+        (PostgreSQL: folded to lower case, the table the unquoted name means); on other
+        databases a keyword is refused before anything is fetched.
     :param wallets: addresses, or ``{label: address}`` (templated); the label is stored in
         ``wallet_label`` (the address itself when there is none).
     :param chains: chain indices or names (templated).
@@ -205,10 +283,10 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
     :param okx_conn_id: the ``okx`` connection used when fetching (templated).
     :param snapshot_date: the date the rows belong to, ``YYYY-MM-DD`` (templated); default: the
         run's logical date (``ds``).
-    :param batch_size: rows per ``executemany`` call.
+    :param batch_size: rows per ``executemany`` call, 1 to 100,000.
     :param create_table: create the table (and an index on ``snapshot_date, address``) if it
-        does not exist.
-    :param max_workers: OKX requests kept in flight when fetching (default: from the
+        does not exist (a flag: see :func:`~airflow_provider_okx.core.inputs.parse_flag`).
+    :param max_workers: OKX requests kept in flight when fetching, 1 to 64 (default: from the
         connection's rate limit).
 
     Returns the number of rows written.
@@ -242,25 +320,27 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.sql_conn_id = sql_conn_id
+        self.sql_conn_id = (
+            sql_conn_id if unresolved(sql_conn_id) else check_conn_id(sql_conn_id, "sql_conn_id")
+        )
         self.table = table
         self.wallets = wallets
         self.chains = chains
         self.balances = balances
-        self.exclude_risk_tokens = exclude_risk_tokens
-        self.okx_conn_id = okx_conn_id
+        self.exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
+        self.okx_conn_id = (
+            okx_conn_id if unresolved(okx_conn_id) else check_conn_id(okx_conn_id, "okx_conn_id")
+        )
         self.snapshot_date = snapshot_date
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise OkxInvalidInputError("batch_size", batch_size, "expected a positive integer")
-        self.batch_size = batch_size
-        self.create_table = create_table
-        self.max_workers = max_workers
+        self.batch_size = parse_count(batch_size, "batch_size", 1, MAX_BATCH_SIZE)
+        self.create_table = parse_flag(create_table, "create_table")
+        self.max_workers = parse_optional_count(max_workers, "max_workers", 1, MAX_WORKERS)
         if not unresolved(table):
             check_table(table)
         if not unresolved(wallets):
             parse_wallets(wallets)
         if not unresolved(chains):
-            normalize_chains(chains)
+            parse_chains(chains)
         if snapshot_date is not None and not unresolved(snapshot_date):
             parse_snapshot_date(snapshot_date)
 
@@ -271,41 +351,49 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
     def execute(self, context: Context) -> int:
-        table = check_table(self.table)
-        wallets = parse_wallets(self.wallets)
-        chains = normalize_chains(self.chains)
-        day = self._snapshot_date(context)
-        labels = {_identity(address): label for label, address in wallets.items()}
-        if len(labels) != len(wallets):
-            raise OkxInvalidInputError("wallets", self.wallets, "the same wallet is listed twice")
+        # Rendered inputs and the database's dialect are checked before anything is fetched;
+        # an input error fails the task at once (no retries spent on it).
+        with failing_fast_on_permanent_errors():
+            table = check_table(self.table)
+            wallets = parse_wallets(self.wallets)
+            chains = parse_chains(self.chains)
+            day = self._snapshot_date(context)
+            labels = {_identity(address): label for label, address in wallets.items()}
+            if len(labels) != len(wallets):
+                raise OkxInvalidInputError("wallets", self.wallets, "the same wallet is listed twice")
+            stored = {_identity(address): stored_address(address) for address in wallets.values()}
+            dialect, sql_hook = self._sql_hook()
+            dialect.check(table)
 
-        # 1. Everything is read before the database is touched: a failed fetch changes nothing.
-        with failing_fast_on_permanent_errors():  # a refused key fails now, not after retries
+            # 1. Everything is read before the database is touched: a failed fetch changes nothing.
             held, fetched_at = self._balances(list(wallets.values()), chains)
-        dialect, sql_hook = self._sql_hook()
-        rows: list[tuple[object, ...]] = []
-        for balance in held:
-            key = _identity(balance.address)
-            if key not in labels:
-                raise OkxInvalidInputError("balances", balance.address, "a row of a wallet not in wallets")
-            rows.append(
-                (
-                    dialect.date(day),
-                    labels[key],
-                    key,
-                    balance.chain_index,
-                    balance.token_address,
-                    balance.symbol,
-                    dialect.amount(balance.balance),
-                    dialect.amount(balance.token_price),
-                    dialect.amount(balance.usd_value),
-                    dialect.flag(balance.is_risk_token),
-                    dialect.moment(fetched_at.get(key) or fetched_at[""]),
+            rows: list[tuple[object, ...]] = []
+            for balance in held:
+                key = _identity(balance.address)
+                if key not in labels:
+                    raise OkxInvalidInputError(
+                        "balances", balance.address, "a row of a wallet not in wallets"
+                    )
+                rows.append(
+                    (
+                        dialect.date(day),
+                        labels[key],
+                        stored[key],
+                        balance.chain_index,
+                        balance.token_address,
+                        balance.symbol,
+                        dialect.amount(balance.balance),
+                        dialect.amount(balance.token_price),
+                        dialect.amount(balance.usd_value),
+                        dialect.flag(balance.is_risk_token),
+                        dialect.moment(fetched_at.get(key) or fetched_at[""]),
+                    )
                 )
-            )
 
-        # 2. One transaction: replace that date's rows of these wallets.
-        self._replace(sql_hook, dialect, table, dialect.date(day), sorted(labels), rows)
+        # 2. One transaction: replace that date's rows of these wallets (as stored now, and as an
+        # earlier version stored them: the identity, case-folded where the family ignores case).
+        replaced = sorted(set(stored.values()) | set(labels))
+        self._replace(sql_hook, dialect, table, dialect.date(day), replaced, rows)
         self.log.info(
             "%d rows for %d wallet(s) on %d chain(s) loaded into %s for %s (%s)",
             len(rows),
@@ -373,6 +461,7 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         rows: list[tuple[object, ...]],
     ) -> None:
         mark = hook.placeholder
+        name, table = table, dialect.quote(table)
         insert = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
         conn = hook.get_conn()
         try:
@@ -380,7 +469,9 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
                 hook.set_autocommit(conn, False)
             cursor = conn.cursor()
             try:
-                create = dialect.create_statements(table) if self.create_table else []
+                create = dialect.create_statements(name) if self.create_table else []
+                if create and dialect.create_lock:  # before CREATE TABLE: see POSTGRES
+                    cursor.execute(dialect.create_lock.format(mark=mark), [_lock_key(dialect.quote(name))])
                 if create:
                     cursor.execute(create.pop(0))  # the table
                 if dialect.lock:
@@ -408,6 +499,14 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
             conn.close()
 
 
+def _lock_key(table: str) -> int:
+    """A signed 64-bit advisory lock key for ``table`` (stable across processes and versions)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"airflow-provider-okx:{table}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def _attributed(rows: Iterable[TokenBalance], address: str) -> Iterator[TokenBalance]:
     """``rows`` with ``address`` set to the queried wallet's."""
     from dataclasses import replace
@@ -418,8 +517,7 @@ def _attributed(rows: Iterable[TokenBalance], address: str) -> Iterator[TokenBal
 
 def _fetch_times(snapshots: Any) -> dict[str, str]:
     """Wallet identity -> ``fetched_at`` of the snapshot that holds it; ``""``: the earliest."""
-    if isinstance(snapshots, dict):
-        snapshots = [snapshots]
+    snapshots = snapshot_list(snapshots)
     times: dict[str, str] = {}
     for snap in snapshots:
         stamp = snap.get("fetched_at")

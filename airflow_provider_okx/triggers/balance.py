@@ -19,6 +19,7 @@ from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.errors import OkxError, is_permanent
 from airflow_provider_okx.core.api.retry import RETRYABLE
 from airflow_provider_okx.core.api.signing import format_timestamp
+from airflow_provider_okx.core.inputs import MAX_EPOCH, MAX_INTERVAL, check_conn_id, parse_seconds
 from airflow_provider_okx.core.thresholds import BalanceCondition
 from airflow_provider_okx.triggers.shared_reads import read_watched_value
 
@@ -45,8 +46,9 @@ class OkxBalanceTrigger(BaseTrigger):
     reused. The condition and the log line stay this trigger's own.
 
     :param condition: :meth:`BalanceCondition.to_kwargs` (JSON primitives).
-    :param poke_interval: seconds between polls.
-    :param end_at: epoch seconds after which the wait times out (``None``: never).
+    :param poke_interval: seconds between polls: more than 0, at most 7 days.
+    :param end_at: epoch seconds after which the wait times out (``None``: never), up to the
+        year 9999.
     """
 
     def __init__(
@@ -58,10 +60,11 @@ class OkxBalanceTrigger(BaseTrigger):
         okx_conn_id: str = DEFAULT_CONN_ID,
     ) -> None:
         super().__init__()
+        BalanceCondition.from_kwargs(condition)  # every field checked now, naming the wrong one
         self.condition = condition
-        self.poke_interval = float(poke_interval)
-        self.end_at = end_at
-        self.okx_conn_id = okx_conn_id
+        self.poke_interval = parse_seconds(poke_interval, "poke_interval", MAX_INTERVAL)
+        self.end_at = None if end_at is None else parse_seconds(end_at, "end_at", MAX_EPOCH, zero=True)
+        self.okx_conn_id = check_conn_id(okx_conn_id, "okx_conn_id")
         self._hook: Any = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:

@@ -49,10 +49,11 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.core.api.errors import OkxError, OkxInvalidInputError
+from airflow_provider_okx.core.api.errors import OkxError
 from airflow_provider_okx.core.api.retry import RETRYABLE
 from airflow_provider_okx.core.api.signing import format_timestamp
-from airflow_provider_okx.core.models import decimal_str
+from airflow_provider_okx.core.inputs import MAX_INTERVAL, check_conn_id, parse_flag, parse_seconds
+from airflow_provider_okx.core.models import EXACT, decimal_str
 from airflow_provider_okx.core.thresholds import BalanceCondition
 from airflow_provider_okx.glue.compat import AirflowException
 
@@ -78,15 +79,7 @@ async def read_value(hook: Any, wait: BalanceCondition, max_age: float = 0.0) ->
 
 
 def _poll_interval(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, str)):
-        raise OkxInvalidInputError("poll_interval", value, "seconds between polls, a positive number")
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise OkxInvalidInputError("poll_interval", value, "not a number") from None
-    if not seconds > 0 or seconds == float("inf"):
-        raise OkxInvalidInputError("poll_interval", value, "must be a positive number of seconds")
-    return seconds
+    return parse_seconds(value, "poll_interval", MAX_INTERVAL)
 
 
 class OkxBalanceEventTrigger(BaseEventTrigger or BaseTrigger):  # type: ignore[misc]
@@ -102,7 +95,8 @@ class OkxBalanceEventTrigger(BaseEventTrigger or BaseTrigger):  # type: ignore[m
     :param condition: one of ``>= > <= < ==``.
     :param metric: ``balance``, ``usd_value`` or ``total_usd``.
     :param exclude_risk_tokens: let OKX drop tokens it flags as risky.
-    :param poll_interval: seconds between polls (each poll is one request; mind the key's rate).
+    :param poll_interval: seconds between polls, more than 0 and at most 7 days (each poll is
+        one request; mind the key's rate).
     :param fire_if_met_at_start: without stored state (first start; any restart before Airflow
         3.3), fire if the condition already holds at the first poll (see the module docstring).
     :param okx_conn_id: the ``okx`` connection.
@@ -139,8 +133,8 @@ class OkxBalanceEventTrigger(BaseEventTrigger or BaseTrigger):  # type: ignore[m
             exclude_risk_tokens=exclude_risk_tokens,
         )
         self.poll_interval = _poll_interval(poll_interval)
-        self.fire_if_met_at_start = bool(fire_if_met_at_start)
-        self.okx_conn_id = okx_conn_id
+        self.fire_if_met_at_start = parse_flag(fire_if_met_at_start, "fire_if_met_at_start")
+        self.okx_conn_id = check_conn_id(okx_conn_id, "okx_conn_id")
         self._hook: Any = None
         self._max_age = 0.0
         """How old a shared answer this poll may take: none on the first poll, then one pause."""
@@ -151,7 +145,9 @@ class OkxBalanceEventTrigger(BaseEventTrigger or BaseTrigger):  # type: ignore[m
         return {
             "address": wait.address,
             "chain": wait.chain,
-            "threshold": decimal_str(wait.threshold.normalize()),
+            # Every digit kept: the default 28-digit context would round a 40-digit threshold,
+            # and two near-equal thresholds would then share one state key.
+            "threshold": decimal_str(wait.threshold.normalize(EXACT)),
             "token_address": wait.token_address,
             "condition": wait.condition,
             "metric": wait.metric,

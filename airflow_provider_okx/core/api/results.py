@@ -15,9 +15,10 @@ What counts as data:
 - a row: an object with ``chainIndex``, the token's address (``tokenContractAddress`` in v6,
   ``tokenAddress`` in v5; ``""`` is the native coin), ``balance`` (a non-empty numeric string)
   and ``tokenPrice`` (a numeric string; ``""`` or ``"0"``: OKX has no price). A value out of
-  the model's bounds (``"1E+10000000"``) is malformed too. Rows belong to the address that
+  the model's bounds (``"1E+10000000"``) is malformed too, and so is a negative ``balance``,
+  ``tokenPrice``, ``rawBalance``, ``transferAmount`` or ``availableAmount``. Rows belong to the address that
   was queried, whatever address OKX echoes.
-- total value: ``[{"totalValue": "<numeric string>"}]``.
+- total value: ``[{"totalValue": "<numeric string>"}]``, never negative.
 - supported chains: a non-empty list of objects, each with ``chainIndex`` (or ``chainId``).
 - a transaction history page: ``[{"cursor": "<text>", "transactions": [record, ...]}]`` (v5:
   ``transactionList``). The cursor may be ``""``, ``null`` or absent (the last page: OKX's
@@ -77,12 +78,24 @@ def _row(item: object, field: str, endpoint: str, address: str) -> TokenBalance:
     if item.get("tokenPrice") is None:
         raise _malformed(endpoint, f"{field}.tokenPrice", "is missing")
     try:
-        return TokenBalance.from_okx(item, address=address)  # the queried address owns the row
+        row = TokenBalance.from_okx(item, address=address)  # the queried address owns the row
     except (ValueError, ArithmeticError, TypeError) as error:
         # The model names the field first: "balance: '1E+10000000' is out of bounds".
         name = str(error).partition(":")[0].strip()
         name = name if name.isidentifier() else "value"
         raise _malformed(endpoint, f"{field}.{name}", f"is not a usable value ({error})") from None
+    for name, value in (
+        ("balance", row.balance),
+        ("tokenPrice", row.token_price),
+        ("rawBalance", row.raw_balance),
+        ("transferAmount", row.transfer_amount),
+        ("availableAmount", row.available_amount),
+    ):
+        if value is not None and value < 0:
+            raise _malformed(
+                endpoint, f"{field}.{name}", f"is negative ({item.get(name)!r}): no holding or price is"
+            )
+    return row
 
 
 def _token_rows(data: list[Any], endpoint: str, address: str, *, flat: bool) -> list[TokenBalance]:
@@ -134,9 +147,14 @@ def total_value(endpoint: str) -> Callable[[list[Any]], Decimal]:
         if not isinstance(raw, str):
             raise _malformed(endpoint, "data[0].totalValue", f"is {kind_of(raw)}, not a numeric string")
         try:
-            return parse_bounded_amount(raw, "totalValue")
+            total = parse_bounded_amount(raw, "totalValue")
         except (ValueError, ArithmeticError) as error:
             raise _malformed(endpoint, "data[0].totalValue", f"is not a usable value ({error})") from None
+        if total < 0:
+            raise _malformed(
+                endpoint, "data[0].totalValue", f"is negative ({raw!r}): a wallet's value is not"
+            )
+        return total
 
     return read
 

@@ -181,7 +181,7 @@ def total_value(
     asset_type: str = "all",
     exclude_risk_tokens: bool = True,
 ) -> ApiRequest:
-    if asset_type not in ASSET_TYPES:
+    if not isinstance(asset_type, str) or asset_type not in ASSET_TYPES:  # a list is not hashable
         raise OkxInvalidInputError("asset_type", asset_type, f"expected one of {', '.join(ASSET_TYPES)}")
     return _get(
         "total_value",
