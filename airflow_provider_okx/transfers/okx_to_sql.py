@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
+from airflow_provider_okx.core.addresses import stored_address
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.core.chains import address_key
 from airflow_provider_okx.core.inputs import (
@@ -223,16 +224,6 @@ def _identity(address: str) -> str:
     """How a wallet is matched: :func:`~airflow_provider_okx.core.chains.address_key` (case
     folded only where the address family ignores it)."""
     return address_key(address)
-
-
-_HEX = re.compile(r"0[xX][0-9a-fA-F]+\Z")
-
-
-def stored_address(address: str) -> str:
-    """How a wallet is written in the ``address`` column: ``0x`` hex lower-cased (its identity),
-    every other address as configured (an upper-case bech32 stays upper-case)."""
-    text = address.strip()
-    return text.lower() if _HEX.match(text) else text
 
 
 def _batches(rows: Sequence[tuple[object, ...]], size: int) -> Iterator[Sequence[tuple[object, ...]]]:
