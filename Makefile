@@ -1,4 +1,4 @@
-# Every command the README names. Each target does its own set-up on a fresh machine:
+# Every command CONTRIBUTING.md names. Each target does its own set-up on a fresh machine:
 # a bootstrap uv, one virtualenv per Airflow version, and a migrated throwaway Airflow home.
 #
 # The Airflow versions (CI legs) and the pins each needs live in one table,
@@ -19,9 +19,10 @@ pins = $(shell awk '$$1 == "$(1)" {for (i = 3; i <= NF; i++) printf "%s ", $$i}'
 venv = $(if $(filter $(NEWEST),$(1)),.venv,.venv-$(1))
 home = $(CURDIR)/.airflow/$(1)
 
-comma := ,
-# The newest leg also carries the developer tools and what the benchmarks compare against.
-extras = $(if $(filter $(NEWEST),$(1)),test$(comma)lint$(comma)bench,test)
+# Development dependencies are PEP 735 groups of pyproject.toml (never published extras).
+# The newest leg also carries the developer tools, the docs and packaging tools, and what the
+# benchmarks compare against.
+groups = --group test $(if $(filter $(NEWEST),$(1)),--group lint --group bench --group docs --group dist)
 extra_packages = $(if $(filter $(NEWEST),$(1)),apache-airflow-providers-http)
 
 AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
@@ -31,7 +32,7 @@ PYTEST := -m pytest -p no:cacheprovider
 DEPLOYMENT_TIMEOUT ?= 1200
 
 .PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment postgres redis \
-	test-legs versions screenshots $(addprefix test-,$(LEGS))
+	test-legs versions screenshots docs docs-serve dist-check $(addprefix test-,$(LEGS))
 
 help:
 	@echo "make demo             run the treasury report DAG end to end against the bundled OKX simulator"
@@ -41,11 +42,13 @@ help:
 	@echo "make versions         the legs, their Airflow versions and pins"
 	@echo "make screenshots      the OKX connection form in headless Chromium (newest 3.x and 2.10)"
 	@echo "make bench            the benchmark table (bench/RESULTS.md records a run)"
-	@echo "make lint             ruff check, ruff format --check, mypy, the import layers and cycles"
+	@echo "make lint             ruff check, ruff format --check, mypy, vermin, the import layers and cycles"
+	@echo "make docs             the documentation site (MkDocs, warnings as errors) into site/"
+	@echo "make dist-check       build the sdist and wheel, twine check, check-wheel-contents, example DAGs from a clean install"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet uv
+	$(TOOLS)/bin/pip install --quiet "uv>=0.8"
 
 versions:
 	@$(foreach leg,$(LEGS),echo "$(leg): apache-airflow==$(call airflow_version,$(leg)) $(call pins,$(leg))";)
@@ -57,7 +60,7 @@ define LEG_RULES
 $(call venv,$(1))/.installed: pyproject.toml $(VERSIONS) | $(UV)
 	rm -rf $(call venv,$(1))
 	$(UV) venv --quiet --python $(PYTHON) $(call venv,$(1))
-	VIRTUAL_ENV=$(CURDIR)/$(call venv,$(1)) $(UV) pip install --quiet -e ".[$(call extras,$(1))]" \
+	VIRTUAL_ENV=$(CURDIR)/$(call venv,$(1)) $(UV) pip install --quiet -e . $(call groups,$(1)) \
 		"apache-airflow==$(call airflow_version,$(1))" $(call pins,$(1)) $(call extra_packages,$(1))
 	touch $$@
 
@@ -97,7 +100,7 @@ postgres:
 redis:
 	bash scripts/ensure-redis.sh
 
-test: lint test-legs test-deployment
+test: lint docs dist-check test-legs test-deployment
 
 # The connection form in a real browser: headless Chromium from Debian's packages
 # (apt-get install -y chromium chromium-driver) driven by selenium, on the newest Airflow 3 and
@@ -112,12 +115,28 @@ lint: $(call venv,$(NEWEST))/.installed
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
+	.venv/bin/vermin --target=3.10- --violations --no-tips --eval-annotations airflow_provider_okx
 	.venv/bin/lint-imports --no-cache
 	.venv/bin/python scripts/import_cycles.py
 
 format: $(call venv,$(NEWEST))/.installed
 	.venv/bin/ruff format .
 	.venv/bin/ruff check --fix .
+
+# The documentation site (docs/, mkdocs.yml): --strict makes every warning (a broken link, a
+# missing page, an API reference that does not resolve) an error.
+docs: $(call venv,$(NEWEST))/.installed
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet --site-dir site
+
+docs-serve: $(call venv,$(NEWEST))/.installed
+	NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs serve
+
+# The sdist and wheel as a packager and a pip user get them (scripts/dist_check.py): built
+# from the sdist, twine check, check-wheel-contents, and the example DAGs imported from the
+# wheel installed into a clean virtualenv with the newest Airflow.
+dist-check: $(call venv,$(NEWEST))/.installed
+	.venv/bin/python scripts/dist_check.py --uv $(UV) --python $(PYTHON) \
+		"apache-airflow==$(call airflow_version,$(NEWEST))" $(call pins,$(NEWEST))
 
 demo: $(call venv,$(NEWEST))/.installed
 	.venv/bin/python demo/run_demo.py
@@ -126,4 +145,4 @@ bench: $(call home,$(NEWEST))/.migrated redis
 	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench
 
 clean:
-	rm -rf $(TOOLS) .venv .venv-* .airflow .pytest_cache .mypy_cache .ruff_cache screenshots
+	rm -rf $(TOOLS) .venv .venv-* .airflow .pytest_cache .mypy_cache .ruff_cache screenshots site dist

@@ -6,7 +6,7 @@ from typing import Any
 
 # The one version source: pyproject.toml reads it (hatch dynamic version), and so do
 # get_provider_info() and the client's User-Agent.
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 CONN_TYPE = "okx"
 DEFAULT_CONN_ID = "okx_default"
@@ -34,12 +34,15 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
         "schema": {"type": ["string", "null"], "default": "v6", "enum": ["v6", "v5"]},
         "description": "v6 (current DEX balance API) or v5 (the original Wallet API).",
     },
+    # Numeric fields: ``minimum``/``maximum`` (inclusive) are the bounds the hook enforces
+    # when it reads the connection (hooks/connection.py reads them from here), the bounds
+    # Airflow 3.2+'s form gets from ``conn-fields`` and the validators of Airflow 2's form.
     "rate_limit_rps": {
         "label": "Rate limit (requests/s)",
-        "schema": {"type": ["number", "null"], "default": 1, "minimum": 0},
+        "schema": {"type": ["number", "null"], "default": 1, "minimum": 0, "maximum": 10000},
         "description": (
             "Client-side cap: the key's rate (trial keys: 1). Per process, or for every process "
-            "together with a rate-limit store."
+            "together with a rate-limit store; 0 = no cap."
         ),
     },
     "rate_limit_store": {
@@ -52,18 +55,19 @@ CONN_FIELDS: dict[str, dict[str, Any]] = {
     },
     "timeout": {
         "label": "Timeout (s)",
-        "schema": {"type": ["number", "null"], "default": 10, "minimum": 0},
-        "description": "Seconds to wait for each HTTP request.",
+        "schema": {"type": ["number", "null"], "default": 10, "minimum": 0.1, "maximum": 3600},
+        "description": "Total deadline of one HTTP attempt in seconds (connect, send and every read).",
     },
     "max_retries": {
         "label": "Max retries",
-        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0},
+        "schema": {"type": ["integer", "null"], "default": 5, "minimum": 0, "maximum": 100},
         "description": (
             "Retries of unavailable and timed-out requests; rate-limited ones also past it, "
             "within timeout x (max retries + 1)."
         ),
     },
 }
+
 
 UI_FIELD_BEHAVIOUR: dict[str, Any] = {
     "hidden_fields": ["schema", "port", "extra"],

@@ -14,7 +14,7 @@ if AIRFLOW_V3:
 else:
     from airflow import DAG
 
-WALLET = "0x00C6c06298d514Db089934071355E5743bf21d60"  # a leading zero, mixed case
+WALLET = "0x00C6c06298d514Db089934071355e5743BF21d60"  # a leading zero, mixed case (EIP-55)
 
 
 @pytest.fixture

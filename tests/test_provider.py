@@ -92,7 +92,7 @@ def _ui_hook_meta() -> dict:
 @pytest.mark.skipif(not AIRFLOW_V_3_0_PLUS, reason="Airflow 3's React connection form")
 def test_airflow3_ui_receives_the_okx_form():
     if not AIRFLOW_V_3_1_PLUS:
-        # 3.0 calls the hook's widgets only when Flask-AppBuilder imports (README: support table)
+        # 3.0 calls the hook's widgets only when Flask-AppBuilder imports (docs: supported versions)
         pytest.importorskip("flask_appbuilder", reason="Airflow 3.0 builds hook forms only with FAB")
     meta = _ui_hook_meta()
     assert meta["hook_name"] == "OKX Web3"

@@ -12,20 +12,51 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from airflow_provider_okx.core.addresses import (
+    APTOS,
+    BITCOIN,
+    DOGECOIN,
+    EVM,
+    LITECOIN,
+    MAX_ADDRESS_LENGTH,
+    SOLANA,
+    SUI,
+    TON,
+    TRON,
+    address_families,
+    address_key,
+    read_address,
+)
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
+
+__all__ = [
+    "APTOS",
+    "BITCOIN",
+    "DOGECOIN",
+    "EVM",
+    "LITECOIN",
+    "MAX_ADDRESS_LENGTH",
+    "MAX_CHAINS_PER_REQUEST",
+    "SOLANA",
+    "SUI",
+    "TON",
+    "TRON",
+    "ChainInfo",
+    "address_families",
+    "address_key",
+    "chain_info",
+    "chain_name",
+    "check_family",
+    "chunked",
+    "compatible_chains",
+    "known_chains",
+    "normalize_chains",
+    "shown",
+    "validate_address",
+]
 
 MAX_CHAINS_PER_REQUEST = 50
 """OKX accepts at most 50 chain indices in one ``chains`` parameter."""
-
-EVM = "evm"
-SOLANA = "solana"
-BITCOIN = "bitcoin"
-LITECOIN = "litecoin"
-DOGECOIN = "dogecoin"
-TRON = "tron"
-TON = "ton"
-SUI = "sui"
-APTOS = "aptos"
 
 
 @dataclass(frozen=True)
@@ -196,65 +227,13 @@ def chunked(chains: list[str], size: int = MAX_CHAINS_PER_REQUEST) -> list[list[
 
 # --- addresses -------------------------------------------------------------------------
 
-_EVM_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
-_HEX64_RE = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
-_B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-_SOLANA_RE = re.compile(rf"^[{_B58}]{{32,44}}$")
-_TRON_RE = re.compile(rf"^T[{_B58}]{{33}}$")
-_BTC_RE = re.compile(
-    rf"^(?:[13][{_B58}]{{25,34}}|bc1[02-9ac-hj-np-z]{{11,87}}|BC1[02-9AC-HJ-NP-Z]{{11,87}})$"
-)
-_LTC_RE = re.compile(rf"^(?:[LM3][{_B58}]{{26,33}}|ltc1[02-9ac-hj-np-z]{{11,87}})$")
-_DOGE_RE = re.compile(rf"^[DA9][{_B58}]{{25,34}}$")
-_TON_RE = re.compile(r"^(?:[EU]Q[A-Za-z0-9_-]{46}|-?[0-9]+:[0-9a-fA-F]{64})$")
-
-
-def address_families(address: str) -> frozenset[str]:
-    """The address families an address could belong to (empty if it matches none)."""
-    families = set()
-    if _EVM_RE.match(address):
-        families.add(EVM)
-    if _HEX64_RE.match(address) and len(address) > 42:
-        families.update((SUI, APTOS))
-    if _TRON_RE.match(address):
-        families.add(TRON)
-    if _BTC_RE.match(address):
-        families.add(BITCOIN)
-    if _LTC_RE.match(address):
-        families.add(LITECOIN)
-    if _DOGE_RE.match(address):
-        families.add(DOGECOIN)
-    if _TON_RE.match(address):
-        families.add(TON)
-    if _SOLANA_RE.match(address) and not address.startswith("0x"):
-        families.add(SOLANA)
-    return frozenset(families)
-
-
-_FOLDABLE_RE = re.compile(
-    r"^(?:0x[0-9a-fA-F]+|(?:bc|tb|ltc|tltc)1[02-9ac-hj-np-z]+|(?:BC|TB|LTC|TLTC)1[02-9AC-HJ-NP-Z]+|-?[0-9]+:[0-9a-fA-F]{64})$"
-)
-
-
-def address_key(address: str) -> str:
-    """The identity of an address (or token contract) for matching, de-duplicating and grouping.
-
-    Case is folded only where the address family ignores it: ``0x`` hex (EVM, whose mixed case
-    is only a checksum, Sui, Aptos), bech32 (``bc1``, ``ltc1``...) and TON's raw ``0:<hex>``
-    form. Base58 (Solana, Tron, legacy Bitcoin) and TON's user-friendly form are
-    case-sensitive and kept as written, as is anything unrecognised (inscription ids).
-    Surrounding whitespace is dropped.
-    """
-    text = address.strip()
-    return text.lower() if _FOLDABLE_RE.match(text) else text
-
-
-MAX_ADDRESS_LENGTH = 128
-"""Longer than any wallet address of the families OKX serves (bech32 tops out at 90)."""
+# Families, checksums and the stored form live in core/addresses.py; here an address meets
+# the chains it is asked on.
 
 
 def validate_address(address: object, field: str = "address") -> str:
-    """Strip and check an address; raise naming ``field`` when it is empty or malformed."""
+    """Strip and check an address the way wallets do (its family's checksum included); raise
+    naming ``field``, the address as written and what is wrong."""
     if not isinstance(address, str):
         raise OkxInvalidInputError(
             field, shown(address), f"expected an address as text, not {type(address).__name__}"
@@ -266,8 +245,9 @@ def validate_address(address: object, field: str = "address") -> str:
         raise OkxInvalidInputError(
             field, shown(text), f"longer than any wallet address ({len(text)} characters)"
         )
-    if not address_families(text):
-        raise OkxInvalidInputError(field, address, "not a wallet address of any chain family OKX serves")
+    reading = read_address(text)
+    if not reading.families:
+        raise OkxInvalidInputError(field, address, reading.problem)
     return text
 
 

@@ -23,6 +23,7 @@ import os
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+from airflow_provider_okx.core.addresses import token_address_problem
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.core.chains import (
     address_key,
@@ -180,6 +181,8 @@ def parse_token_address(value: object, field: str = "token_address") -> str:
     text = value.strip()
     if len(text) > MAX_TEXT or any(c.isspace() or not c.isprintable() for c in text):
         raise OkxInvalidInputError(field, shown(text), "not a token address (spaces or control characters)")
+    if problem := token_address_problem(text):
+        raise OkxInvalidInputError(field, text, problem)
     return text
 
 

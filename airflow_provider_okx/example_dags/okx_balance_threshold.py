@@ -3,7 +3,7 @@
 The sensor checks once in the worker, then hands the wait to the triggerer (no worker slot
 held while it waits) and returns the observed value, an exact decimal string, to XCom.
 
-The sensor runs in the ``okx_api`` pool, which you create once (README, first steps):
+The sensor runs in the ``okx_api`` pool, which you create once (docs: getting started, first steps):
 ``airflow pools set okx_api 4 "OKX API key"``; without it the sensor stays *scheduled*.
 Parsing this file makes no network call and needs no connection.
 """

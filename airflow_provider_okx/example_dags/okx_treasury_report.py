@@ -15,7 +15,7 @@
   point it at PostgreSQL, Snowflake, BigQuery... or ``OKX_WAREHOUSE_CONN_ID`` to use a
   connection stored in Airflow under another id.
 
-Every OKX task runs in the ``okx_api`` pool, which you create once (README, first steps):
+Every OKX task runs in the ``okx_api`` pool, which you create once (docs: getting started, first steps):
 ``airflow pools set okx_api 4 "OKX API key"``. Airflow never starts a task whose pool does not
 exist, so without it the OKX tasks stay *scheduled*. Parsing this file makes no network call
 and needs no connection.

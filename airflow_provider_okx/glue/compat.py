@@ -32,7 +32,7 @@ AIRFLOW_V3: bool = AIRFLOW_V_3_0_PLUS
 
 if AIRFLOW_V_3_0_PLUS:
     from airflow.sdk import Asset as ReportAsset
-    from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator, PokeReturnValue
+    from airflow.sdk import BaseOperator, BaseOperatorLink, BaseSensorOperator, Context, PokeReturnValue
 else:  # Airflow 2.10 / 2.11
     from airflow.datasets import Dataset as ReportAsset  # type: ignore[no-redef,attr-defined,unused-ignore]
     from airflow.models import BaseOperator  # type: ignore[no-redef,attr-defined,assignment,unused-ignore]
@@ -43,6 +43,7 @@ else:  # Airflow 2.10 / 2.11
         BaseSensorOperator,
         PokeReturnValue,
     )
+    from airflow.utils.context import Context  # type: ignore[no-redef,attr-defined,assignment,unused-ignore]
 
 if AIRFLOW_V_3_1_PLUS:
     from airflow.sdk import BaseHook
@@ -81,6 +82,7 @@ __all__ = [
     "BaseOperator",
     "BaseOperatorLink",
     "BaseSensorOperator",
+    "Context",
     "PokeReturnValue",
     "ReportAsset",
     "amask_secret",

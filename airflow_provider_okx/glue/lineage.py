@@ -3,11 +3,11 @@
 The openlineage provider is optional: it is imported inside the builders, never at module
 level, and every builder returns ``None`` when it is not installed.
 
-Naming scheme (stable; the README documents it):
+Naming scheme (stable; docs/lineage-links-events.md documents it):
 
 - **OKX balance data of one wallet**: namespace ``okx://<host[:port]>`` of the connection's
   base URL (``okx://web3.okx.com`` in production), name the wallet's address as
-  :func:`~airflow_provider_okx.core.chains.address_key` writes it (EVM hex and bech32 lower-cased,
+  :func:`~airflow_provider_okx.core.addresses.address_key` writes it (EVM hex and bech32 lower-cased,
   base58 as written). One dataset per wallet whichever chains were read, so the balances
   operator, the sensor and the report meet on the same node of the lineage graph; the chains
   (and a sensor's token) are in the dataset's ``documentation`` facet, the columns of a balance

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from airflow_provider_okx.hooks.rate_store import RateStore
 
 if sys.version_info >= (3, 11):
-    _deadline = asyncio.timeout
+    _deadline = asyncio.timeout  # novermin (guarded: 3.10 takes async_timeout below)
 else:  # aiohttp brings async-timeout on Python 3.10
     from async_timeout import timeout as _deadline
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow_provider_okx import DEFAULT_HOST, __version__
+from airflow_provider_okx import CONN_FIELDS, DEFAULT_HOST, __version__
 from airflow_provider_okx.core.api.body import DEFAULT_MAX_RESPONSE_BYTES
 from airflow_provider_okx.core.api.clock import ClockOffset
 from airflow_provider_okx.core.api.errors import OkxConnectionConfigError, OkxInvalidInputError
@@ -35,8 +35,6 @@ from airflow_provider_okx.hooks.rate_store import RateStore, budget_key, rate_st
 log = logging.getLogger("airflow_provider_okx")
 
 USER_AGENT = f"airflow-provider-okx/{__version__}"
-MAX_TIMEOUT = 3600.0
-MAX_RETRIES = 100
 
 
 @dataclass(frozen=True)
@@ -96,6 +94,7 @@ def _number(
     *,
     integer: bool = False,
     positive: bool = False,
+    minimum: float | None = None,
     maximum: float | None = None,
 ) -> Any:
     raw = extra.get(key)
@@ -120,9 +119,22 @@ def _number(
         raise refuse("must not be negative")
     if positive and value == 0:
         raise refuse("must be greater than 0")
+    if minimum is not None and value < minimum:
+        raise refuse(f"must be at least {minimum:g}")
     if maximum is not None and value > maximum:
         raise refuse(f"must be at most {maximum:g}")
     return int(value) if integer else value
+
+
+def _form_field(conn_id: str, extra: Mapping[str, Any], key: str) -> Any:
+    """A numeric field of the connection form, checked against the bounds its form declares
+    (``CONN_FIELDS``): what either Airflow UI accepts, the hook accepts, and nothing else."""
+    schema = CONN_FIELDS[key]["schema"]
+    integer = "integer" in schema["type"]
+    default = int(schema["default"]) if integer else float(schema["default"])
+    return _number(
+        conn_id, extra, key, default, integer=integer, minimum=schema["minimum"], maximum=schema["maximum"]
+    )
 
 
 # --- base URL ------------------------------------------------------------------------------
@@ -411,9 +423,9 @@ def config_from_connection(conn: Any) -> OkxConfig:
         base_url=_base_url(conn_id, conn.host, conn.schema, conn.port),
         credentials=Credentials(api_key, secret, passphrase, project_id),
         version=version,
-        rate_limit_rps=_number(conn_id, extra, "rate_limit_rps", 1.0),
-        timeout=_number(conn_id, extra, "timeout", 10.0, positive=True, maximum=MAX_TIMEOUT),
-        max_retries=_number(conn_id, extra, "max_retries", 5, integer=True, maximum=MAX_RETRIES),
+        rate_limit_rps=_form_field(conn_id, extra, "rate_limit_rps"),
+        timeout=_form_field(conn_id, extra, "timeout"),
+        max_retries=_form_field(conn_id, extra, "max_retries"),
         max_response_bytes=_number(
             conn_id, extra, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, integer=True, positive=True
         ),

@@ -17,7 +17,7 @@ from airflow_provider_okx.core.inputs import (
     parse_wallets,
 )
 from airflow_provider_okx.core.models import decimal_str, sort_key, total_usd
-from airflow_provider_okx.glue.compat import BaseOperator
+from airflow_provider_okx.glue.compat import BaseOperator, Context
 from airflow_provider_okx.glue.lineage import OkxRead
 from airflow_provider_okx.glue.links import wallet_explorer_links
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
@@ -91,7 +91,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
 
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         with failing_fast_on_permanent_errors():
             wallets = parse_wallets(self.address, "address")
             addresses = list(wallets.values())

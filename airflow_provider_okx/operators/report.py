@@ -21,7 +21,7 @@ from airflow_provider_okx.core.report_time import (
 )
 from airflow_provider_okx.core.snapshots import fetch_window, rows_from_snapshots
 from airflow_provider_okx.glue.asset_events import announce_report
-from airflow_provider_okx.glue.compat import AirflowFailException, BaseOperator, ReportAsset
+from airflow_provider_okx.glue.compat import AirflowFailException, BaseOperator, Context, ReportAsset
 from airflow_provider_okx.glue.links import OkxReportLink
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
@@ -144,7 +144,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
 
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_okx.core.report import Snapshot, build_summary
 
         # 1. Fetch everything first: a failure here leaves no files behind.

@@ -26,6 +26,7 @@ from airflow_provider_okx.glue.compat import (
     AirflowSensorTimeout,
     AirflowSkipException,
     BaseSensorOperator,
+    Context,
     PokeReturnValue,
     conf,
 )
@@ -150,7 +151,7 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
             rows = [row for row in rows if not row.is_risk_token]
         return wait.value_from_tokens(rows), wait.symbol_in(rows)
 
-    def poke(self, context: Any) -> PokeReturnValue:
+    def poke(self, context: Context) -> PokeReturnValue:
         with failing_fast_on_permanent_errors():
             wait = self._wait()
             try:
@@ -164,7 +165,7 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
             is_done=wait.is_met(value), xcom_value=wait.result(value, format_timestamp(time.time()))
         )
 
-    def execute(self, context: Any) -> Any:
+    def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
         with failing_fast_on_permanent_errors():
@@ -191,7 +192,7 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
             timeout=timedelta(seconds=timeout + 300),
         )
 
-    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
         status = (event or {}).get("status")
         if status == "success":
             return event["result"]  # type: ignore[index]

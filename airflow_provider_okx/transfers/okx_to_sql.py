@@ -20,7 +20,7 @@ from airflow_provider_okx.core.chains import address_key, normalize_chains
 from airflow_provider_okx.core.inputs import parse_wallets
 from airflow_provider_okx.core.models import decimal_str
 from airflow_provider_okx.core.snapshots import rows_from_snapshots
-from airflow_provider_okx.glue.compat import BaseHook, BaseOperator
+from airflow_provider_okx.glue.compat import BaseHook, BaseOperator, Context
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
 
@@ -270,7 +270,7 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
 
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
-    def execute(self, context: Any) -> int:
+    def execute(self, context: Context) -> int:
         table = check_table(self.table)
         wallets = parse_wallets(self.wallets)
         chains = normalize_chains(self.chains)
@@ -319,7 +319,7 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
 
     # --- reading ------------------------------------------------------------------------
 
-    def _snapshot_date(self, context: Any) -> datetime.date:
+    def _snapshot_date(self, context: Context) -> datetime.date:
         if self.snapshot_date not in (None, ""):
             return parse_snapshot_date(self.snapshot_date)
         ds = context.get("ds")

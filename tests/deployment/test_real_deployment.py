@@ -318,7 +318,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         assert token.status_code == 201, token.text
         dep.token = token.json()["access_token"]
 
-        # README, first steps: the pool, then the connection (here through the REST API)
+        # docs, first steps: the pool, then the connection (here through the REST API)
         dep.call("POST", "/api/v2/pools", {"name": POOL, "slots": 4, "description": "OKX API key"}, (201,))
         conn = dep.connection
         dep.call(
@@ -352,7 +352,7 @@ def unpause(dep: Deployment, dag_id: str) -> None:
 
 
 def test_connection_test_command_reaches_okx(deployment):
-    """README: `airflow connections test okx_default` is the test that always works."""
+    """docs: `airflow connections test okx_default` is the test that always works."""
     out = subprocess.run(
         [AIRFLOW, "connections", "test", "okx_default"],
         env=deployment.env,

@@ -1,6 +1,6 @@
 """The retry policy, in one screen.
 
-Retried, with exponential backoff and full jitter (``Retry-After`` wins when OKX sends it):
+Retried, with exponential backoff and equal jitter (``Retry-After`` wins when OKX sends it):
 rate limits (HTTP 429 / 50011), OKX unavailable (5xx, 50001, 50026, 81159, 81451, an
 unreadable body, a success whose shape is not OKX's), timeouts and connection errors. Never
 retried: authentication, permission and parameter errors, an endpoint OKX reports offline
@@ -95,7 +95,8 @@ class RetryPolicy:
             wait = min(max(retry_after, 0.0), self.max_delay)
         else:
             ceiling = min(self.max_delay, self.base_delay * (2 ** min(attempt, 32)))
-            # "Full jitter" on the upper half: grows with each attempt, never synchronises workers.
+            # "Equal jitter": half the ceiling fixed, half random. Grows with each attempt (never
+            # below half the ceiling) and never synchronises workers.
             wait = ceiling / 2 + (rng or random).random() * ceiling / 2
         if attempt < self.max_retries:
             return wait
