@@ -1,7 +1,7 @@
 """One process of the shared-budget tests: ``python -m tests.shared_budget_worker REQUESTS``.
 
 Reads its connection from ``AIRFLOW_CONN_OKX_DEFAULT`` (as a task would), builds an ``OkxHook``,
-makes one warm-up call, prints ``ready``, waits for a line on stdin, then sends ``REQUESTS``
+makes one warm-up call, prints ``worker> ready``, waits for a line on stdin, then sends ``REQUESTS``
 balance requests one after another and prints a JSON line: how many succeeded and failed.
 """
 
@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import sys
 
+MARK = "worker>"
+"""Prefix of the lines meant for the test (Airflow 2 prints log lines on stdout too)."""
+
 
 def main(requests: int) -> None:
     from airflow_provider_okx.hooks.okx import OkxHook
@@ -17,7 +20,7 @@ def main(requests: int) -> None:
 
     hook = OkxHook()
     hook.get_supported_chains()  # imports and connections before the start line
-    print("ready", flush=True)
+    print(MARK, "ready", flush=True)
     sys.stdin.readline()
     ok = failed = 0
     for _ in range(requests):
@@ -27,7 +30,7 @@ def main(requests: int) -> None:
         except Exception as error:
             failed += 1
             print(f"{type(error).__name__}: {error}", file=sys.stderr, flush=True)
-    print(json.dumps({"ok": ok, "failed": failed}), flush=True)
+    print(MARK, json.dumps({"ok": ok, "failed": failed}), flush=True)
 
 
 if __name__ == "__main__":

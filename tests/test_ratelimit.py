@@ -240,8 +240,11 @@ OK = Received(200, {}, b'{"code":"0","msg":"","data":[{"chainIndex":"1"}]}')
 LIMITED = Received(429, {}, b'{"code":"50011","msg":"Too Many Requests","data":[]}')
 
 
-def drive(protocol: OkxProtocol, answers: list, store: FakeStore, now: list[float]) -> list:
-    """Run one exchange, answering Reserve from ``store`` and Send from ``answers``."""
+def drive(
+    protocol: OkxProtocol, answers: list, store: FakeStore, now: list[float], send_takes: float = 0.0
+) -> list:
+    """Run one exchange, answering Reserve from ``store`` and Send from ``answers`` (each answer
+    taking ``send_takes`` seconds of the controlled clock)."""
     steps = protocol.exchange(routes.supported_chains(routes.V6))
     seen, outcome = [], None
     try:
@@ -255,6 +258,7 @@ def drive(protocol: OkxProtocol, answers: list, store: FakeStore, now: list[floa
                 outcome = None
             else:
                 assert isinstance(step, Send)
+                now[0] += send_takes
                 outcome = answers.pop(0)
     except StopIteration as stop:
         seen.append(stop.value)
@@ -305,3 +309,37 @@ def test_429_is_rethrown_typed_after_max_retries():
     protocol = make_protocol(SharedLimiter(5, STORE), now)
     with pytest.raises(OkxRateLimitError):
         drive(protocol, [LIMITED] * 4, store, now)
+
+
+def test_rate_limited_answers_are_retried_past_max_retries_within_the_call_deadline():
+    now, store = [0.0], FakeStore()
+    protocol = OkxProtocol(
+        Credentials("k", "s", "p"),
+        "https://okx.test",
+        retry=RetryPolicy(max_retries=1, rate_limit_deadline=20.0),
+        limiter=SharedLimiter(5, STORE),
+        clock=ClockOffset(),
+        wall_time=lambda: 1_700_000_000.0 + now[0],
+        monotonic=lambda: now[0],
+        rng=random.Random(2),
+    )
+    with pytest.raises(OkxRateLimitError):
+        drive(protocol, [LIMITED] * 50, store, now, send_takes=2.0)
+    # slow answers (2 s each) count against the deadline too: it gave up within it
+    assert now[0] <= 20.0 + 2.0
+
+
+def test_a_rate_limited_call_that_a_slower_pace_completes_succeeds():
+    now, store = [0.0], FakeStore()
+    protocol = OkxProtocol(
+        Credentials("k", "s", "p"),
+        "https://okx.test",
+        retry=RetryPolicy(max_retries=1, rate_limit_deadline=60.0),
+        limiter=SharedLimiter(5, STORE),
+        clock=ClockOffset(),
+        wall_time=lambda: 1_700_000_000.0 + now[0],
+        monotonic=lambda: now[0],
+        rng=random.Random(2),
+    )
+    seen = drive(protocol, [LIMITED, LIMITED, LIMITED, OK], store, now)
+    assert seen[-1] == [{"chainIndex": "1"}]  # 3 refusals, max_retries=1: still completed

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_okx.testing import OkxSimulator
+from tests.shared_budget_worker import MARK
 
 REPO = Path(__file__).resolve().parent.parent
 RATE = 5
@@ -31,6 +32,15 @@ def max_in_any_window(times: list[float], width: float = 1.0) -> int:
             j += 1
         most = max(most, j - i)
     return most
+
+
+def hear(child: subprocess.Popen[str]) -> str:
+    """The worker's next line meant for the test (others, such as Airflow's logs, skipped)."""
+    assert child.stdout is not None
+    for line in child.stdout:
+        if line.startswith(MARK + " "):
+            return line[len(MARK) + 1 :].strip()
+    raise AssertionError(f"the worker exited ({child.wait()}) without answering")
 
 
 def run_workers(sim: OkxSimulator, connection: str, requests: int) -> list[dict]:
@@ -48,18 +58,16 @@ def run_workers(sim: OkxSimulator, connection: str, requests: int) -> list[dict]
     ]
     try:
         for child in children:
-            assert child.stdout is not None
-            assert child.stdout.readline().strip() == "ready"
+            assert hear(child) == "ready"
         sim.reset()  # forget the warm-up calls, refill the key's bucket
         for child in children:
             assert child.stdin is not None
             child.stdin.write("go\n")
             child.stdin.flush()
-        reports = []
+        reports = [json.loads(hear(child)) for child in children]
         for child in children:
-            out, _ = child.communicate(timeout=300)
+            child.communicate(timeout=300)
             assert child.returncode == 0
-            reports.append(json.loads(out.strip().splitlines()[-1]))
         return reports
     finally:
         for child in children:

@@ -82,7 +82,17 @@ class Received:
 Step = Wait | Send | Reserve
 Outcome = Received | OkxError | Reserved | StoreFailed | None
 
-__all__ = ["OkxProtocol", "Outcome", "Received", "Reserve", "Reserved", "Send", "Step", "StoreFailed", "Wait"]
+__all__ = [
+    "OkxProtocol",
+    "Outcome",
+    "Received",
+    "Reserve",
+    "Reserved",
+    "Send",
+    "Step",
+    "StoreFailed",
+    "Wait",
+]
 
 
 def _forms(value: str) -> set[str]:
@@ -186,7 +196,7 @@ class OkxProtocol:
         """
         attempt = 0
         resynced = False
-        started = self._monotonic()
+        call_started = self._monotonic()
         waited = 0.0  # the waits asked for: elapsed time even when a test's sleep does not sleep
         # Every header value of every attempt: an error may quote any earlier attempt's.
         sent: set[str] = set()
@@ -230,7 +240,7 @@ class OkxProtocol:
                         "OKX refused our timestamp; clock offset resynced to %+.1f s, retrying", offset
                     )
                     continue
-                elapsed = max(self._monotonic() - started, waited)
+                elapsed = max(self._monotonic() - call_started, waited)
                 delay = self.retry.delay(attempt, error, self._rng, elapsed)
                 if delay is None:
                     if error is raw_error:
