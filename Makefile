@@ -30,7 +30,7 @@ AIRFLOW_ENV = AIRFLOW__CORE__LOAD_EXAMPLES=False \
 PYTEST := -m pytest -p no:cacheprovider
 DEPLOYMENT_TIMEOUT ?= 1200
 
-.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment postgres \
+.PHONY: help venv test lint format demo bench bench-smoke clean test-af3 test-af2 test-deployment postgres \
 	test-legs versions screenshots $(addprefix test-,$(LEGS))
 
 help:
@@ -41,6 +41,7 @@ help:
 	@echo "make versions         the legs, their Airflow versions and pins"
 	@echo "make screenshots      the OKX connection form in headless Chromium (newest 3.x and 2.10)"
 	@echo "make bench            the benchmark table (bench/RESULTS.md records a run)"
+	@echo "make bench-smoke      every benchmark figure at its smallest size (part of make test)"
 	@echo "make lint             ruff check, ruff format --check, mypy, the import layers and cycles"
 
 $(UV):
@@ -92,7 +93,7 @@ test-deployment: $(call home,$(NEWEST))/.migrated
 postgres:
 	bash scripts/ensure-postgres.sh
 
-test: lint test-legs test-deployment
+test: lint bench-smoke test-legs test-deployment
 
 # The connection form in a real browser: headless Chromium from Debian's packages
 # (apt-get install -y chromium chromium-driver) driven by selenium, on the newest Airflow 3 and
@@ -119,6 +120,11 @@ demo: $(call venv,$(NEWEST))/.installed
 
 bench: $(call home,$(NEWEST))/.migrated
 	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench
+
+# Every figure at its smallest size (seconds each): fails when a figure cannot run, never because
+# a number moved. Part of `make test`.
+bench-smoke: $(call home,$(NEWEST))/.migrated
+	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench --smoke
 
 clean:
 	rm -rf $(TOOLS) .venv .venv-* .airflow .pytest_cache .mypy_cache .ruff_cache screenshots
