@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import json
 import re
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -145,8 +146,10 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
     def execute(self, context: Any) -> dict[str, Any]:
+        from airflow_provider_okx.core.progress import format_duration
         from airflow_provider_okx.core.report import Snapshot, build_summary
 
+        started_at = time.monotonic()  # the fetches log their own progress (the hook)
         # 1. Fetch everything first: a failure here leaves no files behind.
         with failing_fast_on_permanent_errors():
             wallets = parse_wallets(self.wallets)
@@ -173,6 +176,13 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
                 )
 
         # 2. Aggregate (pure).
+        self.log.info(
+            "Treasury report for %s: %d rows of %d wallets read in %s; building the report",
+            timing.date,
+            len(rows),
+            len(addresses),
+            format_duration(time.monotonic() - started_at),
+        )
         root = self._root()
         date = timing.date
         previous, history = _earlier_summaries(root, date, self.log)
@@ -201,7 +211,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         result = report_result(summary, timing, published)
         self.log.info(
             "Treasury report for %s (balances fetched %s%s): %s USD over %d wallets, %d chains, "
-            "%d tokens -> %s",
+            "%d tokens -> %s, in %s",
             date,
             result["fetched_at"],
             ", STALE" if timing.stale else "",
@@ -210,6 +220,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
             result["chain_count"],
             result["token_count"],
             result["report_dir"],
+            format_duration(time.monotonic() - started_at),
         )
         announce_report(self, context, result)  # asset event extra, lineage outputs, report link
         return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,7 @@ from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import TokenBalance
+    from airflow_provider_okx.core.progress import Progress
     from airflow_provider_okx.hooks.okx import OkxHook
 
 COLUMNS = (
@@ -305,15 +307,19 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
             )
 
         # 2. One transaction: replace that date's rows of these wallets.
-        self._replace(sql_hook, dialect, table, dialect.date(day), sorted(labels), rows)
+        from airflow_provider_okx.core.progress import Progress
+
+        progress = Progress("rows", len(rows), time.monotonic)
+        self._replace(sql_hook, dialect, table, dialect.date(day), sorted(labels), rows, progress)
         self.log.info(
-            "%d rows for %d wallet(s) on %d chain(s) loaded into %s for %s (%s)",
+            "%d rows for %d wallet(s) on %d chain(s) loaded into %s for %s (%s) in %s",
             len(rows),
             len(labels),
             len(chains),
             table,
             day.isoformat(),
             dialect.name,
+            progress.took(),
         )
         return len(rows)
 
@@ -335,8 +341,6 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         from airflow_provider_okx.core.api.signing import format_timestamp
 
         if self.balances is None:
-            import time
-
             fetched = self.hook.get_wallets_token_balances(
                 addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens, max_workers=self.max_workers
             )
@@ -371,6 +375,7 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         day: object,
         wallet_keys: list[str],
         rows: list[tuple[object, ...]],
+        progress: Progress | None = None,
     ) -> None:
         mark = hook.placeholder
         insert = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
@@ -398,6 +403,10 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
                     )
                 for batch in _batches(rows, self.batch_size):
                     cursor.executemany(insert, batch)
+                    if progress is not None:
+                        progress.advance(len(batch))
+                        if progress.due():
+                            self.log.info("Loading into %s: %s", table, progress.line())
                 conn.commit()
             except BaseException:
                 conn.rollback()

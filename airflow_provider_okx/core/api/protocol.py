@@ -50,6 +50,8 @@ class Wait:
     """Sleep this many seconds, then send ``None`` back."""
 
     seconds: float
+    rate_limit: bool = False
+    """The wait is for the key's rate limit (before a send), not a retry's backoff."""
 
 
 @dataclass(frozen=True)
@@ -171,7 +173,7 @@ class OkxProtocol:
         while True:
             wait = self.limiter.reserve(self._monotonic())
             if wait > 0:
-                yield Wait(wait)
+                yield Wait(wait, rate_limit=True)
             timestamp = format_timestamp(self.clock.now(self._wall_time()))
             headers = self.credentials.headers(timestamp, request.method, request.path, request.body)
             if self.user_agent:
