@@ -6,11 +6,13 @@ chain 1 with risk tokens included (OKX's documented 31-token example) over one k
 connection; each round runs ``N`` calls of each contender, the order rotating between rounds,
 and the figure is the median over rounds of CPU per call.
 
-Three floors: the *bare* floor (``http.client`` + ``json.loads``) does none of our job; the
+Four floors: the *bare* floor (``http.client`` + ``json.loads``) does none of our job; the
 *exact* floor also turns the 31 rows into exact ``Decimal`` balances, prices and USD values,
 the least a client that users can act on must do; the *requests* floor is the exact floor over
 a bare ``requests.Session`` GET of the same signed request, i.e. what the design allows (the
-sync transport stays ``requests``: users test with requests-mock). The goals are against the
+sync transport stays ``requests``: users test with requests-mock); the *lean* requests floor
+does the same without ``requests``' per-call environment lookups and preparation, as our
+transport does (a detail: what is left above it is our own work). The goals are against the
 requests floor and ``python-okx`` (which returns the JSON as floats-in-strings, untyped).
 """
 
@@ -145,6 +147,36 @@ class RequestsFloor(ExactFloor):
         self.session.close()
 
 
+class LeanRequestsFloor(RequestsFloor):
+    """The requests floor used the way our transport uses ``requests``: no environment lookups
+    per call (``trust_env = False``) and the request prepared by hand and given to
+    ``Session.send``. Not a goal: what is left between it and ours is our own work (typed,
+    bounded rows, the protocol, the deadline and the body cap)."""
+
+    def __init__(self, base_url: str, path: str, conn: dict[str, Any]) -> None:
+        import requests
+
+        super().__init__(base_url, path, conn)
+        self.session.trust_env = False
+        self.prepared_class = requests.PreparedRequest
+        self.headers_class = requests.structures.CaseInsensitiveDict
+
+    def call(self) -> Any:
+        prepared = self.prepared_class()
+        prepared.method = "GET"
+        prepared.url = self.url
+        prepared.headers = self.headers_class(self.headers)
+        prepared.body = None
+        response = self.session.send(prepared, timeout=(10, 10))
+        answer = json.loads(response.content)
+        multiply = self.multiply
+        rows = []
+        for item in answer["data"][0]["tokenAssets"]:
+            balance, price = Decimal(item["balance"]), Decimal(item["tokenPrice"])
+            rows.append((balance, price, multiply(balance, price)))
+        return rows
+
+
 class PythonOkx:
     """OKX's official SDK (``python-okx``): ``okx.okxclient.OkxClient`` is an ``httpx.Client``
     whose ``base_api`` argument is its base URL; ``_request_with_params`` signs (the same
@@ -219,11 +251,13 @@ def measure(args: argparse.Namespace) -> FigureResult:
         floor = Floor(sim.base_url, request.path, sim.connection)
         exact = ExactFloor(sim.base_url, request.path, sim.connection)
         via_requests = RequestsFloor(sim.base_url, request.path, sim.connection)
-        floors = (floor, exact, via_requests)
+        lean = LeanRequestsFloor(sim.base_url, request.path, sim.connection)
+        floors = (floor, exact, via_requests, lean)
         contenders: dict[str, Any] = {
             "floor": floor,
             "exact": exact,
             "requests": via_requests,
+            "lean": lean,
             "ours": Ours(SEED_ADDRESS),
         }
         sdk_error = None
@@ -289,9 +323,12 @@ def measure(args: argparse.Namespace) -> FigureResult:
         f"{rounds} interleaved rounds x {calls} calls each, seed wallet, chain 1, {TOKENS} tokens; "
         "median CPU per call (range over rounds); ratios are medians of per-round ratios:"
     )
+    lean_ratio = median([o / f for o, f in zip(cpu["ours"], cpu["lean"], strict=True)])
     result.detail(
         f"  ours = {floor_ratio:.2f}x the bare floor (http.client + json.loads only), "
-        f"{exact_ratio:.2f}x the exact floor (http.client + json.loads + exact Decimal rows)"
+        f"{exact_ratio:.2f}x the exact floor (http.client + json.loads + exact Decimal rows), "
+        f"{lean_ratio:.2f}x the lean requests floor (trust_env off, prepared by hand: how our "
+        "transport uses requests)"
     )
     for name in cpu:
         result.detail(
