@@ -51,7 +51,7 @@ class Figure:
 _REGISTRY: tuple[Figure, ...] = (
     Figure(1, "fig1_client_cost", "1. Client CPU per balance call", 240, 90),
     Figure(2, "fig2_fanout", "2. Fan-out under a rate limit", 240, 90),
-    Figure(3, "fig3_parse_time", "3. Parse-time cost (import after airflow.sdk)", 360, 120),
+    Figure(3, "fig3_parse_time", "3. Parse-time cost (import after airflow.sdk)", 900, 180),
     Figure(4, "fig4_triggers", "4. 1,000 triggers waiting", 420, 120),
     Figure(5, "fig5_report", "5. Report at scale (100,000 and 1,000,000 rows)", 900, 180),
     Figure(6, "fig6_signing", "6. Signing", 120, 60),
