@@ -305,7 +305,7 @@ def operator(wallets: int, per_wallet: int, folder: str, csv: bool = True) -> di
         output_uri=_reports(folder),
         exclude_risk_tokens=False,
     )
-    task.hook = hook  # type: ignore[assignment]  # the operator's documented hook attribute
+    task.hook = hook  # type: ignore[assignment]  # documented: OkxTreasuryReportOperator.hook
     start = pendulum.parse(today)
     t0 = time.perf_counter()
     result = task.execute({"ds": today, "logical_date": start, "data_interval_end": start.add(days=1)})

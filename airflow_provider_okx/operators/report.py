@@ -26,7 +26,6 @@ from airflow_provider_okx.glue.compat import AirflowFailException, BaseOperator,
 from airflow_provider_okx.glue.links import OkxReportLink
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
-from airflow_provider_okx.operators.report_publish import Published, Writer, publish
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -34,6 +33,7 @@ if TYPE_CHECKING:
     from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.core.report import Snapshot
     from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.operators.report_publish import Published, Writer
 
 REPORT_FILES = ("balances.csv", "summary.json", "report.html")
 _DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -141,6 +141,10 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
 
     @cached_property
     def hook(self) -> OkxHook:
+        """The hook the report fetches with: an ``OkxHook`` on ``okx_conn_id``, built on first
+        use. An object with the same ``get_wallets_token_balances`` and
+        ``get_wallets_total_value`` may be assigned instead (``task.hook = ...``), e.g. to
+        report on balances read elsewhere (``bench/fig5_report.py`` does)."""
         from airflow_provider_okx.hooks.okx import OkxHook
 
         return OkxHook(okx_conn_id=self.okx_conn_id)
@@ -207,6 +211,8 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
             self.log.warning("Reconciliation: %s", json.dumps(check, sort_keys=True))
 
         # 3. Render straight into storage, all files together (see report_publish).
+        from airflow_provider_okx.operators.report_publish import publish  # not at DAG parse time
+
         published = publish(root, date, report_writers(snapshot, summary))
         result = report_result(summary, timing, published)
         self.log.info(
