@@ -18,7 +18,6 @@ from airflow_provider_okx.core.inputs import (
 )
 from airflow_provider_okx.core.models import decimal_str, sort_key, total_usd
 from airflow_provider_okx.glue.compat import BaseOperator
-from airflow_provider_okx.glue.lineage import OkxRead
 from airflow_provider_okx.glue.links import wallet_explorer_links
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
@@ -101,6 +100,8 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
             fetched = self.hook.get_wallets_token_balances(
                 addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
             )
+        from airflow_provider_okx.glue.lineage import OkxRead  # not at DAG parse time
+
         self.okx_read = OkxRead.of(self.hook, fetched, chains)  # the inputs lineage reports
         rows = [row for balances in fetched.values() for row in balances]
         kept = rows if floor is None else [row for row in rows if row.usd_value >= floor]

@@ -20,7 +20,6 @@ from airflow_provider_okx.core.report_time import (
     format_instant,
     parse_lag,
 )
-from airflow_provider_okx.core.snapshots import fetch_window, rows_from_snapshots
 from airflow_provider_okx.glue.asset_events import announce_report
 from airflow_provider_okx.glue.compat import AirflowFailException, BaseOperator, ReportAsset
 from airflow_provider_okx.glue.links import OkxReportLink
@@ -152,6 +151,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from airflow_provider_okx.core.progress import format_duration
         from airflow_provider_okx.core.report import Snapshot, build_summary
+        from airflow_provider_okx.core.snapshots import fetch_window, rows_from_snapshots
 
         started_at = time.monotonic()  # the fetches log their own progress (the hook)
         # 1. Fetch everything first: a failure here leaves no files behind.

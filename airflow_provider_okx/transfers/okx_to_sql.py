@@ -20,7 +20,6 @@ from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.core.chains import address_key, normalize_chains
 from airflow_provider_okx.core.inputs import parse_wallets
 from airflow_provider_okx.core.models import decimal_str
-from airflow_provider_okx.core.snapshots import rows_from_snapshots
 from airflow_provider_okx.glue.compat import BaseHook, BaseOperator
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
@@ -352,6 +351,8 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
                 # Rows belong to the wallet that was asked for, whatever OKX echoes back.
                 rows.extend(_attributed(wallet_rows, address))
             return rows, {"": stamp}
+        from airflow_provider_okx.core.snapshots import rows_from_snapshots  # not at DAG parse time
+
         snapshots = self.balances
         rows = rows_from_snapshots(snapshots, addresses, chains, self.exclude_risk_tokens)
         return rows, _fetch_times(snapshots)
