@@ -162,17 +162,22 @@ def render_details(results: list[FigureResult], elapsed: dict[str, float]) -> st
 
 # --- --compare: this run beside the last recorded one ------------------------------------
 
-_RATIO = re.compile(r"(\d[\d,]*(?:\.\d+)?)x\b")
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_RATIO = re.compile(r"(?<![A-Za-z\d.,])(\d[\d,]*(?:\.\d+)?)x\b")
+_NUMBER = re.compile(r"(?<![A-Za-z\d.,])\d[\d,]*(?:\.\d+)?")
+_SIZE_LABEL = re.compile(r"^(?:\[[^\]]*\] )?[\d,]+ \w+(?: \([^)]*\))?: ")
+"""``100,000 rows: ...``, ``[shared] ...``: what the row is about, not what it measured."""
 
 
 def headline(measured: str) -> float | None:
     """The number a row is about: its first ratio (``1.07x ...``) if it states one, else its
-    first number; ``None`` when it has none."""
-    found = _RATIO.search(measured) or _NUMBER.search(measured)
-    if found is None:
-        return None
-    return float(found.group(1 if found.re is _RATIO else 0).replace(",", ""))
+    first number (a size label such as ``100,000 rows:`` and names such as ``p99`` skipped);
+    ``None`` when it has none."""
+    text = _SIZE_LABEL.sub("", measured, count=1)
+    found = _RATIO.search(text)
+    if found is not None:
+        return float(found.group(1).replace(",", ""))
+    found = _NUMBER.search(text)
+    return None if found is None else float(found.group(0).replace(",", ""))
 
 
 def _figure_number(title: str) -> str:
@@ -224,13 +229,17 @@ def render_compare(results: list[FigureResult], recorded: dict[str, list[tuple[s
                     break
             if match is None and k < len(old_rows) and k not in used:
                 match = k
+            same_goal = False
             if match is not None:
                 used.add(match)
-                old_measured, _, old_holds = old_rows[match]
+                old_measured, old_goal, old_holds = old_rows[match]
+                same_goal = old_goal == goal.goal
             else:
                 old_measured, old_holds = "(not recorded)", "-"
             new, old = headline(goal.measured), headline(old_measured)
-            if new is None or old is None:
+            if not same_goal:
+                ratio = "-" if match is None else "goal changed"
+            elif new is None or old is None:
                 ratio = "-"
             elif old == 0:
                 ratio = "=" if new == 0 else "new"

@@ -50,6 +50,10 @@ def _result(title: str, *rows: tuple[str, str, bool | None], details: tuple[str,
         ("30.3 s for 600 requests = 1.010x the 30 s bound", 1.010),
         ("[shared] 0 x 429", 0.0),
         ("96,366 rows identical", 96366.0),
+        ("100,000 rows: 1.40 s, CSV included", 1.40),
+        ("2,000 rows (scaled): aggregate + render 0.61 s", 0.61),
+        ("[shared] p99 lateness 17 ms (0.3%)", 17.0),
+        ("[distinct] 0.94 ms CPU/request", 0.94),
         ("python-okx failed", None),
     ],
 )
@@ -116,3 +120,10 @@ def test_registry_numbers_titles_and_modules_agree():
         assert figure.title.startswith(f"{number}. ")
         assert figure.module.startswith(f"fig{number}_")
         assert figure.smoke_limit <= figure.limit
+
+
+def test_compare_says_when_the_goal_itself_changed():
+    now = [_result("1. Client CPU per balance call", ("1.0x requests floor", "<= 1.1x requests floor", True))]
+    table = render_compare(now, recorded_rows(RECORDED)).splitlines()
+    cells = [c.strip() for c in table[2].split("|")[1:-1]]
+    assert cells[4] == "goal changed"  # a ratio of two different statements would mean nothing
