@@ -21,8 +21,9 @@ The convention a figure follows (figures 1-6 do; a new figure copies one of them
    ``python -m bench --smoke``). It fails when a figure cannot run (exception, non-zero exit,
    a goal reported as not measured, ``holds=None``), never because a number moved: the goals
    are computed but not judged in smoke mode.
-3. One line in ``FIGURES`` in :mod:`bench.__main__`: ``Figure(N, "module", TITLE, limit_s,
-   smoke_limit_s)``.
+3. One line in ``_REGISTRY`` in :mod:`bench.__main__`: ``Figure(N, "fig<N>_<what>", TITLE,
+   limit_s, smoke_limit_s)`` (the time limits after which a run, or a smoke run, is killed and
+   reported as an ERROR row).
 4. Only the public API and documented extension points of the provider (no private attribute,
    no monkey-patching of our classes' internals), and no fixed calendar date: dates are relative
    to the run (``datetime.date.today()``) or a frozen clock passed to the operator through a
