@@ -7,7 +7,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.core.api.signing import format_timestamp
 from airflow_provider_okx.core.inputs import (
     check_chains_fit,
     parse_addresses,
@@ -100,7 +99,8 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
             fetched = self.hook.get_wallets_token_balances(
                 addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
             )
-        from airflow_provider_okx.glue.lineage import OkxRead  # not at DAG parse time
+        from airflow_provider_okx.core.api.signing import format_timestamp  # not at DAG parse time
+        from airflow_provider_okx.glue.lineage import OkxRead
 
         self.okx_read = OkxRead.of(self.hook, fetched, chains)  # the inputs lineage reports
         rows = [row for balances in fetched.values() for row in balances]

@@ -8,7 +8,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.core.api.signing import format_timestamp
 from airflow_provider_okx.core.chains import validate_address
 from airflow_provider_okx.core.inputs import (
     check_condition,
@@ -151,6 +150,7 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
 
     def poke(self, context: Any) -> PokeReturnValue:
         from airflow_provider_okx.core.api.retry import RETRYABLE  # not at DAG parse time
+        from airflow_provider_okx.core.api.signing import format_timestamp
 
         with failing_fast_on_permanent_errors():
             wait = self._wait()
