@@ -34,8 +34,9 @@ PYTEST := -m pytest -p no:cacheprovider
 DEPLOYMENT_TIMEOUT ?= 1200
 CELERY_TIMEOUT ?= 600
 
-.PHONY: help venv test lint format demo bench clean test-af3 test-af2 test-deployment test-celery \
-	postgres redis test-legs versions screenshots docs docs-serve dist-check $(addprefix test-,$(LEGS))
+.PHONY: help venv test lint format demo bench bench-smoke clean test-af3 test-af2 test-deployment \
+	test-celery postgres redis test-legs versions screenshots docs docs-serve dist-check \
+	$(addprefix test-,$(LEGS))
 
 help:
 	@echo "make demo             run the treasury report DAG end to end against the bundled OKX simulator"
@@ -46,6 +47,7 @@ help:
 	@echo "make versions         the legs, their Airflow versions and pins"
 	@echo "make screenshots      the OKX connection form in headless Chromium (newest 3.x and 2.10)"
 	@echo "make bench            the benchmark table (bench/RESULTS.md records a run)"
+	@echo "make bench-smoke      every benchmark figure at its smallest size (part of make test)"
 	@echo "make lint             ruff check, ruff format --check, mypy, vermin, the import layers and cycles"
 	@echo "make docs             the documentation site (MkDocs, warnings as errors) into site/"
 	@echo "make dist-check       build the sdist and wheel, twine check, check-wheel-contents, example DAGs from a clean install"
@@ -110,7 +112,7 @@ postgres:
 redis:
 	bash scripts/ensure-redis.sh
 
-test: lint docs dist-check test-legs test-deployment test-celery
+test: lint docs dist-check bench-smoke test-legs test-deployment test-celery
 
 # The connection form in a real browser: headless Chromium from Debian's packages
 # (apt-get install -y chromium chromium-driver) driven by selenium, on the newest Airflow 3 and
@@ -153,6 +155,11 @@ demo: $(call venv,$(NEWEST))/.installed
 
 bench: $(call home,$(NEWEST))/.migrated redis
 	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench
+
+# Every figure at its smallest size (seconds each): fails when a figure cannot run, never because
+# a number moved. Part of `make test`.
+bench-smoke: $(call home,$(NEWEST))/.migrated
+	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench --smoke
 
 clean:
 	rm -rf $(TOOLS) .venv .venv-* .airflow .pytest_cache .mypy_cache .ruff_cache screenshots site dist

@@ -86,6 +86,11 @@ def figure_main(
     parser.add_argument("--json", metavar="OUT", help="write the result here (default: print it)")
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of the hot loop")
     parser.add_argument("--quick", action="store_true", help="fewer repeats (development only)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="smallest sizes, a few seconds: proves the figure runs (make test); numbers mean nothing",
+    )
     if arguments is not None:
         arguments(parser)
     args = parser.parse_args()
@@ -96,6 +101,16 @@ def figure_main(
         Path(args.json).write_text(text)
     else:
         print(text)
+
+
+def size(args: argparse.Namespace, full: Any, quick: Any, smoke: Any) -> Any:
+    """The figure's size for this run: ``smoke`` under ``--smoke``, ``quick`` under ``--quick``,
+    else ``full``. Every figure picks its counts, durations and repeats through this."""
+    if getattr(args, "smoke", False):
+        return smoke
+    if getattr(args, "quick", False):
+        return quick
+    return full
 
 
 # --- statistics ---------------------------------------------------------------------------

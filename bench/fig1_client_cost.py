@@ -1,4 +1,4 @@
-"""Figure 1: client CPU per balance call, ours vs two raw ``http.client`` floors vs ``python-okx``.
+"""Figure 1: client CPU per balance call, ours vs three floors vs ``python-okx``.
 
 The simulator runs as ``python -m airflow_provider_okx.testing`` in another process, so
 ``time.process_time()`` here is the client's alone. Every contender fetches the seed wallet on
@@ -6,10 +6,14 @@ chain 1 with risk tokens included (OKX's documented 31-token example) over one k
 connection; each round runs ``N`` calls of each contender, the order rotating between rounds,
 and the figure is the median over rounds of CPU per call.
 
-Two floors: the *bare* floor (``http.client`` + ``json.loads``) does none of our job; the
+Four floors: the *bare* floor (``http.client`` + ``json.loads``) does none of our job; the
 *exact* floor also turns the 31 rows into exact ``Decimal`` balances, prices and USD values,
-the least a client that users can act on must do. The goals are against the exact floor and
-``python-okx`` (which returns the JSON as floats-in-strings, untyped).
+the least a client that users can act on must do; the *requests* floor is the exact floor over
+a bare ``requests.Session`` GET of the same signed request, i.e. what the design allows (the
+sync transport stays ``requests``: users test with requests-mock); the *lean* requests floor
+does the same without ``requests``' per-call environment lookups and preparation, as our
+transport does (a detail: what is left above it is our own work). The goals are against the
+requests floor and ``python-okx`` (which returns the JSON as floats-in-strings, untyped).
 """
 
 from __future__ import annotations
@@ -27,14 +31,23 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-from bench.common import FigureResult, cli_simulator, figure_main, median, profile_top, rotations, spread
+from bench.common import (
+    FigureResult,
+    cli_simulator,
+    figure_main,
+    median,
+    profile_top,
+    rotations,
+    size,
+    spread,
+)
 
 TITLE = "1. Client CPU per balance call"
 CALLS = 300
 ROUNDS = 9
 WARMUP = 30
 TOKENS = 31
-FLOOR_GOAL = 1.5  # x the exact floor
+REQUESTS_FLOOR_GOAL = 1.2  # x the requests floor
 OKX_SDK_GOAL = 1.0
 
 
@@ -107,6 +120,63 @@ class ExactFloor(Floor):
         return len(answer)
 
 
+class RequestsFloor(ExactFloor):
+    """The exact floor over ``requests``: one ``requests.Session`` (keep-alive), the same
+    signed GET, ``json.loads`` of the body, the same exact ``Decimal`` rows. No validation, no
+    deadline, no retry: what any ``requests``-based exact client pays at least."""
+
+    def __init__(self, base_url: str, path: str, conn: dict[str, Any]) -> None:
+        import requests
+
+        super().__init__(base_url, path, conn)
+        self.connection.close()
+        self.session = requests.Session()
+        self.url = base_url.rstrip("/") + path
+
+    def call(self) -> Any:
+        response = self.session.get(self.url, headers=self.headers, timeout=10)
+        answer = json.loads(response.content)
+        multiply = self.multiply
+        rows = []
+        for item in answer["data"][0]["tokenAssets"]:
+            balance, price = Decimal(item["balance"]), Decimal(item["tokenPrice"])
+            rows.append((balance, price, multiply(balance, price)))
+        return rows
+
+    def close(self) -> None:
+        self.session.close()
+
+
+class LeanRequestsFloor(RequestsFloor):
+    """The requests floor used the way our transport uses ``requests``: no environment lookups
+    per call (``trust_env = False``) and the request prepared by hand and given to
+    ``Session.send``. Not a goal: what is left between it and ours is our own work (typed,
+    bounded rows, the protocol, the deadline and the body cap)."""
+
+    def __init__(self, base_url: str, path: str, conn: dict[str, Any]) -> None:
+        import requests
+
+        super().__init__(base_url, path, conn)
+        self.session.trust_env = False
+        self.prepared_class = requests.PreparedRequest
+        self.headers_class = requests.structures.CaseInsensitiveDict
+
+    def call(self) -> Any:
+        prepared = self.prepared_class()
+        prepared.method = "GET"
+        prepared.url = self.url
+        prepared.headers = self.headers_class(self.headers)
+        prepared.body = None
+        response = self.session.send(prepared, timeout=(10, 10))
+        answer = json.loads(response.content)
+        multiply = self.multiply
+        rows = []
+        for item in answer["data"][0]["tokenAssets"]:
+            balance, price = Decimal(item["balance"]), Decimal(item["tokenPrice"])
+            rows.append((balance, price, multiply(balance, price)))
+        return rows
+
+
 class PythonOkx:
     """OKX's official SDK (``python-okx``): ``okx.okxclient.OkxClient`` is an ``httpx.Client``
     whose ``base_api`` argument is its base URL; ``_request_with_params`` signs (the same
@@ -171,7 +241,7 @@ def measure(args: argparse.Namespace) -> FigureResult:
     from airflow_provider_okx.testing import SEED_ADDRESS
 
     result = FigureResult(TITLE)
-    calls, rounds = (60, 3) if args.quick else (CALLS, ROUNDS)
+    calls, rounds, warmup = size(args, full=(CALLS, ROUNDS, WARMUP), quick=(60, 3, WARMUP), smoke=(5, 1, 2))
     request = routes.all_token_balances(routes.V6, SEED_ADDRESS, ["1"], exclude_risk_tokens=False)
     path, _, query = request.path.partition("?")
     params = dict(part.split("=", 1) for part in query.split("&"))
@@ -180,21 +250,30 @@ def measure(args: argparse.Namespace) -> FigureResult:
         os.environ["AIRFLOW_CONN_OKX_DEFAULT"] = sim.connection_json(rate_limit_rps=0)
         floor = Floor(sim.base_url, request.path, sim.connection)
         exact = ExactFloor(sim.base_url, request.path, sim.connection)
-        contenders: dict[str, Any] = {"floor": floor, "exact": exact, "ours": Ours(SEED_ADDRESS)}
+        via_requests = RequestsFloor(sim.base_url, request.path, sim.connection)
+        lean = LeanRequestsFloor(sim.base_url, request.path, sim.connection)
+        floors = (floor, exact, via_requests, lean)
+        contenders: dict[str, Any] = {
+            "floor": floor,
+            "exact": exact,
+            "requests": via_requests,
+            "lean": lean,
+            "ours": Ours(SEED_ADDRESS),
+        }
         sdk_error = None
         try:
             contenders["python-okx"] = PythonOkx(sim.base_url, params, path, sim.connection)
         except Exception as error:  # reported honestly, not hidden
             sdk_error = f"{type(error).__name__}: {error}"
 
-        floor.sign()
-        exact.sign()
+        for each in floors:
+            each.sign()
         for name, contender in list(contenders.items()):
             try:
                 count = contender.tokens(contender.call())
                 if count != TOKENS:
                     raise RuntimeError(f"{name}: {count} tokens, expected {TOKENS}")
-                for _ in range(WARMUP):
+                for _ in range(warmup):
                     contender.call()
             except Exception as error:
                 if name != "python-okx":
@@ -205,8 +284,8 @@ def measure(args: argparse.Namespace) -> FigureResult:
         cpu: dict[str, list[float]] = {name: [] for name in contenders}
         wall: dict[str, list[float]] = {name: [] for name in contenders}
         for order in rotations(list(contenders), rounds):
-            floor.sign()  # a fresh timestamp each round, outside the timed loops
-            exact.sign()
+            for each in floors:  # a fresh timestamp each round, outside the timed loops
+                each.sign()
             for name in order:
                 c, w = _cpu_per_call(contenders[name].call, calls)
                 cpu[name].append(c)
@@ -224,10 +303,11 @@ def measure(args: argparse.Namespace) -> FigureResult:
     us = {name: median(values) * 1e6 for name, values in cpu.items()}
     floor_ratio = median([o / f for o, f in zip(cpu["ours"], cpu["floor"], strict=True)])
     exact_ratio = median([o / f for o, f in zip(cpu["ours"], cpu["exact"], strict=True)])
+    requests_ratio = median([o / f for o, f in zip(cpu["ours"], cpu["requests"], strict=True)])
     result.goal(
-        f"{us['ours']:.0f} us CPU/call = {exact_ratio:.2f}x exact floor ({us['exact']:.0f} us)",
-        f"<= {FLOOR_GOAL}x exact floor",
-        exact_ratio <= FLOOR_GOAL,
+        f"{us['ours']:.0f} us CPU/call = {requests_ratio:.2f}x requests floor ({us['requests']:.0f} us)",
+        f"<= {REQUESTS_FLOOR_GOAL}x requests floor",
+        requests_ratio <= REQUESTS_FLOOR_GOAL,
     )
     if "python-okx" in us:
         sdk_ratio = median([o / p for o, p in zip(cpu["ours"], cpu["python-okx"], strict=True)])
@@ -243,7 +323,13 @@ def measure(args: argparse.Namespace) -> FigureResult:
         f"{rounds} interleaved rounds x {calls} calls each, seed wallet, chain 1, {TOKENS} tokens; "
         "median CPU per call (range over rounds); ratios are medians of per-round ratios:"
     )
-    result.detail(f"  ours = {floor_ratio:.2f}x the bare floor (http.client + json.loads only)")
+    lean_ratio = median([o / f for o, f in zip(cpu["ours"], cpu["lean"], strict=True)])
+    result.detail(
+        f"  ours = {floor_ratio:.2f}x the bare floor (http.client + json.loads only), "
+        f"{exact_ratio:.2f}x the exact floor (http.client + json.loads + exact Decimal rows), "
+        f"{lean_ratio:.2f}x the lean requests floor (trust_env off, prepared by hand: how our "
+        "transport uses requests)"
+    )
     for name in cpu:
         result.detail(
             f"  {name:<10} CPU {us[name]:7.0f} us ({spread([v * 1e6 for v in cpu[name]], '.0f')})   "

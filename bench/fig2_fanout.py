@@ -18,7 +18,7 @@ import os
 import time
 from typing import Any
 
-from bench.common import FigureResult, SimProcess, figure_main
+from bench.common import FigureResult, SimProcess, figure_main, size
 
 TITLE = "2. Fan-out under a rate limit"
 WALLETS = 200
@@ -64,8 +64,8 @@ def measure(args: argparse.Namespace) -> FigureResult:
     from airflow_provider_okx.hooks.okx import OkxHook
 
     result = FigureResult(TITLE)
-    n_wallets = 20 if args.quick else WALLETS
-    addresses, chain_list = wallets(n_wallets), chains(CHAINS)
+    n_wallets = size(args, full=WALLETS, quick=20, smoke=4)
+    addresses, chain_list = wallets(n_wallets), chains(size(args, full=CHAINS, quick=CHAINS, smoke=60))
     per_wallet = math.ceil(len(chain_list) / 50)
     n_requests = n_wallets * per_wallet
     bound = n_requests / RATE

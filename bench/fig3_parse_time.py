@@ -1,7 +1,10 @@
 """Figure 3: what our DAG-facing modules add to DAG parsing, next to the HTTP provider's.
 
 Each sample is a fresh interpreter that imports ``airflow.sdk`` first (what every DAG file
-pays anyway), then times ``import <module>`` with ``time.perf_counter()``. Deployed Airflow
+pays anyway), then times ``import <module>``: the CPU time it takes (``time.process_time()``,
+the goal: the cost itself, which a machine shared with other work does not inflate) and the
+wall time (``time.perf_counter()``, a detail: equal to the CPU time on an idle machine, more
+when other processes compete for the cores). Deployed Airflow
 imports from compiled bytecode, so the goal is measured that way: the probes write and read
 ``.pyc`` files under a temporary ``PYTHONPYCACHEPREFIX`` (never next to the sources), warmed by
 one run of each kind first. A few "cold" samples (``PYTHONDONTWRITEBYTECODE=1`` and an empty
@@ -10,6 +13,7 @@ installed without compiling) are reported as details. Ours: the
 balances operator, the balance sensor and the report operator (when it exists), imported one
 after another in the same interpreter, so their sum is what a DAG using all three pays and each
 one's share is what it adds to the others. Theirs: ``airflow.providers.http.operators.http``.
+Ours also includes the SQL loader (``transfers.okx_to_sql``), the last DAG-facing module.
 The two kinds take turns, one interpreter at a time (ours, HTTP, HTTP, ours, ...), so that a
 core stays free for whatever else the machine runs.
 """
@@ -24,16 +28,19 @@ import subprocess
 import sys
 import tempfile
 
-from bench.common import REPO, FigureResult, figure_main, median, spread
+from bench.common import REPO, FigureResult, figure_main, median, size, spread
 
 TITLE = "3. Parse-time cost (import after airflow.sdk)"
 SAMPLES = 20
 COLD_SAMPLES = 3
 GOAL_MS = 15.0
+HTTP_GOAL = 0.2
+"""x the HTTP provider's operator."""
 OURS = (
     "airflow_provider_okx.operators.balances",
     "airflow_provider_okx.sensors.balance",
     "airflow_provider_okx.operators.report",
+    "airflow_provider_okx.transfers.okx_to_sql",
 )
 HTTP = ("airflow.providers.http.operators.http",)
 
@@ -42,9 +49,9 @@ import importlib, json, sys, time
 import airflow.sdk
 times = []
 for name in sys.argv[1:]:
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     importlib.import_module(name)
-    times.append(time.perf_counter() - started)
+    times.append([time.process_time() - cpu, time.perf_counter() - wall])
 print(json.dumps(times))
 """
 
@@ -77,7 +84,7 @@ def _start(modules: tuple[str, ...], env: dict[str, str]) -> subprocess.Popen[st
     )
 
 
-def _finish(process: subprocess.Popen[str]) -> list[float]:
+def _finish(process: subprocess.Popen[str]) -> list[list[float]]:
     try:
         out, err = process.communicate(timeout=120)
     except subprocess.TimeoutExpired:
@@ -91,10 +98,10 @@ def _finish(process: subprocess.Popen[str]) -> list[float]:
 
 def _interleaved(
     ours: tuple[str, ...], samples: int, env: dict[str, str]
-) -> tuple[list[list[float]], list[list[float]]]:
+) -> tuple[list[list[list[float]]], list[list[list[float]]]]:
     """``samples`` of each kind, one interpreter at a time, interleaved: ours, HTTP, HTTP, ours..."""
-    ours_runs: list[list[float]] = []
-    http_runs: list[list[float]] = []
+    ours_runs: list[list[list[float]]] = []
+    http_runs: list[list[list[float]]] = []
     for i in range(samples):
         order = (ours, HTTP) if i % 2 == 0 else (HTTP, ours)
         for modules in order:
@@ -105,7 +112,7 @@ def _interleaved(
 
 def measure(args: argparse.Namespace) -> FigureResult:
     result = FigureResult(TITLE)
-    samples, cold_samples = (4, 2) if args.quick else (SAMPLES, COLD_SAMPLES)
+    samples, cold_samples = size(args, full=(SAMPLES, COLD_SAMPLES), quick=(4, 2), smoke=(1, 0))
     ours = tuple(m for m in OURS if _exists(m))
     missing = [m for m in OURS if m not in ours]
 
@@ -117,35 +124,47 @@ def measure(args: argparse.Namespace) -> FigureResult:
         for modules in (ours, HTTP):  # compile and write the bytecode once
             _finish(_start(modules, warm))
         ours_runs, http_runs = _interleaved(ours, samples, warm)
-        cold_ours, cold_http = _interleaved(ours, cold_samples, _environment(empty, cached=False))
+        cold_ours, cold_http = (
+            _interleaved(ours, cold_samples, _environment(empty, cached=False)) if cold_samples else ([], [])
+        )
 
-    ours_ms = [sum(run) * 1e3 for run in ours_runs]
-    http_ms = [sum(run) * 1e3 for run in http_runs]
+    def total(run: list[list[float]], kind: int = 0) -> float:
+        """Milliseconds of one interpreter's imports: CPU (0) or wall (1)."""
+        return sum(module[kind] for module in run) * 1e3
+
+    ours_ms = [total(run) for run in ours_runs]
+    http_ms = [total(run) for run in http_runs]
+    ours_wall = [total(run, 1) for run in ours_runs]
+    http_wall = [total(run, 1) for run in http_runs]
     ours_med, http_med = median(ours_ms), median(http_ms)
-    result.goal(f"{ours_med:.1f} ms (from bytecode)", f"<= {GOAL_MS:.0f} ms", ours_med <= GOAL_MS)
+    result.goal(f"{ours_med:.1f} ms CPU (from bytecode)", f"<= {GOAL_MS:.0f} ms", ours_med <= GOAL_MS)
     result.goal(
-        f"{ours_med:.1f} ms vs HTTP provider {http_med:.1f} ms",
-        "<= HTTP provider's",
-        ours_med <= http_med,
+        f"{ours_med / http_med:.3f}x HTTP provider's operator ({http_med:.1f} ms)",
+        f"<= {HTTP_GOAL:g}x HTTP provider's",
+        ours_med <= HTTP_GOAL * http_med,
     )
     result.detail(
-        f"median of {samples} fresh interpreters each, importing from bytecode, interleaved; "
-        f"ours {spread(ours_ms, '.1f')} ms, HTTP operator {spread(http_ms, '.1f')} ms"
+        f"median of {samples} fresh interpreters each, importing from bytecode, interleaved; CPU: "
+        f"ours {spread(ours_ms, '.1f')} ms, HTTP operator {spread(http_ms, '.1f')} ms; wall: ours "
+        f"{median(ours_wall):.1f} ms ({spread(ours_wall, '.1f')}), HTTP operator {median(http_wall):.1f} ms"
     )
     for k, module in enumerate(ours):
-        share = median([run[k] * 1e3 for run in ours_runs])
+        share = median([run[k][0] * 1e3 for run in ours_runs])
         result.detail(f"  {module}: {share:.1f} ms{' (after the ones above)' if k else ''}")
     if missing:
         result.detail(f"not measured (does not exist yet): {', '.join(missing)}")
-    cold_ours_ms = median([sum(run) * 1e3 for run in cold_ours])
-    cold_http_ms = median([sum(run) * 1e3 for run in cold_http])
-    result.detail(
-        f"cold, compiled from source (median of {cold_samples} each): ours {cold_ours_ms:.1f} ms, "
-        f"HTTP operator {cold_http_ms:.1f} ms"
-    )
+    cold_ours_ms = median([total(run) for run in cold_ours]) if cold_ours else None
+    cold_http_ms = median([total(run) for run in cold_http]) if cold_http else None
+    if cold_ours_ms is not None and cold_http_ms is not None:
+        result.detail(
+            f"cold, compiled from source (median of {cold_samples} each, CPU): ours {cold_ours_ms:.1f} ms, "
+            f"HTTP operator {cold_http_ms:.1f} ms"
+        )
     result.data = {
         "ours_ms": ours_ms,
         "http_ms": http_ms,
+        "ours_wall_ms": ours_wall,
+        "http_wall_ms": http_wall,
         "cold_ours_ms": cold_ours_ms,
         "cold_http_ms": cold_http_ms,
         "modules": list(ours),

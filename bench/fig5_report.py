@@ -35,7 +35,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from bench.common import REPO, FigureResult, figure_main, median, profile_top
+from bench.common import REPO, FigureResult, figure_main, median, profile_top, size
 
 TITLE = "5. Report at scale (100,000 and 1,000,000 rows)"
 TOKENS_PER_WALLET = 100
@@ -45,7 +45,18 @@ CHAINS = ("1", "10", "56", "100", "137", "146", "196", "250", "324", "1101")
 CHAINS += ("5000", "8453", "34443", "42161", "43114", "59144", "81457", "534352", "7777777", "204")
 TOKENS_PER_CHAIN = 30
 SAMPLES = 3
-TODAY, YESTERDAY = "2026-11-24", "2026-11-23"
+DAY_VARIABLE = "OKX_BENCH_REPORT_DAY"
+"""The report's date, set by :func:`measure` for its children (so a run across midnight keeps
+one date): today in UTC. Never a fixed date, which the report's ``max_snapshot_lag`` would
+refuse as soon as the calendar moved on."""
+
+
+def _days() -> tuple[str, str]:
+    today = os.environ.get(DAY_VARIABLE) or datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    yesterday = (datetime.date.fromisoformat(today) - datetime.timedelta(days=1)).isoformat()
+    return today, yesterday
+
+
 EARLIER_REPORTS = 29
 
 SMALL_TIME_GOAL = 3.0
@@ -119,14 +130,15 @@ def write_previous(folder: str, wallets: int, per_wallet: int) -> None:
     of it under their own date and total (the trend reads only their heads)."""
     from airflow_provider_okx.core.report import Snapshot, build_summary, render_summary_json
 
+    _, previous_day = _days()
     labels, rows = build_rows(6, wallets, per_wallet)
-    yesterday = Snapshot(YESTERDAY, f"{YESTERDAY}T02:00:00.000Z", labels, list(CHAINS), False, rows)
+    yesterday = Snapshot(previous_day, f"{previous_day}T02:00:00.000Z", labels, list(CHAINS), False, rows)
     summary = build_summary(yesterday, okx_totals=okx_totals(rows))
     text = render_summary_json(summary)
     total = summary["total_usd"]
     for back in range(EARLIER_REPORTS):
-        day = (datetime.date.fromisoformat(YESTERDAY) - datetime.timedelta(days=back)).isoformat()
-        older = text.replace(f'"date": "{YESTERDAY}"', f'"date": "{day}"', 1)
+        day = (datetime.date.fromisoformat(previous_day) - datetime.timedelta(days=back)).isoformat()
+        older = text.replace(f'"date": "{previous_day}"', f'"date": "{day}"', 1)
         older = older.replace(f'"total_usd": "{total}"', f'"total_usd": "{Decimal(total) - back}"', 1)
         os.makedirs(os.path.join(_reports(folder), day))
         with open(os.path.join(_reports(folder), day, "summary.json"), "w") as f:
@@ -167,6 +179,7 @@ def child(wallets: int, per_wallet: int, folder: str, profile: bool) -> dict[str
 
     from airflow_provider_okx.core.report import Snapshot, build_summary, render_html, render_summary_json
 
+    today, _ = _days()
     rss_start = _maxrss_mb()
     labels, rows = build_rows(7, wallets, per_wallet)
     chains = list(CHAINS)
@@ -182,7 +195,7 @@ def child(wallets: int, per_wallet: int, folder: str, profile: bool) -> dict[str
         t0 = time.perf_counter()
         previous, history = _earlier(folder)
         t1 = time.perf_counter()
-        snapshot = Snapshot(TODAY, f"{TODAY}T02:00:00.000Z", labels, chains, False, rows)
+        snapshot = Snapshot(today, f"{today}T02:00:00.000Z", labels, chains, False, rows)
         summary = build_summary(snapshot, okx_totals=totals, previous=previous, history=history)
         del previous, history
         t2 = time.perf_counter()
@@ -278,6 +291,7 @@ def operator(wallets: int, per_wallet: int, folder: str, csv: bool = True) -> di
             if hasattr(module, "write_csv"):
                 module.write_csv = lambda snapshot, out: None  # type: ignore[attr-defined]
 
+    today, _ = _days()
     rss_start = _maxrss_mb()
     labels, rows = build_rows(7, wallets, per_wallet)
     hook = PrefetchedHook(rows, okx_totals(rows))
@@ -291,13 +305,13 @@ def operator(wallets: int, per_wallet: int, folder: str, csv: bool = True) -> di
         output_uri=_reports(folder),
         exclude_risk_tokens=False,
     )
-    task.__dict__["hook"] = hook
-    start = pendulum.parse(TODAY)
+    task.hook = hook  # type: ignore[assignment]  # documented: OkxTreasuryReportOperator.hook
+    start = pendulum.parse(today)
     t0 = time.perf_counter()
-    result = task.execute({"ds": TODAY, "logical_date": start, "data_interval_end": start.add(days=1)})
+    result = task.execute({"ds": today, "logical_date": start, "data_interval_end": start.add(days=1)})
     seconds = time.perf_counter() - t0
     rss_peak = _maxrss_mb()
-    with open(os.path.join(_reports(folder), TODAY, "summary.json")) as f:
+    with open(os.path.join(_reports(folder), today, "summary.json")) as f:
         summary = json.load(f)
     return {
         "rows": summary["row_count"],
@@ -338,7 +352,7 @@ def _measure_size(
         whole = None
         if whole_operator:
             whole = _last_json(_run_child(["--operator", size, folder]))
-            day = os.path.join(_reports(folder), TODAY)  # a link to the published version folder
+            day = os.path.join(_reports(folder), _days()[0])  # a link to the published version folder
             shutil.rmtree(os.path.realpath(day))
             os.unlink(day)
             whole["without_csv"] = _last_json(_run_child(["--operator", size, folder, "--no-csv"]))
@@ -347,9 +361,10 @@ def _measure_size(
 
 def measure(args: argparse.Namespace) -> FigureResult:
     result = FigureResult(TITLE)
-    samples = 1 if args.quick else SAMPLES
-    small_wallets, big_wallets = (100, 1_000) if args.quick else SIZES
-    scaled = " (scaled)" if args.quick else ""
+    os.environ[DAY_VARIABLE] = _days()[0]
+    samples = size(args, full=SAMPLES, quick=1, smoke=1)
+    small_wallets, big_wallets = size(args, full=SIZES, quick=(100, 1_000), smoke=(5, 20))
+    scaled = " (scaled)" if args.quick or args.smoke else ""
 
     small, _ = _measure_size(small_wallets, samples, args.profile, whole_operator=False)
     big, whole = _measure_size(big_wallets, samples, args.profile, whole_operator=True)

@@ -12,9 +12,10 @@ import argparse
 import base64
 import hashlib
 import hmac
+import time
 import timeit
 
-from bench.common import FigureResult, figure_main, median, rotations, spread
+from bench.common import FigureResult, figure_main, median, rotations, size, spread
 
 TITLE = "6. Signing"
 ROUNDS = 15
@@ -24,15 +25,15 @@ GOAL = 2.0
 
 def measure(args: argparse.Namespace) -> FigureResult:
     from airflow_provider_okx.core.api import routes
-    from airflow_provider_okx.core.api.signing import Credentials, prehash
+    from airflow_provider_okx.core.api.signing import Credentials, format_timestamp, prehash
     from airflow_provider_okx.testing import SEED_ADDRESS
 
     result = FigureResult(TITLE)
-    rounds, number = (5, 5_000) if args.quick else (ROUNDS, NUMBER)
+    rounds, number = size(args, full=(ROUNDS, NUMBER), quick=(5, 5_000), smoke=(1, 200))
     secret = "sim-secret-key-0123456789abcdef"
     credentials = Credentials("sim-api-key", secret, "sim-passphrase")
     path = routes.all_token_balances(routes.V6, SEED_ADDRESS, ["1", "56", "8453"]).path
-    message = prehash("2026-11-24T02:00:00.000Z", "GET", path)
+    message = prehash(format_timestamp(time.time()), "GET", path)
     key, msg = secret.encode(), message.encode()
     sha256 = hashlib.sha256
 

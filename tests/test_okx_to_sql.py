@@ -583,3 +583,43 @@ def test_rendered_input_errors_fail_fast(okx_simulator_connection, lite):
             operator.execute({"ds": DAY})
         assert info.value.__cause__.field == field
     assert okx_simulator_connection.count() == 0
+
+
+def test_a_long_write_logs_progress_then_one_closing_line(okx_simulator_connection, lite, monkeypatch):
+    """A controlled clock that moves 4 s per reading: a progress line every few batches, the
+    closing line with the write time; nothing per row."""
+    import logging
+
+    class Lines(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.INFO)
+            self.lines: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.lines.append(record.getMessage())
+
+    now = [0.0]
+
+    def clock() -> float:
+        now[0] += 4.0
+        return now[0]
+
+    monkeypatch.setattr(OkxBalancesToSqlOperator, "_monotonic", staticmethod(clock))
+    conn_id, _ = lite
+    operator = OkxBalancesToSqlOperator(
+        task_id="load", sql_conn_id=conn_id, wallets={"cold": SEED_ADDRESS}, chains="1", batch_size=5
+    )
+    logger = logging.getLogger("test_okx_to_sql.progress")
+    logger.setLevel(logging.INFO)
+    lines = Lines()
+    logger.addHandler(lines)
+    # The task logger Airflow would give it, capturable on every version.
+    monkeypatch.setattr(OkxBalancesToSqlOperator, "log", property(lambda self: logger))
+    execute = getattr(OkxBalancesToSqlOperator.execute, "__wrapped__", OkxBalancesToSqlOperator.execute)
+    assert execute(operator, {"ds": DAY}) == 31
+    progress = [line for line in lines.lines if line.startswith("Loading into okx_balances: ")]
+    # 7 batches of 5 rows, 4 s per batch: a line every third batch or so, never per batch.
+    assert 1 <= len(progress) < 7
+    assert all("/31 rows (" in line and "ETA" in line and "requests" not in line for line in progress)
+    assert lines.lines[-1].startswith("31 rows for 1 wallet(s) on 1 chain(s) loaded into okx_balances")
+    assert lines.lines[-1].endswith(" s")

@@ -190,6 +190,67 @@ def test_importing_operators_and_sensor_pulls_in_no_http_library():
     assert bad == []
 
 
+# What a DAG file must never pay for at parse time: importing any operator, sensor or transfer
+# module loads none of these (each is imported inside the method that uses it).
+PARSE_TIME_FORBIDDEN = (
+    # HTTP
+    "requests",
+    "aiohttp",
+    "httpx",
+    "urllib3",
+    "yarl",
+    # templates, report building
+    "jinja2",
+    "markupsafe",
+    "airflow_provider_okx.core.report",
+    # database drivers and the SQL machinery
+    "sqlalchemy",
+    "psycopg",
+    "psycopg2",
+    "pymysql",
+    "MySQLdb",
+    "sqlite3",
+    "airflow.providers.common.sql",
+    # lineage, cache, our transports, the simulator
+    "openlineage",
+    "airflow.providers.openlineage",
+    "redis",
+    "airflow_provider_okx.hooks.sync_transport",
+    "airflow_provider_okx.hooks.async_transport",
+    "airflow_provider_okx.testing",
+)
+
+
+def test_parse_time_imports_nothing_heavy():
+    """Every module of ``operators``, ``sensors`` and ``transfers`` (found by walking the
+    packages, so a new one is covered), imported in a fresh interpreter after Airflow: none
+    of :data:`PARSE_TIME_FORBIDDEN` is newly in ``sys.modules``."""
+    script = (
+        "import importlib, json, pkgutil, sys\n"
+        # What Airflow's own operator, sensor and hook bases cost is Airflow's, not ours.
+        "try:\n    import airflow.sdk\n"
+        "except ImportError:\n"
+        "    import airflow.models.baseoperator, airflow.sensors.base, airflow.hooks.base\n"
+        "before = set(sys.modules)\n"
+        "names = []\n"
+        "for package in ('operators', 'sensors', 'transfers'):\n"
+        "    root = importlib.import_module('airflow_provider_okx.' + package)\n"
+        "    for info in pkgutil.walk_packages(root.__path__, root.__name__ + '.'):\n"
+        "        importlib.import_module(info.name)\n"
+        "        names.append(info.name)\n"
+        "print(json.dumps({'names': names, 'new': sorted(set(sys.modules) - before)}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert {"airflow_provider_okx.operators.report", "airflow_provider_okx.transfers.okx_to_sql"} <= set(
+        found["names"]
+    )
+    bad = sorted(
+        m for m in found["new"] if any(m == f or m.startswith(f + ".") for f in PARSE_TIME_FORBIDDEN)
+    )
+    assert bad == []
+
+
 def test_importing_the_hook_pulls_in_no_http_library_until_a_request():
     new = _new_modules("import airflow_provider_okx.hooks.okx")
     assert not {m for m in new if m.split(".")[0] in ("requests", "httpx", "redis")}

@@ -12,6 +12,7 @@ Neither HTTP library is imported until a request is made, so DAG parsing never p
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -45,6 +46,7 @@ from airflow_provider_okx.core.inputs import (
     parse_token_address,
 )
 from airflow_provider_okx.core.models import Chain, PricePoint, TokenBalance, Transaction
+from airflow_provider_okx.core.progress import Progress
 from airflow_provider_okx.glue.compat import BaseHook, amask_secret, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
 
@@ -59,6 +61,8 @@ if TYPE_CHECKING:
     from airflow_provider_okx.hooks.sync_transport import SyncTransport
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+"""Progress of the bulk methods (the protocol logs retries under ``airflow_provider_okx``)."""
 
 V5_WARNING = (
     "this connection uses api_version 'v5', which OKX is retiring (its v5 routes may answer "
@@ -86,6 +90,8 @@ class OkxHook(BaseHook):
     # How the transports wait (rate limit slots, retry backoff); tests swap in recorders.
     _sleep = staticmethod(time.sleep)
     _asleep = staticmethod(asyncio.sleep)
+    # The clock progress lines are timed by; tests swap in a controlled one.
+    _monotonic = staticmethod(time.monotonic)
 
     def __init__(self, okx_conn_id: str = DEFAULT_CONN_ID, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -215,10 +221,25 @@ class OkxHook(BaseHook):
     def _execute(self, call: Call[T]) -> T:
         return call.combine([self._run(request, call.interpret) for request in call.requests])
 
-    def _execute_many(self, calls: list[Call[T]], max_workers: int | None) -> list[T]:
-        """Every request of every call, concurrently (see ``SyncTransport.run_many``)."""
+    def _execute_many(self, calls: list[Call[T]], max_workers: int | None, what: str) -> list[T]:
+        """Every request of every call, concurrently (see ``SyncTransport.run_many``).
+
+        Logs progress at INFO at least every :data:`~airflow_provider_okx.core.progress.EVERY`
+        seconds while it runs (wallets and requests done, retries, rate-limit waits, ETA), and
+        one summary line at the end; nothing per request.
+        """
         workers = parse_optional_count(max_workers, "max_workers", 1, MAX_WORKERS)
-        return self.transport.run_many(calls, workers or self.default_concurrency)
+        progress = Progress(
+            "wallets", len(calls), self._monotonic, requests=sum(len(call.requests) for call in calls)
+        )
+        results = self.transport.run_many(
+            calls,
+            workers or self.default_concurrency,
+            progress,
+            lambda line: log.info("Fetching %s: %s", what, line),
+        )
+        log.info("Fetched %s: %s", what, progress.summary())
+        return results
 
     @property
     def default_concurrency(self) -> int:
@@ -601,7 +622,8 @@ class OkxHook(BaseHook):
             address: self._plan_all_token_balances(address, chains, exclude_risk_tokens, token_filter)
             for address, chains in self._per_family(addresses, chains).items()
         }
-        return dict(zip(plans, self._execute_many(list(plans.values()), max_workers), strict=True))
+        fetched = self._execute_many(list(plans.values()), max_workers, "token balances")
+        return dict(zip(plans, fetched, strict=True))
 
     def get_wallets_total_value(
         self,
@@ -617,7 +639,8 @@ class OkxHook(BaseHook):
             address: self._plan_total_value(address, chains, asset_type, exclude_risk_tokens)
             for address, chains in self._per_family(addresses, chains).items()
         }
-        return dict(zip(plans, self._execute_many(list(plans.values()), max_workers), strict=True))
+        fetched = self._execute_many(list(plans.values()), max_workers, "total values")
+        return dict(zip(plans, fetched, strict=True))
 
     @staticmethod
     def _per_family(addresses: Iterable[str], chains: Any) -> dict[str, list[str]]:

@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from airflow_provider_okx.core.api.calls import Call
     from airflow_provider_okx.core.api.protocol import OkxProtocol
     from airflow_provider_okx.core.api.routes import ApiRequest
+    from airflow_provider_okx.core.progress import Progress
     from airflow_provider_okx.hooks.connection import OkxConfig
     from airflow_provider_okx.hooks.rate_store import RateStore
 
@@ -293,22 +294,35 @@ class SyncTransport:
         if "session" in self.__dict__:
             self.__dict__.pop("session").close()
 
-    def run(self, request: ApiRequest, interpret: Callable[[list[Any]], Any]) -> Any:
-        """One request to its interpreted result, or its final typed error."""
+    def run(
+        self, request: ApiRequest, interpret: Callable[[list[Any]], Any], progress: Progress | None = None
+    ) -> Any:
+        """One request to its interpreted result, or its final typed error.
+
+        :param progress: counts this request's retries, rate-limit waits and its answer.
+        """
         steps: Generator[Step, Outcome, Any] = self.protocol.exchange(request, interpret)
         outcome: Outcome = None
+        sent = 0
         try:
             while True:
                 step = steps.send(outcome)
                 if isinstance(step, Wait):
+                    if progress is not None and step.rate_limit:
+                        progress.rate_limited(step.seconds)
                     self._sleep(step.seconds)
                     outcome = None
                     continue
                 if isinstance(step, Reserve):
                     outcome = _reserve(self.store, step)
                     continue
+                if sent and progress is not None:
+                    progress.retried()
+                sent += 1
                 outcome = self.attempt(request.route, step)
         except StopIteration as stop:
+            if progress is not None:
+                progress.request_done()
             return stop.value
 
     def attempt(self, route: str, step: Send) -> Outcome:
@@ -372,23 +386,69 @@ class SyncTransport:
                 return body.finish()
             body.feed(chunk)
 
-    def run_many(self, calls: list[Call[T]], workers: int) -> list[T]:
+    def run_many(
+        self,
+        calls: list[Call[T]],
+        workers: int,
+        progress: Progress | None = None,
+        say: Callable[[str], None] | None = None,
+    ) -> list[T]:
         """Run every request of every call on a thread pool; results in call order.
 
         The threads share this session and the process's rate limiter, so the pool only keeps
         enough requests in flight to use the rate the key allows. The first failure cancels
         what has not started and is raised: nothing partial comes back.
+
+        :param progress: counts calls done (one unit each), requests, retries and rate-limit
+            waits; when a line is due (:meth:`Progress.due`) it goes to ``say``, from this
+            thread, even while no request finishes.
         """
         flat = [(request, call.interpret) for call in calls for request in call.requests]
+        owner = [k for k, call in enumerate(calls) for _ in call.requests]
+        left = [len(call.requests) for call in calls]
+        if progress is not None:
+            progress.advance(left.count(0))  # a call without requests is done already
+
+        def finished(i: int) -> None:
+            k = owner[i]
+            left[k] -= 1
+            if left[k] == 0 and progress is not None:
+                progress.advance()
+
+        def tick() -> None:
+            if progress is not None and say is not None and progress.due():
+                say(progress.line())
+
         if workers <= 1 or len(flat) <= 1:
-            results = [self.run(request, interpret) for request, interpret in flat]
+            results = []
+            for i, (request, interpret) in enumerate(flat):
+                results.append(self.run(request, interpret, progress))
+                finished(i)
+                tick()
         else:
-            from concurrent.futures import ThreadPoolExecutor
+            from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
             _ = self.session  # build it once, before threads race to
             pool = ThreadPoolExecutor(max_workers=min(workers, len(flat)), thread_name_prefix="okx")
             try:
-                results = list(pool.map(lambda item: self.run(*item), flat))
+                futures = [pool.submit(self.run, request, interpret, progress) for request, interpret in flat]
+                index = {future: i for i, future in enumerate(futures)}
+                pending = set(futures)
+                while pending:
+                    timeout = None
+                    if progress is not None and say is not None:
+                        # At most a second: the progress clock is the caller's, not this wait's.
+                        timeout = min(max(progress.seconds_to_next(), 0.01), 1.0)
+                    done, pending = wait(pending, timeout=timeout, return_when=FIRST_EXCEPTION)
+                    failed = sorted(index[f] for f in done if f.exception() is not None)
+                    if failed:
+                        error = futures[failed[0]].exception()
+                        assert error is not None
+                        raise error
+                    for future in done:
+                        finished(index[future])
+                    tick()
+                results = [future.result() for future in futures]
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         combined, start = [], 0

@@ -7,7 +7,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.core.api.signing import format_timestamp
 from airflow_provider_okx.core.inputs import (
     check_chains_fit,
     check_conn_id,
@@ -19,7 +18,6 @@ from airflow_provider_okx.core.inputs import (
 )
 from airflow_provider_okx.core.models import decimal_str, sort_key, total_usd
 from airflow_provider_okx.glue.compat import BaseOperator, Context
-from airflow_provider_okx.glue.lineage import OkxRead
 from airflow_provider_okx.glue.links import wallet_explorer_links
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
@@ -112,6 +110,9 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
             fetched = self.hook.get_wallets_token_balances(
                 addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
             )
+        from airflow_provider_okx.core.api.signing import format_timestamp  # not at DAG parse time
+        from airflow_provider_okx.glue.lineage import OkxRead
+
         self.okx_read = OkxRead.of(self.hook, fetched, chains)  # the inputs lineage reports
         rows = [row for balances in fetched.values() for row in balances]
         kept = [row for row in rows if not is_dust(row, floor)]

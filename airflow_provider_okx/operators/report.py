@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import json
 import re
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +29,11 @@ from airflow_provider_okx.core.report_time import (
     format_instant,
     parse_lag,
 )
-from airflow_provider_okx.core.snapshots import fetch_window, rows_from_snapshots
 from airflow_provider_okx.glue.asset_events import announce_report
 from airflow_provider_okx.glue.compat import AirflowFailException, BaseOperator, Context, ReportAsset
 from airflow_provider_okx.glue.links import OkxReportLink
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
-from airflow_provider_okx.operators.report_publish import Published, Writer, publish
 
 if TYPE_CHECKING:
     from decimal import Decimal
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
     from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.core.report import Snapshot
     from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.operators.report_publish import Published, Writer
 
 REPORT_FILES = ("balances.csv", "summary.json", "report.html")
 _DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
@@ -159,13 +159,20 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
 
     @cached_property
     def hook(self) -> OkxHook:
+        """The hook the report fetches with: an ``OkxHook`` on ``okx_conn_id``, built on first
+        use. An object with the same ``get_wallets_token_balances`` and
+        ``get_wallets_total_value`` may be assigned instead (``task.hook = ...``), e.g. to
+        report on balances read elsewhere (``bench/fig5_report.py`` does)."""
         from airflow_provider_okx.hooks.okx import OkxHook
 
         return OkxHook(okx_conn_id=self.okx_conn_id)
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_okx.core.progress import format_duration
         from airflow_provider_okx.core.report import Snapshot, build_summary
+        from airflow_provider_okx.core.snapshots import fetch_window, rows_from_snapshots
 
+        started_at = time.monotonic()  # the fetches log their own progress (the hook)
         # 1. Fetch everything first: a failure here leaves no files behind.
         with failing_fast_on_permanent_errors():
             check_output_uri(self.output_uri)  # rendered: checked before a single request
@@ -193,6 +200,13 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
                 )
 
         # 2. Aggregate (pure).
+        self.log.info(
+            "Treasury report for %s: %d rows of %d wallets read in %s; building the report",
+            timing.date,
+            len(rows),
+            len(addresses),
+            format_duration(time.monotonic() - started_at),
+        )
         root = self._root()
         date = timing.date
         previous, history = _earlier_summaries(root, date, self.log)
@@ -217,11 +231,13 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
             self.log.warning("Reconciliation: %s", json.dumps(check, sort_keys=True))
 
         # 3. Render straight into storage, all files together (see report_publish).
+        from airflow_provider_okx.operators.report_publish import publish  # not at DAG parse time
+
         published = publish(root, date, report_writers(snapshot, summary))
         result = report_result(summary, timing, published)
         self.log.info(
             "Treasury report for %s (balances fetched %s%s): %s USD over %d wallets, %d chains, "
-            "%d tokens -> %s",
+            "%d tokens -> %s, in %s",
             date,
             result["fetched_at"],
             ", STALE" if timing.stale else "",
@@ -230,6 +246,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
             result["chain_count"],
             result["token_count"],
             result["report_dir"],
+            format_duration(time.monotonic() - started_at),
         )
         announce_report(self, context, result)  # asset event extra, lineage outputs, report link
         return result

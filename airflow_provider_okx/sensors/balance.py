@@ -8,8 +8,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
-from airflow_provider_okx.core.api.retry import RETRYABLE
-from airflow_provider_okx.core.api.signing import format_timestamp
 from airflow_provider_okx.core.chains import validate_address
 from airflow_provider_okx.core.inputs import (
     MAX_DURATION,
@@ -169,6 +167,9 @@ class OkxBalanceSensor(TextTemplateFields, BaseSensorOperator):
         return wait.value_from_tokens(rows), wait.symbol_in(rows)
 
     def poke(self, context: Context) -> PokeReturnValue:
+        from airflow_provider_okx.core.api.retry import RETRYABLE  # not at DAG parse time
+        from airflow_provider_okx.core.api.signing import format_timestamp
+
         with failing_fast_on_permanent_errors():
             wait = self._wait()
             try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,13 +30,13 @@ from airflow_provider_okx.core.inputs import (
     parse_wallets,
 )
 from airflow_provider_okx.core.models import decimal_str
-from airflow_provider_okx.core.snapshots import rows_from_snapshots, snapshot_list
 from airflow_provider_okx.glue.compat import BaseHook, BaseOperator, Context
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import TokenBalance
+    from airflow_provider_okx.core.progress import Progress
     from airflow_provider_okx.hooks.okx import OkxHook
 
 COLUMNS = (
@@ -293,6 +294,8 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         "snapshot_date",
     )
     ui_color = "#e8fdf0"
+    # The clock the write's progress lines are timed by; tests swap in a controlled one.
+    _monotonic = staticmethod(time.monotonic)
 
     def __init__(
         self,
@@ -383,16 +386,20 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
 
         # 2. One transaction: replace that date's rows of these wallets (as stored now, and as an
         # earlier version stored them: the identity, case-folded where the family ignores case).
+        from airflow_provider_okx.core.progress import Progress
+
+        progress = Progress("rows", len(rows), self._monotonic)
         replaced = sorted(set(stored.values()) | set(labels))
-        self._replace(sql_hook, dialect, table, dialect.date(day), replaced, rows)
+        self._replace(sql_hook, dialect, table, dialect.date(day), replaced, rows, progress)
         self.log.info(
-            "%d rows for %d wallet(s) on %d chain(s) loaded into %s for %s (%s)",
+            "%d rows for %d wallet(s) on %d chain(s) loaded into %s for %s (%s) in %s",
             len(rows),
             len(labels),
             len(chains),
             table,
             day.isoformat(),
             dialect.name,
+            progress.took(),
         )
         return len(rows)
 
@@ -414,8 +421,6 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         from airflow_provider_okx.core.api.signing import format_timestamp
 
         if self.balances is None:
-            import time
-
             fetched = self.hook.get_wallets_token_balances(
                 addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens, max_workers=self.max_workers
             )
@@ -425,6 +430,8 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
                 # Rows belong to the wallet that was asked for, whatever OKX echoes back.
                 rows.extend(_attributed(wallet_rows, address))
             return rows, {"": stamp}
+        from airflow_provider_okx.core.snapshots import rows_from_snapshots  # not at DAG parse time
+
         snapshots = self.balances
         rows = rows_from_snapshots(snapshots, addresses, chains, self.exclude_risk_tokens)
         return rows, _fetch_times(snapshots)
@@ -450,6 +457,7 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         day: object,
         wallet_keys: list[str],
         rows: list[tuple[object, ...]],
+        progress: Progress | None = None,
     ) -> None:
         mark = hook.placeholder
         name, table = table, dialect.quote(table)
@@ -480,6 +488,10 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
                     )
                 for batch in _batches(rows, self.batch_size):
                     cursor.executemany(insert, batch)
+                    if progress is not None:
+                        progress.advance(len(batch))
+                        if progress.due():
+                            self.log.info("Loading into %s: %s", table, progress.line())
                 conn.commit()
             except BaseException:
                 conn.rollback()
@@ -508,6 +520,8 @@ def _attributed(rows: Iterable[TokenBalance], address: str) -> Iterator[TokenBal
 
 def _fetch_times(snapshots: Any) -> dict[str, str]:
     """Wallet identity -> ``fetched_at`` of the snapshot that holds it; ``""``: the earliest."""
+    from airflow_provider_okx.core.snapshots import snapshot_list  # not at DAG parse time
+
     snapshots = snapshot_list(snapshots)
     times: dict[str, str] = {}
     for snap in snapshots:

@@ -57,6 +57,8 @@ class Wait:
     """Sleep this many seconds, then send ``None`` back."""
 
     seconds: float
+    rate_limit: bool = False
+    """The wait is for the key's rate limit (before a send), not a retry's backoff."""
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ class OkxProtocol:
             answer = yield plan
             plan = self.limiter.settle(answer, self._monotonic())
         if plan > 0:
-            yield Wait(plan)
+            yield Wait(plan, rate_limit=True)
 
     def exchange(
         self, request: ApiRequest, interpret: Callable[[list[Any]], T] = _as_is

@@ -65,25 +65,31 @@ def _rows_list(data: list[Any], endpoint: str) -> None:
         raise _malformed(endpoint, "data", "is an empty list: no tokenAssets, so nothing was read")
 
 
-def _row(item: object, field: str, endpoint: str, address: str) -> TokenBalance:
+def _where(i: int, j: int | None) -> str:
+    """The JSON path of a row, for an error only (not formatted for every row read)."""
+    return f"data[{i}]" if j is None else f"data[{i}].tokenAssets[{j}]"
+
+
+def _row(item: object, i: int, j: int | None, endpoint: str, address: str) -> TokenBalance:
     if not isinstance(item, Mapping):
-        raise _malformed(endpoint, field, f"is {kind_of(item)}, not a token object")
-    if item.get("chainIndex") in (None, ""):
-        raise _malformed(endpoint, f"{field}.chainIndex", "is missing")
-    if not any(name in item and item[name] is not None for name in _TOKEN_FIELDS):
-        raise _malformed(endpoint, f"{field}.tokenContractAddress", "is missing")
-    balance = item.get("balance")
+        raise _malformed(endpoint, _where(i, j), f"is {kind_of(item)}, not a token object")
+    get = item.get
+    if get("chainIndex") in (None, ""):
+        raise _malformed(endpoint, f"{_where(i, j)}.chainIndex", "is missing")
+    if get(_TOKEN_FIELDS[0]) is None and get(_TOKEN_FIELDS[1]) is None:
+        raise _malformed(endpoint, f"{_where(i, j)}.tokenContractAddress", "is missing")
+    balance = get("balance")
     if balance is None or balance == "":
-        raise _malformed(endpoint, f"{field}.balance", "is missing" if balance is None else "is empty")
-    if item.get("tokenPrice") is None:
-        raise _malformed(endpoint, f"{field}.tokenPrice", "is missing")
+        raise _malformed(endpoint, f"{_where(i, j)}.balance", "is missing" if balance is None else "is empty")
+    if get("tokenPrice") is None:
+        raise _malformed(endpoint, f"{_where(i, j)}.tokenPrice", "is missing")
     try:
         row = TokenBalance.from_okx(item, address=address)  # the queried address owns the row
     except (ValueError, ArithmeticError, TypeError) as error:
         # The model names the field first: "balance: '1E+10000000' is out of bounds".
         name = str(error).partition(":")[0].strip()
         name = name if name.isidentifier() else "value"
-        raise _malformed(endpoint, f"{field}.{name}", f"is not a usable value ({error})") from None
+        raise _malformed(endpoint, f"{_where(i, j)}.{name}", f"is not a usable value ({error})") from None
     for name, value in (
         ("balance", row.balance),
         ("tokenPrice", row.token_price),
@@ -93,7 +99,9 @@ def _row(item: object, field: str, endpoint: str, address: str) -> TokenBalance:
     ):
         if value is not None and value < 0:
             raise _malformed(
-                endpoint, f"{field}.{name}", f"is negative ({item.get(name)!r}): no holding or price is"
+                endpoint,
+                f"{_where(i, j)}.{name}",
+                f"is negative ({item.get(name)!r}): no holding or price is",
             )
     return row
 
@@ -102,7 +110,7 @@ def _token_rows(data: list[Any], endpoint: str, address: str, *, flat: bool) -> 
     _rows_list(data, endpoint)
     wrapped = [isinstance(entry, Mapping) and "tokenAssets" in entry for entry in data]
     if flat and not any(wrapped):
-        return [_row(item, f"data[{i}]", endpoint, address) for i, item in enumerate(data)]
+        return [_row(item, i, None, endpoint, address) for i, item in enumerate(data)]
     balances: list[TokenBalance] = []
     for i, entry in enumerate(data):
         if not isinstance(entry, Mapping):
@@ -112,8 +120,7 @@ def _token_rows(data: list[Any], endpoint: str, address: str, *, flat: bool) -> 
         assets = entry["tokenAssets"]
         if not isinstance(assets, list):
             raise _malformed(endpoint, f"data[{i}].tokenAssets", f"is {kind_of(assets)}, not a list")
-        for j, item in enumerate(assets):
-            balances.append(_row(item, f"data[{i}].tokenAssets[{j}]", endpoint, address))
+        balances.extend([_row(item, i, j, endpoint, address) for j, item in enumerate(assets)])
     return balances
 
 
