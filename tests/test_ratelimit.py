@@ -271,7 +271,7 @@ def test_protocol_reserves_on_the_store_before_every_attempt():
     limiter = SharedLimiter(5, STORE)
     seen = drive(make_protocol(limiter, now), [OK], store, now)
     assert isinstance(seen[0], Reserve)
-    assert seen[1] == Wait(pytest.approx(0.5))
+    assert seen[1] == Wait(pytest.approx(0.5), rate_limit=True)
     assert isinstance(seen[2], Send)
     assert seen[-1] == [{"chainIndex": "1"}]
 
@@ -301,7 +301,7 @@ def test_protocol_paces_alone_when_the_store_fails():
     seen = drive(protocol, [OK], store, now)
     # back-off not over: no Reserve, a local wait of 1 / (K / 4) = 1 s
     assert not any(isinstance(step, Reserve) for step in seen)
-    assert seen[0] == Wait(pytest.approx(1.0))
+    assert seen[0] == Wait(pytest.approx(1.0), rate_limit=True)
 
 
 def test_429_is_rethrown_typed_after_max_retries():

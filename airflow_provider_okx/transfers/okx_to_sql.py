@@ -491,7 +491,7 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
                     if progress is not None:
                         progress.advance(len(batch))
                         if progress.due():
-                            self.log.info("Loading into %s: %s", table, progress.line())
+                            self.log.info("Loading into %s: %s", name, progress.line())
                 conn.commit()
             except BaseException:
                 conn.rollback()
