@@ -7,10 +7,7 @@ Snowflake, ...). Nothing database-related is imported until the task runs.
 from __future__ import annotations
 
 import datetime
-import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,15 +15,39 @@ from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.core.chains import address_key, normalize_chains
 from airflow_provider_okx.core.inputs import parse_wallets
-from airflow_provider_okx.core.models import decimal_str
 from airflow_provider_okx.core.snapshots import rows_from_snapshots
 from airflow_provider_okx.glue.compat import BaseHook, BaseOperator
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
+from airflow_provider_okx.transfers.sql import (
+    DIALECTS,
+    GENERIC,
+    POSTGRES,
+    SQLITE,
+    TABLE_NAME,
+    SqlDialect,
+    check_table,
+    dialect_for,
+)
+from airflow_provider_okx.transfers.transactions_to_sql import OkxTransactionsToSqlOperator
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.hooks.okx import OkxHook
+
+__all__ = [
+    "COLUMNS",
+    "DIALECTS",
+    "GENERIC",
+    "POSTGRES",
+    "SQLITE",
+    "TABLE_NAME",
+    "OkxBalancesToSqlOperator",
+    "OkxTransactionsToSqlOperator",
+    "SqlDialect",
+    "check_table",
+    "dialect_for",
+]
 
 COLUMNS = (
     "snapshot_date",
@@ -43,100 +64,8 @@ COLUMNS = (
 )
 """The table's columns, in order."""
 
-TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}\Z")
-"""``table``, ``schema.table`` or ``database.schema.table``: plain identifiers, never quoted SQL."""
-
 DELETE_CHUNK = 500
 """Wallets per ``DELETE ... IN (...)`` statement (all in the same transaction)."""
-
-
-@dataclass(frozen=True)
-class SqlDialect:
-    """Column types and bound values for one family of databases.
-
-    ``native``: the driver binds ``Decimal``, ``date``, ``datetime`` and ``bool`` exactly (and
-    the column types take them); otherwise every value is bound as text (booleans as 0/1), which
-    every database stores as given.
-    """
-
-    name: str
-    date_type: str
-    amount_type: str
-    flag_type: str
-    moment_type: str
-    native: bool
-    index: bool  # CREATE INDEX IF NOT EXISTS is understood
-    lock: str = ""  # taken before the delete, so that two loads of one table run one after the other
-
-    def create_statements(self, table: str) -> list[str]:
-        amount, text = self.amount_type, "TEXT"
-        columns = [
-            f"snapshot_date {self.date_type} NOT NULL",
-            f"wallet_label {text} NOT NULL",
-            f"address {text} NOT NULL",
-            f"chain_index {text} NOT NULL",
-            f"token_address {text} NOT NULL",
-            f"symbol {text} NOT NULL",
-            f"balance {amount} NOT NULL",
-            f"token_price {amount} NOT NULL",
-            f"usd_value {amount} NOT NULL",
-            f"is_risk_token {self.flag_type} NOT NULL",
-            f"fetched_at {self.moment_type} NOT NULL",
-        ]
-        statements = [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)})"]
-        if self.index:
-            name = table.rsplit(".", 1)[-1] + "_snapshot_idx"
-            statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table} (snapshot_date, address)")
-        return statements
-
-    def date(self, day: datetime.date) -> object:
-        return day if self.native else day.isoformat()
-
-    def amount(self, value: Decimal) -> object:
-        return value if self.native else decimal_str(value)
-
-    def flag(self, value: bool) -> object:
-        return value if self.native else int(value)
-
-    def moment(self, text: str) -> object:
-        if not self.native:
-            return text
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-POSTGRES = SqlDialect(
-    "postgresql",
-    "DATE",
-    "NUMERIC",
-    "BOOLEAN",
-    "TIMESTAMPTZ",
-    native=True,
-    index=True,
-    lock="LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE",
-)
-"""PostgreSQL: ``NUMERIC`` without precision keeps every digit OKX sends. Under READ COMMITTED
-two concurrent loads of one date would each delete before the other inserted; the table lock
-(which readers do not wait for) makes the second wait and then replace the first's rows."""
-SQLITE = SqlDialect("sqlite", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=True)
-"""SQLite: amounts as ``TEXT`` (a ``NUMERIC`` or ``REAL`` column would turn them into doubles)."""
-GENERIC = SqlDialect("generic", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=False)
-"""Anything else: text, which loses nothing (see the operator's docstring for 38-digit decimals)."""
-
-DIALECTS = {"postgres": POSTGRES, "postgresql": POSTGRES, "sqlite": SQLITE}
-
-
-def dialect_for(conn_type: str | None) -> SqlDialect:
-    """The dialect of an Airflow connection type (``postgres``, ``sqlite``; others: generic)."""
-    return DIALECTS.get((conn_type or "").lower(), GENERIC)
-
-
-def check_table(table: object) -> str:
-    """``table`` if it is a plain (optionally schema-qualified) identifier, else a clear error."""
-    if not isinstance(table, str) or not TABLE_NAME.match(table):
-        raise OkxInvalidInputError(
-            "table", table, "expected a plain name such as okx_balances or analytics.okx_balances"
-        )
-    return table
 
 
 def parse_snapshot_date(value: object, field: str = "snapshot_date") -> datetime.date:
