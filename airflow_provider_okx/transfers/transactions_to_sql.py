@@ -7,8 +7,10 @@ Table schema, version 1 (:data:`SCHEMA_VERSION`; columns :data:`COLUMNS`, named 
 =================  ==========================  ==============================================
 column             PostgreSQL / SQLite         meaning
 =================  ==========================  ==============================================
-movement_id        TEXT, primary key           SHA-256 (hex) of the wallet and the record's
-                                               ``movement_key``: one row per movement
+movement_id        TEXT, primary key           ``Transaction.movement_id``: SHA-256 (hex) of the
+                                               record's ``movement_key`` (wallet, chain, hash,
+                                               itype, token, direction, counterparties, amount;
+                                               not the status): one row per movement
 wallet_label       TEXT                        the wallet's label (its address when unlabelled)
 address            TEXT                        the queried wallet (``0x`` hex lower-cased)
 chain_index        TEXT                        OKX chain index
@@ -33,10 +35,9 @@ A later schema version adds columns at the end; it never renames one.
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -84,14 +85,6 @@ replaced, never duplicated."""
 
 PROGRESS_SECONDS = 30.0
 """At most this long between two progress lines in the task log."""
-
-
-def movement_id(wallet: str, record: Transaction) -> str:
-    """The row's key: SHA-256 of the wallet's identity and the record's ``movement_key`` (the
-    fields that make a movement unique; hashed so the key has one bounded size whatever the
-    number of counterparties: a PostgreSQL index entry holds at most about 2,700 bytes)."""
-    key = json.dumps([address_key(wallet), *map(str, record.movement_key)], separators=(",", ":"))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def _instant_text(moment: datetime.datetime) -> str:
@@ -343,7 +336,7 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
         dialect: SqlDialect,
         table: str,
         wallet_of: tuple[str, str],
-        pages: Any,
+        pages: Iterable[list[Transaction]],
         loaded_at: datetime.datetime,
         progress: _Progress,
     ) -> None:
@@ -359,7 +352,7 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
             for page in pages:
                 rows = {}
                 for record in page:
-                    key = movement_id(wallet, record)
+                    key = record.movement_id  # SHA-256 of movement_key, which includes the wallet
                     rows[key] = (
                         key,
                         label,
