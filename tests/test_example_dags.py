@@ -37,7 +37,7 @@ def test_example_dags_import_without_network_or_connection(monkeypatch):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
-    expected = ["okx_balance_threshold", "okx_report_consumer", "okx_treasury_report"]
+    expected = ["okx_balance_threshold", "okx_month_end_close", "okx_report_consumer", "okx_treasury_report"]
     if AIRFLOW_V3:  # AssetWatcher (event-driven scheduling) is Airflow 3 only
         expected = sorted([*expected, "okx_deposit_event"])
     assert out.stdout.strip().splitlines()[-1] == str(expected)
@@ -160,7 +160,7 @@ def test_wallets_param_refuses_what_is_not_wallets(wallets, rule):
         param.resolve(value=wallets)
 
 
-@pytest.mark.parametrize("dag_id", ["okx_treasury_report", "okx_balance_threshold"])
+@pytest.mark.parametrize("dag_id", ["okx_treasury_report", "okx_balance_threshold", "okx_month_end_close"])
 def test_example_dags_tell_how_to_create_their_pool(dag_id):
     """Airflow never starts a task in a missing pool: the DAG page says so before the first run."""
     dag = _example_dag(dag_id)
