@@ -267,3 +267,27 @@ def test_csv_is_exact_and_safe_and_reads_back_opening_balances():
     assert holding == Holding(WALLET, "1", "", "=HYPERLINK(1)", Decimal("0.1"))
     with pytest.raises(ValueError, match="line 2: balance"):
         list(holdings_from_csv(io.StringIO("address,chain_index,token_address,symbol,balance\na,1,,X,\n")))
+
+
+def test_page_shows_unexplained_differences_first_and_prominent():
+    import xml.etree.ElementTree as ET
+
+    from airflow_provider_okx.core.report import Snapshot, build_summary, render_html
+    from airflow_provider_okx.core.report.valuation import disclose
+
+    opening = [balance("", "1", price="3000"), balance(USDC, "100", price="1")]
+    closing = [balance("", "1", price="3000"), balance(USDC, "107.25", price="1")]
+    snapshot = Snapshot("2026-12-01", "2026-12-01T00:00:00.000Z", {"treasury": WALLET}, ["1"], True, closing)
+    summary = build_summary(snapshot)
+    disclose(summary, snapshot.prices)
+    summary["roll_forward"] = run(opening, closing, [])
+    html = render_html(summary)
+    ET.fromstring(html[html.index("<html") :])  # still well-formed
+    body = html[html.index("<body>") :]
+    assert body.index("Roll-forward: differences to explain") < body.index("<h2>Trend</h2>")
+    assert '<p class="warn">1 balance changed by more or less than the transactions explain' in body
+    differences = body[body.index("differences to explain") : body.index("<h3>Reconciled</h3>")]
+    assert 'class="flag"' in differences and 'title="7.25 (7.25 USD)"' in differences
+    assert "Valued at OKX&#39;s live price" in body or "Valued at OKX's live price" in body
+    summary["roll_forward"] = None
+    assert "No previous report with balances to roll forward from" in render_html(summary)
