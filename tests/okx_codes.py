@@ -7,6 +7,7 @@ simulator (tests/test_hook_simulator.py), so both prove the same table.
 from __future__ import annotations
 
 from airflow_provider_okx.core.api.errors import (
+    OkxApiVersionRetiredError,
     OkxAuthError,
     OkxEndpointOfflineError,
     OkxInvalidRequestError,
@@ -40,7 +41,7 @@ NOT_RETRYABLE = [
     (401, "50113", OkxAuthError),
     (200, "50125", OkxAuthError),
     (200, "80001", OkxAuthError),
-    (200, "50050", OkxInvalidRequestError),
+    (200, "50050", OkxApiVersionRetiredError),
     (200, "81104", OkxInvalidRequestError),
     (200, "81150", OkxInvalidRequestError),
     (200, "81106", OkxInvalidRequestError),

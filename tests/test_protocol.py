@@ -16,12 +16,14 @@ from airflow_provider_okx.core.api import routes
 from airflow_provider_okx.core.api.clock import ClockOffset, parse_http_date
 from airflow_provider_okx.core.api.errors import (
     OkxApiError,
+    OkxApiVersionRetiredError,
     OkxAuthError,
     OkxClockSkewError,
     OkxInvalidRequestError,
     OkxRateLimitError,
     OkxTransportError,
     OkxUnavailableError,
+    is_permanent,
 )
 from airflow_provider_okx.core.api.protocol import OkxProtocol, Received, Send, Wait
 from airflow_provider_okx.core.api.ratelimit import RateLimiter
@@ -185,9 +187,11 @@ def test_numeric_code_and_http_200_error():
 
 
 def test_deprecated_v5_says_switch_to_v6():
-    with pytest.raises(OkxInvalidRequestError) as info:
-        parse_envelope("GET /x", 200, {}, envelope("50050", "V5 API is being deprecated"))
-    assert "api_version" in str(info.value) and "v6" in str(info.value)
+    route = "GET /api/v5/wallet/asset/all-token-balances-by-address"
+    with pytest.raises(OkxApiVersionRetiredError) as info:
+        parse_envelope(route, 200, {}, envelope("50050", "V5 API is being deprecated"))
+    assert "set the connection's extra api_version to 'v6'" in str(info.value)
+    assert info.value.code == "50050" and is_permanent(info.value)
 
 
 def test_errors_pickle_round_trip():
@@ -314,10 +318,17 @@ def test_50030_is_a_permanent_permission_error():
     assert len(sends) == 1
 
 
-def test_50050_is_only_a_hint():
-    with pytest.raises(OkxInvalidRequestError) as info:
+def test_50050_is_permanent_and_pickles():
+    import pickle
+
+    with pytest.raises(OkxApiVersionRetiredError) as info:
         parse_envelope("GET /x", 200, {}, envelope("50050", "V5 API is being deprecated"))
-    assert "may be retiring" in str(info.value)
+    error, sends, _ = drive(
+        make_protocol(), [Received(200, {}, envelope("50050", "V5 API is being deprecated"))]
+    )
+    assert isinstance(error, OkxApiVersionRetiredError) and len(sends) == 1  # never retried
+    again = pickle.loads(pickle.dumps(info.value))
+    assert type(again) is OkxApiVersionRetiredError and str(again) == str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""Typed results: token balances and chains, with exact ``Decimal`` money.
+"""Typed results: token balances, chains, transactions and prices, with exact ``Decimal`` money.
 
 Pure: no Airflow, no HTTP. Every amount is parsed from OKX's string with ``Decimal`` (never
 ``float``) and every product or sum is computed in :data:`EXACT`, a context wide enough never
@@ -13,11 +13,15 @@ a magnitude within 1E+/-:data:`MAX_AMOUNT_EXPONENT` (OKX's amounts here, users' 
 from __future__ import annotations
 
 import decimal
+import hashlib
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+
+from airflow_provider_okx.core.chains import address_key
 
 EXACT = decimal.Context(
     prec=decimal.MAX_PREC,
@@ -372,3 +376,310 @@ def sort_key(balance: TokenBalance) -> tuple[str, str, int, str, Decimal, str, s
     usd_desc = EXACT.minus(balance.usd_value)
     address = balance.address
     return (address.lower(), address, chain, index, usd_desc, balance.symbol, balance.token_address)
+
+
+# --- transactions and prices ------------------------------------------------------------------
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+MAX_EPOCH_MS = 253402300799999
+"""9999-12-31T23:59:59.999Z: the last instant a ``datetime`` holds."""
+
+STATUSES = ("success", "fail", "pending")
+DIRECTIONS = ("in", "out", "self")
+
+_STATUS_SPELLINGS = {
+    "success": "success",
+    "fail": "fail",
+    "failed": "fail",
+    "pending": "pending",
+    # The detail route's table documents 1 pending / 2 success / 3 fail.
+    "1": "pending",
+    "2": "success",
+    "3": "fail",
+}
+
+
+def ms_to_datetime(raw: object, field: str) -> datetime:
+    """Milliseconds since the epoch (an int or ASCII digits) as an aware UTC datetime, exactly.
+
+    Raises ``ValueError`` naming ``field`` for anything else (a float, a negative, text).
+    """
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+        raise ValueError(f"{field}: {shorten(raw)} is not milliseconds since the epoch")
+    text = raw.strip() if isinstance(raw, str) else str(raw)
+    if not (text.isascii() and text.isdigit() and len(text) <= 15) or int(text) > MAX_EPOCH_MS:
+        raise ValueError(f"{field}: {shorten(raw)} is not milliseconds since the epoch")
+    return EPOCH + timedelta(milliseconds=int(text))
+
+
+def datetime_to_ms(value: datetime) -> int:
+    """An aware datetime as whole milliseconds since the epoch, rounded down (exact arithmetic)."""
+    delta = value - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def iso_z(value: datetime) -> str:
+    """An aware datetime as ISO 8601 UTC with ``Z`` (milliseconds kept when present)."""
+    value = value.astimezone(timezone.utc)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond:06d}".rstrip("0")
+    return text + "Z"
+
+
+def parse_iso_z(raw: object, field: str) -> datetime:
+    """Inverse of :func:`iso_z`: an ISO 8601 string with a zone (``Z`` or an offset) as aware UTC."""
+    if not isinstance(raw, str):
+        raise ValueError(f"{field}: {shorten(raw)} is not an ISO 8601 time")
+    try:
+        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{field}: {shorten(raw)} is not an ISO 8601 time") from None
+    if value.tzinfo is None:
+        raise ValueError(f"{field}: {shorten(raw)} has no time zone")
+    return value.astimezone(timezone.utc)
+
+
+def _aware_utc(value: object, field: str) -> datetime:
+    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{field}: {shorten(value)} is not an aware datetime")
+    return value.astimezone(timezone.utc)
+
+
+def _addresses(raw: object, field: str) -> tuple[str, ...]:
+    """OKX's ``from``/``to``: a list of ``{address, amount}``; a multisig's signers are
+    comma-joined in one ``address``. Returns the addresses, split, in order, without repeats."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ValueError(f"{field}: {shorten(raw)} is not a list of {{address, amount}}")
+    out: list[str] = []
+    for i, entry in enumerate(raw):
+        text = entry.get("address") if isinstance(entry, Mapping) else entry  # or a bare address
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise ValueError(f"{field}[{i}].address: {shorten(text)} is not text")
+        for part in text.split(","):
+            part = part.strip()
+            if part and part not in out:
+                out.append(part)
+    return tuple(out)
+
+
+def _direction(address: str, senders: tuple[str, ...], receivers: tuple[str, ...]) -> str | None:
+    key = address_key(address)
+    sent = any(address_key(a) == key for a in senders)
+    received = any(address_key(a) == key for a in receivers)
+    if sent and received:
+        return "self"
+    if sent:
+        return "out"
+    if received:
+        return "in"
+    return None
+
+
+def _status(raw: object) -> str:
+    text = str(raw).strip().lower() if isinstance(raw, (str, int)) and not isinstance(raw, bool) else ""
+    status = _STATUS_SPELLINGS.get(text)
+    if status is None:
+        raise ValueError(f"txStatus: {shorten(raw)} is not success, fail or pending")
+    return status
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """One record of OKX's transaction history of an address: one asset's movement in one
+    transaction, relative to the queried address.
+
+    OKX splits a transaction into several records by asset (a swap is a token-out record and a
+    token-in record sharing one ``tx_hash``), so ``(chain_index, tx_hash)`` is not a key: see
+    :attr:`movement_key`. ``tx_fee`` is the whole transaction's fee in the chain's native coin
+    (paid by the sender; a record the wallet received shows the sender's fee): count it once
+    per ``(chain_index, tx_hash)`` and only where the wallet sent it.
+    """
+
+    chain_index: str
+    tx_hash: str
+    tx_time: datetime
+    """When the transaction was made: aware UTC, to the millisecond."""
+    address: str
+    """The queried address, as the user wrote it."""
+    token_address: str
+    """The token's contract; ``""`` is the chain's native coin."""
+    symbol: str
+    amount: Decimal
+    """The magnitude moved (never negative); the sign is :attr:`direction`."""
+    tx_fee: Decimal
+    """The transaction's fee in the chain's native coin, exact."""
+    status: str
+    """``"success"``, ``"fail"`` or ``"pending"``."""
+    direction: str
+    """``"in"``, ``"out"`` or ``"self"`` (sent to itself), relative to :attr:`address`."""
+    from_addresses: tuple[str, ...]
+    to_addresses: tuple[str, ...]
+    item_type: str | None = None
+    """OKX's ``itype``: ``"0"`` outer native transfer, ``"1"`` native transfer inside a
+    contract, ``"2"`` token transfer; ``None`` when OKX did not say."""
+
+    @property
+    def movement_key(self) -> tuple[str, str, str, str, str, str, tuple[str, ...], tuple[str, ...], Decimal]:
+        """What identifies one record: the wallet, chain, hash, ``itype``, token, direction,
+        the counterparties and the amount (OKX names no record id; its docs identify a
+        sub-transaction by chain, hash, ``itype``, token, ``from``, ``to`` and amount).
+
+        Addresses and the token are folded where their family ignores case
+        (:func:`~airflow_provider_okx.core.chains.address_key`), so a case change in OKX's
+        echo is the same record; the amount compares by value (``"1.0"`` == ``"1"``). Two
+        records equal in all of these are one movement: OKX repeating a record across a page
+        boundary is counted once.
+        """
+        return (
+            address_key(self.address),
+            self.chain_index,
+            self.tx_hash.lower() if self.tx_hash.startswith("0x") else self.tx_hash,
+            self.item_type or "",
+            address_key(self.token_address),
+            self.direction,
+            tuple(sorted(address_key(a) for a in self.from_addresses)),
+            tuple(sorted(address_key(a) for a in self.to_addresses)),
+            self.amount.normalize(EXACT) if self.amount else ZERO,
+        )
+
+    @property
+    def movement_id(self) -> str:
+        """:attr:`movement_key` as 64 hex digits (SHA-256): a stable text key for a table."""
+        key = self.movement_key
+        parts = [*key[:6], ",".join(key[6]), ",".join(key[7]), decimal_str(key[8])]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe: decimals as exact strings, the time as ISO 8601 UTC with ``Z``."""
+        return {
+            "chain_index": self.chain_index,
+            "tx_hash": self.tx_hash,
+            "tx_time": iso_z(self.tx_time),
+            "address": self.address,
+            "token_address": self.token_address,
+            "symbol": self.symbol,
+            "amount": decimal_str(self.amount),
+            "tx_fee": decimal_str(self.tx_fee),
+            "status": self.status,
+            "direction": self.direction,
+            "from_addresses": list(self.from_addresses),
+            "to_addresses": list(self.to_addresses),
+            "item_type": self.item_type,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Transaction:
+        """Inverse of :meth:`to_dict`; raises ``ValueError`` naming the field."""
+        status = _text(data.get("status"))
+        if status not in STATUSES:
+            raise ValueError(f"status: {shorten(status)} is not one of {', '.join(STATUSES)}")
+        direction = _text(data.get("direction"))
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction: {shorten(direction)} is not one of {', '.join(DIRECTIONS)}")
+        amount = parse_bounded_amount(data.get("amount"), "amount")
+        if amount < 0:
+            raise ValueError(f"amount: {shorten(data.get('amount'))} is negative (a magnitude is expected)")
+        item_type = data.get("item_type")
+        return cls(
+            chain_index=_chain_index(data.get("chain_index")),
+            tx_hash=_required_text(data.get("tx_hash"), "tx_hash"),
+            tx_time=parse_iso_z(data.get("tx_time"), "tx_time"),
+            address=_required_text(data.get("address"), "address"),
+            token_address=_text(data.get("token_address")),
+            symbol=_text(data.get("symbol")),
+            amount=amount,
+            tx_fee=parse_bounded_amount(data.get("tx_fee"), "tx_fee"),
+            status=status,
+            direction=direction,
+            from_addresses=tuple(_text(a) for a in data.get("from_addresses") or ()),
+            to_addresses=tuple(_text(a) for a in data.get("to_addresses") or ()),
+            item_type=None if item_type in (None, "") else _text(item_type),
+        )
+
+    @classmethod
+    def from_okx(cls, item: Mapping[str, Any], *, address: str) -> Transaction:
+        """Parse one record of the history of ``address`` (v6 ``transactions`` or v5
+        ``transactionList``). Raises ``ValueError`` naming the OKX field.
+
+        Required: ``chainIndex``, ``txHash``, ``txTime`` (ms), the token (``tokenContractAddress``
+        in v6, ``tokenAddress`` in v5; ``""`` = native), ``amount``, ``txFee`` and ``txStatus``,
+        and ``address`` in ``from`` or ``to`` (compared case-insensitively where its family
+        ignores case). ``itype`` (v5 docs: ``iType``) and ``symbol`` may be absent. A negative
+        ``amount`` (not documented) reads as its magnitude: the direction carries the sign.
+        """
+        if not isinstance(item, Mapping):
+            raise ValueError(f"transaction: expected an object, got {type(item).__name__}")
+        get = item.get
+        token = get("tokenContractAddress")
+        if token is None:
+            token = get("tokenAddress")
+        if token is None:
+            raise ValueError("tokenContractAddress: missing")
+        if not isinstance(token, str):
+            raise ValueError(f"tokenContractAddress: {shorten(token)} is not text")
+        senders = _addresses(get("from"), "from")
+        receivers = _addresses(get("to"), "to")
+        direction = _direction(address, senders, receivers)
+        if direction is None:
+            raise ValueError(f"from: the queried address {address} is neither in from nor in to")
+        amount = _bounded_amount(get("amount"), "amount")
+        item_type = get("itype")
+        if item_type is None:
+            item_type = get("iType")
+        return cls(
+            chain_index=_chain_index(get("chainIndex")),
+            tx_hash=_required_text(get("txHash"), "txHash"),
+            tx_time=ms_to_datetime(get("txTime"), "txTime"),
+            address=address,
+            token_address=token.strip(),
+            symbol=_text(get("symbol")),
+            amount=EXACT.copy_abs(amount),
+            tx_fee=_bounded_amount(get("txFee"), "txFee"),
+            status=_status(get("txStatus")),
+            direction=direction,
+            from_addresses=senders,
+            to_addresses=receivers,
+            item_type=None if item_type in (None, "") else _text(item_type),
+        )
+
+
+def _required_text(raw: object, field: str) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError(f"{field}: {'missing' if raw in (None, '') else shorten(raw) + ' is not text'}")
+    return raw.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class PricePoint:
+    """OKX's index price (USD) of one token at one instant (historical or current)."""
+
+    chain_index: str
+    token_address: str
+    """``""`` is the chain's native coin."""
+    time: datetime
+    """The instant the price is for: aware UTC."""
+    price: Decimal
+    """USD, exact."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chain_index": self.chain_index,
+            "token_address": self.token_address,
+            "time": iso_z(self.time),
+            "price": decimal_str(self.price),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PricePoint:
+        return cls(
+            chain_index=_chain_index(data.get("chain_index")),
+            token_address=_text(data.get("token_address")),
+            time=parse_iso_z(data.get("time"), "time"),
+            price=parse_bounded_amount(data.get("price"), "price"),
+        )

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,7 +27,9 @@ from airflow_provider_okx.core.api.errors import (
     OkxError,
     OkxInvalidInputError,
 )
+from airflow_provider_okx.core.api.paging import Pager
 from airflow_provider_okx.core.api.protocol import OkxProtocol
+from airflow_provider_okx.core.api.windows import TimeWindow
 from airflow_provider_okx.core.chains import (
     address_key,
     check_family,
@@ -36,11 +38,13 @@ from airflow_provider_okx.core.chains import (
     normalize_chains,
     validate_address,
 )
-from airflow_provider_okx.core.models import Chain, TokenBalance
+from airflow_provider_okx.core.models import Chain, PricePoint, TokenBalance, Transaction
 from airflow_provider_okx.glue.compat import BaseHook, amask_secret, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import requests
 
     from airflow_provider_okx.core.api.routes import ApiRequest
@@ -280,6 +284,80 @@ class OkxHook(BaseHook):
         read = results.token_balances(request.route, addr, flat=version is routes.V5)
         return Call([request], results.concat, read)
 
+    def _token_pairs(self, tokens: Iterable[tuple[Any, str]]) -> list[tuple[str, str]]:
+        pairs: list[tuple[str, str]] = []
+        for item in tokens:
+            try:
+                chain, token = item
+            except (TypeError, ValueError):
+                raise OkxInvalidInputError(
+                    "tokens", item, "each token is a (chain, token_address) pair"
+                ) from None
+            pairs.append((normalize_chains([chain])[0], _token_text(token)))
+        return pairs
+
+    def _plan_current_prices(self, tokens: Iterable[tuple[Any, str]]) -> Call[list[PricePoint]]:
+        pairs = list(dict.fromkeys(self._token_pairs(tokens)))
+        if not pairs:
+            raise OkxInvalidInputError("tokens", [], "at least one (chain, token_address) pair is required")
+        version = self.config.version
+        size = routes.MAX_PRICE_TOKENS
+        requests_ = [routes.current_price(version, pairs[i : i + size]) for i in range(0, len(pairs), size)]
+        return Call(requests_, _concat_prices, results.current_prices(requests_[0].route))
+
+    def _transaction_pages(
+        self, address: object, chains: object, begin: object, end: object, token_address: object
+    ) -> Iterator[tuple[ApiRequest, Callable[[list[Any]], Any], Pager[Transaction]]]:
+        """The sans-IO loop of a history read: yields (request, reader, pager) until every page
+        of every chunk of chains is read; the caller runs the request and feeds the pager."""
+        addr, chain_list = self._address_and_chains(address, chains)
+        window = TimeWindow.of(begin, end)
+        token = None if token_address is None else _token_text(token_address)
+        version = self.config.version
+
+        def in_window(record: Transaction) -> bool:
+            return window.contains(record.tx_time)
+
+        for chunk in chunked(chain_list):
+            pager: Pager[Transaction] = Pager(lambda record: record.movement_key, in_window)
+            while not pager.done:
+                request = routes.transactions_by_address(
+                    version,
+                    addr,
+                    chunk,
+                    begin_ms=window.query_begin_ms,
+                    end_ms=window.query_end_ms,
+                    token_address=token,
+                    cursor=pager.cursor,
+                )
+                yield (
+                    request,
+                    results.transaction_page(request.route, addr, version.transactions_field),
+                    pager,
+                )
+
+    def _price_pages(
+        self, chain_index: object, token_address: object, begin: object, end: object, period: str
+    ) -> Iterator[tuple[ApiRequest, Callable[[list[Any]], Any], Pager[PricePoint]]]:
+        chain = normalize_chains([chain_index])[0]
+        token = _token_text(token_address)
+        if begin is None or end is None:
+            raise OkxInvalidInputError("begin" if begin is None else "end", None, "is required")
+        window = TimeWindow.of(begin, end, end_inclusive=True)
+        version = self.config.version
+        pager: Pager[PricePoint] = Pager(lambda point: point.time, lambda point: window.contains(point.time))
+        while not pager.done:
+            request = routes.historical_price(
+                version,
+                chain,
+                token,
+                begin_ms=window.query_begin_ms or 0,
+                end_ms=window.query_end_ms or 0,
+                period=period,
+                cursor=pager.cursor,
+            )
+            yield request, results.historical_price_page(request.route, chain, token), pager
+
     def _plan_supported_chains(self) -> Call[list[Chain]]:
         request = routes.supported_chains(self.config.version)
         return Call([request], results.first_result, results.supported_chains(request.route))
@@ -318,6 +396,131 @@ class OkxHook(BaseHook):
     def get_supported_chains(self) -> list[Chain]:
         """The chains OKX's balance API serves."""
         return self._execute(self._plan_supported_chains())
+
+    def iter_transaction_pages(
+        self,
+        address: str,
+        chains: Any,
+        *,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        token_address: str | None = None,
+    ) -> Iterator[list[Transaction]]:
+        """The history of ``address`` on ``chains``, page by page, as OKX serves it (newest
+        first): memory holds one page, whatever the history's length.
+
+        Every record of the window once: the cursor is followed to the last page, and a
+        record OKX repeats across a page boundary is yielded once (see
+        :attr:`Transaction.movement_key`). Pages with no new record are not yielded.
+
+        :param begin: aware datetime, inclusive (``None``: as far back as OKX keeps, about
+            six months).
+        :param end: aware datetime, exclusive (``None``: up to now). Naive datetimes are
+            refused. ``[begin, end)`` windows tile: consecutive windows never share a record.
+        :param token_address: ``None`` (default) every asset; ``""`` the native coin only;
+            a contract address that token only.
+        """
+        for request, read, pager in self._transaction_pages(address, chains, begin, end, token_address):
+            fresh = pager.accept(self._run(request, read))
+            if fresh:
+                yield fresh
+
+    def get_transactions(
+        self,
+        address: str,
+        chains: Any,
+        *,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        token_address: str | None = None,
+    ) -> list[Transaction]:
+        """Every record of the history of ``address`` on ``chains`` in ``[begin, end)``: all
+        pages of :meth:`iter_transaction_pages`, in OKX's order (newest first)."""
+        return [
+            record
+            for page in self.iter_transaction_pages(
+                address, chains, begin=begin, end=end, token_address=token_address
+            )
+            for record in page
+        ]
+
+    def get_historical_prices(
+        self,
+        chain_index: Any,
+        token_address: str,
+        *,
+        begin: datetime,
+        end: datetime,
+        period: str = "1d",
+    ) -> list[PricePoint]:
+        """OKX's index price of one token (``""`` = native coin) in ``[begin, end]`` (both
+        inclusive), every page, oldest first, exact.
+
+        :param period: ``1m``, ``5m``, ``30m``, ``1h`` or ``1d`` between points.
+        """
+        points: list[PricePoint] = []
+        for request, read, pager in self._price_pages(chain_index, token_address, begin, end, period):
+            points.extend(pager.accept(self._run(request, read)))
+        return sorted(points, key=_point_time)
+
+    def get_current_prices(self, tokens: Iterable[tuple[Any, str]]) -> list[PricePoint]:
+        """OKX's current index price of each ``(chain_index, token_address)`` pair (``""`` =
+        native), in batches of OKX's maximum (100). A token OKX did not price is left out."""
+        return self._execute(self._plan_current_prices(tokens))
+
+    async def aiter_transaction_pages(
+        self,
+        address: str,
+        chains: Any,
+        *,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        token_address: str | None = None,
+    ) -> AsyncIterator[list[Transaction]]:
+        """:meth:`iter_transaction_pages` on the event loop."""
+        await self._aconfig()
+        for request, read, pager in self._transaction_pages(address, chains, begin, end, token_address):
+            fresh = pager.accept(await self._arun(request, read))
+            if fresh:
+                yield fresh
+
+    async def aget_transactions(
+        self,
+        address: str,
+        chains: Any,
+        *,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        token_address: str | None = None,
+    ) -> list[Transaction]:
+        """:meth:`get_transactions` on the event loop."""
+        records: list[Transaction] = []
+        async for page in self.aiter_transaction_pages(
+            address, chains, begin=begin, end=end, token_address=token_address
+        ):
+            records.extend(page)
+        return records
+
+    async def aget_historical_prices(
+        self,
+        chain_index: Any,
+        token_address: str,
+        *,
+        begin: datetime,
+        end: datetime,
+        period: str = "1d",
+    ) -> list[PricePoint]:
+        """:meth:`get_historical_prices` on the event loop."""
+        await self._aconfig()
+        points: list[PricePoint] = []
+        for request, read, pager in self._price_pages(chain_index, token_address, begin, end, period):
+            points.extend(pager.accept(await self._arun(request, read)))
+        return sorted(points, key=_point_time)
+
+    async def aget_current_prices(self, tokens: Iterable[tuple[Any, str]]) -> list[PricePoint]:
+        """:meth:`get_current_prices` on the event loop."""
+        pairs = list(tokens)
+        return await self._aexecute(lambda: self._plan_current_prices(pairs))
 
     async def aget_all_token_balances(
         self, address: str, chains: Any, *, exclude_risk_tokens: bool = True, token_filter: Any = None
@@ -413,6 +616,20 @@ class OkxHook(BaseHook):
             f"Connected to OKX Web3 API {config.version.name} at {config.base_url}: "
             f"{len(chains)} chains supported"
         )
+
+
+def _token_text(token: object) -> str:
+    if not isinstance(token, str):
+        raise OkxInvalidInputError("token_address", token, "expected text ('' for the native coin)")
+    return token.strip()
+
+
+def _point_time(point: PricePoint) -> datetime:
+    return point.time
+
+
+def _concat_prices(batches: list[list[PricePoint]]) -> list[PricePoint]:
+    return [point for batch in batches for point in batch]
 
 
 class _ChoicesWidget:

@@ -163,6 +163,19 @@ class OkxEndpointOfflineError(OkxApiError):
         )
 
 
+class OkxApiVersionRetiredError(OkxEndpointOfflineError):
+    """OKX says the v5 API is being deprecated (50050): never retried; the connection's
+    ``api_version`` extra must become ``v6``."""
+
+    def _hint(self) -> str:
+        if "/api/v6/" not in self.endpoint:
+            return (
+                "OKX is retiring its v5 API (50050), which retrying will not change: set the "
+                "connection's extra api_version to 'v6' (the same data under the v6 routes)"
+            )
+        return "OKX answered 50050 (V5 API is being deprecated) to a v6 route: check OKX's changelog"
+
+
 class OkxRedirectError(OkxApiError):
     """The server answered with a redirect (3xx). Never followed (it would re-send our signed
     headers elsewhere) and never retried: the connection's base URL is wrong.
@@ -274,10 +287,10 @@ _AUTH_CODES = frozenset(
 _RATE_CODES = frozenset({"50011"})
 _UNAVAILABLE_CODES = frozenset({"50001", "50026", "81159", "81451"})
 _OFFLINE_CODES = frozenset({"50005"})
+_RETIRED_CODES = frozenset({"50050"})
+"""OKX's "V5 API is being deprecated" (a third-party report; no OKX source documents it)."""
 
 _HINTS = {
-    # No OKX source documents 50050; a third-party report tied it to the v5 retirement.
-    "50050": "if this is a v5 connection, OKX may be retiring the v5 API: try the extra api_version 'v6'",
     "50030": "OKX requires a higher payment level of the account for this endpoint",
     "50105": "check the connection's passphrase extra",
     "50111": "check the connection's API key (login)",
@@ -301,6 +314,8 @@ def error_for(
     cls: type[OkxApiError]
     if code in _CLOCK_CODES:
         cls = OkxClockSkewError
+    elif code in _RETIRED_CODES:
+        cls = OkxApiVersionRetiredError
     elif code in _OFFLINE_CODES or http_status == 410:
         cls = OkxEndpointOfflineError
     elif code in _AUTH_CODES or http_status in (401, 403):

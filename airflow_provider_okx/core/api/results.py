@@ -19,6 +19,14 @@ What counts as data:
   was queried, whatever address OKX echoes.
 - total value: ``[{"totalValue": "<numeric string>"}]``.
 - supported chains: a non-empty list of objects, each with ``chainIndex`` (or ``chainId``).
+- a transaction history page: ``[{"cursor": "<text>", "transactions": [record, ...]}]`` (v5:
+  ``transactionList``). The cursor may be ``""``, ``null`` or absent (the last page: OKX's
+  choice there is not documented); an empty list is an empty page. ``data: []`` is an empty
+  page too (tolerated: nothing is claimed about balances by an empty history page). A record
+  is read by :meth:`~airflow_provider_okx.core.models.Transaction.from_okx`.
+- a historical price page: ``[{"cursor": ..., "prices": [{"time": ms, "price": "..."}]}]``.
+- current prices: ``[{"chainIndex", "tokenContractAddress" (v5 also ``tokenAddress``),
+  "time", "price"}, ...]``; a token OKX leaves out has no price (not a zero).
 
 Sans-IO: no HTTP library, no Airflow.
 """
@@ -26,12 +34,21 @@ Sans-IO: no HTTP library, no Airflow.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from airflow_provider_okx.core.api.errors import OkxMalformedResponseError, shorten
 from airflow_provider_okx.core.api.responses import kind_of
-from airflow_provider_okx.core.models import Chain, TokenBalance, exact_sum, parse_bounded_amount
+from airflow_provider_okx.core.models import (
+    Chain,
+    PricePoint,
+    TokenBalance,
+    Transaction,
+    exact_sum,
+    ms_to_datetime,
+    parse_bounded_amount,
+)
 
 _TOKEN_FIELDS = ("tokenContractAddress", "tokenAddress")
 
@@ -155,3 +172,127 @@ def supported_chains(endpoint: str) -> Callable[[list[Any]], list[Chain]]:
 def first_result(results: list[Any]) -> Any:
     """The only interpreted answer of a one-request call."""
     return results[0]
+
+
+# --- transaction history and index prices ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a cursor-paged answer: its records and the cursor to the next page
+    (``""`` when OKX sent none)."""
+
+    cursor: str
+    items: list[Any]
+
+
+def _field_name(error: BaseException) -> str:
+    name = str(error).partition(":")[0].strip()
+    return name if name.replace("[", "").replace("]", "").replace(".", "").isidentifier() else "value"
+
+
+def _page_entry(data: list[Any], endpoint: str, list_fields: tuple[str, ...]) -> tuple[str, list[Any], str]:
+    """``data[0]``'s cursor and records list (under the first of ``list_fields`` present)."""
+    if not data:
+        return "", [], list_fields[0]
+    entry = data[0]
+    if not isinstance(entry, Mapping):
+        raise _malformed(endpoint, "data[0]", f"is {kind_of(entry)}, not an object")
+    cursor = entry.get("cursor")
+    if cursor is None:
+        cursor = ""
+    elif isinstance(cursor, int) and not isinstance(cursor, bool):
+        cursor = str(cursor)
+    elif not isinstance(cursor, str):
+        raise _malformed(endpoint, "data[0].cursor", f"is {kind_of(cursor)}, not text")
+    name = next((n for n in list_fields if n in entry), None)
+    if name is None:
+        raise _malformed(endpoint, f"data[0].{list_fields[0]}", "is missing")
+    items = entry[name]
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise _malformed(endpoint, f"data[0].{name}", f"is {kind_of(items)}, not a list")
+    return cursor.strip(), items, name
+
+
+def transaction_page(
+    endpoint: str, address: str, list_field: str = "transactions"
+) -> Callable[[list[Any]], Page]:
+    """The reader of one transaction history page of ``address`` (every record attributed to it).
+
+    :param list_field: the version's name of the records list; the other generation's name is
+        accepted as well.
+    """
+    fields = (list_field, *(n for n in ("transactions", "transactionList") if n != list_field))
+
+    def read(data: list[Any]) -> Page:
+        cursor, items, name = _page_entry(data, endpoint, fields)
+        records = []
+        for i, item in enumerate(items):
+            where = f"data[0].{name}[{i}]"
+            if not isinstance(item, Mapping):
+                raise _malformed(endpoint, where, f"is {kind_of(item)}, not a transaction object")
+            try:
+                records.append(Transaction.from_okx(item, address=address))
+            except (ValueError, ArithmeticError, TypeError) as error:
+                raise _malformed(
+                    endpoint, f"{where}.{_field_name(error)}", f"is not usable ({error})"
+                ) from None
+        return Page(cursor, records)
+
+    return read
+
+
+def historical_price_page(endpoint: str, chain_index: str, token_address: str) -> Callable[[list[Any]], Page]:
+    """The reader of one historical-price page of one token: :class:`PricePoint` items."""
+
+    def read(data: list[Any]) -> Page:
+        cursor, items, name = _page_entry(data, endpoint, ("prices",))
+        points = []
+        for i, item in enumerate(items):
+            where = f"data[0].{name}[{i}]"
+            points.append(_price_point(item, where, endpoint, chain_index, token_address))
+        return Page(cursor, points)
+
+    return read
+
+
+def _price_point(item: object, where: str, endpoint: str, chain_index: str, token_address: str) -> PricePoint:
+    if not isinstance(item, Mapping):
+        raise _malformed(endpoint, where, f"is {kind_of(item)}, not a price object")
+    price = item.get("price")
+    if price is None or price == "":
+        raise _malformed(endpoint, f"{where}.price", "is missing" if price is None else "is empty")
+    if not isinstance(price, str):
+        raise _malformed(endpoint, f"{where}.price", f"is {kind_of(price)}, not a numeric string")
+    try:
+        return PricePoint(
+            chain_index=chain_index,
+            token_address=token_address,
+            time=ms_to_datetime(item.get("time"), "time"),
+            price=parse_bounded_amount(price, "price"),
+        )
+    except (ValueError, ArithmeticError) as error:
+        raise _malformed(endpoint, f"{where}.{_field_name(error)}", f"is not usable ({error})") from None
+
+
+def current_prices(endpoint: str) -> Callable[[list[Any]], list[PricePoint]]:
+    """The reader of a current-price answer: one point per token OKX priced."""
+
+    def read(data: list[Any]) -> list[PricePoint]:
+        points = []
+        for i, item in enumerate(data):
+            where = f"data[{i}]"
+            if not isinstance(item, Mapping):
+                raise _malformed(endpoint, where, f"is {kind_of(item)}, not a price object")
+            chain = item.get("chainIndex")
+            if chain in (None, ""):
+                raise _malformed(endpoint, f"{where}.chainIndex", "is missing")
+            token = next((item[n] for n in _TOKEN_FIELDS if item.get(n) is not None), None)
+            if not isinstance(token, str):
+                raise _malformed(endpoint, f"{where}.tokenContractAddress", "is missing")
+            points.append(_price_point(item, where, endpoint, str(chain).strip(), token.strip()))
+        return points
+
+    return read

@@ -16,6 +16,11 @@ from urllib.parse import quote, urlencode
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 
 MAX_TOKENS_PER_REQUEST = 20
+MAX_PRICE_TOKENS = 100
+"""Tokens per current-price request (OKX's documented maximum)."""
+MAX_PRICE_POINTS = 200
+"""Points per historical-price page (OKX's documented maximum; its default is 50)."""
+PRICE_PERIODS = ("1m", "5m", "30m", "1h", "1d")
 ASSET_TYPES = {"all": "0", "token": "1", "defi": "2"}
 
 
@@ -38,6 +43,20 @@ class ApiVersion:
     """Query key of the all-token-balances token filter (``"0"`` hides risk, custom and
     passive tokens, ``"1"`` returns all), when it is a parameter of its own (v6). In v5 the
     risk parameter is that filter."""
+    transactions: str = ""
+    """Transaction history by address (GET, cursor-paged)."""
+    transactions_field: str = "transactions"
+    """Key of the records list in ``data[0]`` of a history answer."""
+    transactions_limit_one_chain: int = 20
+    """Records per history page when one chain is asked (OKX's maximum)."""
+    transactions_limit_many_chains: int = 100
+    """Records per history page when several chains are asked (OKX's maximum)."""
+    historical_price: str = ""
+    """Historical index price of one token (GET, cursor-paged)."""
+    current_price: str = ""
+    """Current index prices of up to :data:`MAX_PRICE_TOKENS` tokens (POST, a JSON array)."""
+    price_token_field: str = "tokenContractAddress"
+    """Key of a token's contract in the index-price routes."""
 
 
 V6 = ApiVersion(
@@ -50,6 +69,9 @@ V6 = ApiVersion(
     token_field="tokenContractAddress",
     token_list_field="tokenContractAddresses",
     filter_param="filter",
+    transactions="/api/v6/dex/post-transaction/transactions-by-address",
+    historical_price="/api/v6/dex/index/historical-price",
+    current_price="/api/v6/dex/index/current-price",
 )
 V5 = ApiVersion(
     name="v5",
@@ -60,6 +82,14 @@ V5 = ApiVersion(
     risk_param="filter",
     token_field="tokenAddress",
     token_list_field="tokenAddresses",
+    transactions="/api/v5/wallet/post-transaction/transactions-by-address",
+    transactions_field="transactionList",
+    # OKX's Chinese v5 page: at most 20 per page, whatever the chains.
+    transactions_limit_many_chains=20,
+    historical_price="/api/v5/dex/index/historical-price",
+    current_price="/api/v5/dex/index/current-price",
+    # The v5 DEX index copies name the token tokenContractAddress like v6 (the Chinese
+    # historical page says tokenAddress: UNVERIFIED, a one-word change here).
 )
 VERSIONS = {"v6": V6, "v5": V5}
 
@@ -194,3 +224,85 @@ def token_balances(
 
 def supported_chains(version: ApiVersion) -> ApiRequest:
     return ApiRequest("supported_chains", "GET", version.supported_chains)
+
+
+def _ms(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def transactions_by_address(
+    version: ApiVersion,
+    address: str,
+    chains: Sequence[str],
+    *,
+    begin_ms: int | None = None,
+    end_ms: int | None = None,
+    token_address: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> ApiRequest:
+    """One page of the transaction history of ``address`` on ``chains`` (at most 50).
+
+    :param token_address: ``None`` asks for every asset (no parameter); ``""`` for the native
+        coin only (sent as an empty parameter); an address for that token only.
+    :param begin_ms: ``end_ms``: the window in ms since the epoch, sent as given (the caller
+        widens it and filters: OKX's inclusiveness is not documented).
+    :param limit: records per page; default the version's maximum for that many chains.
+    """
+    if not chains:
+        raise OkxInvalidInputError("chains", list(chains), "at least one chain is required")
+    if limit is None:
+        limit = (
+            version.transactions_limit_one_chain
+            if len(chains) == 1
+            else version.transactions_limit_many_chains
+        )
+    params: list[tuple[str, str]] = [("address", address), ("chains", ",".join(chains))]
+    if token_address is not None:
+        params.append((version.token_field, token_address))
+    for key, value in (("begin", _ms(begin_ms)), ("end", _ms(end_ms)), ("cursor", cursor or None)):
+        if value is not None:
+            params.append((key, value))
+    params.append(("limit", str(limit)))
+    return _get("transactions", version.transactions, params)
+
+
+def historical_price(
+    version: ApiVersion,
+    chain_index: str,
+    token_address: str,
+    *,
+    begin_ms: int,
+    end_ms: int,
+    period: str = "1d",
+    cursor: str | None = None,
+    limit: int = MAX_PRICE_POINTS,
+) -> ApiRequest:
+    """One page of the historical index price of a token (``""`` = native coin)."""
+    if period not in PRICE_PERIODS:
+        raise OkxInvalidInputError("period", period, f"expected one of {', '.join(PRICE_PERIODS)}")
+    params = [
+        ("chainIndex", chain_index),
+        (version.price_token_field, token_address),
+        ("period", period),
+        ("limit", str(limit)),
+        ("begin", str(begin_ms)),
+        ("end", str(end_ms)),
+    ]
+    if cursor:
+        params.append(("cursor", cursor))
+    return _get("historical_price", version.historical_price, params)
+
+
+def current_price(version: ApiVersion, tokens: Sequence[tuple[str, str]]) -> ApiRequest:
+    """The current index prices of ``(chain_index, token_address)`` pairs (at most 100)."""
+    if not tokens:
+        raise OkxInvalidInputError(
+            "tokens", list(tokens), "at least one (chain, token_address) pair is required"
+        )
+    if len(tokens) > MAX_PRICE_TOKENS:
+        raise OkxInvalidInputError(
+            "tokens", f"{len(tokens)} tokens", f"OKX accepts at most {MAX_PRICE_TOKENS} tokens per call"
+        )
+    body = [{"chainIndex": chain, version.price_token_field: token} for chain, token in tokens]
+    return ApiRequest("current_price", "POST", version.current_price, json.dumps(body, separators=(",", ":")))

@@ -1,0 +1,173 @@
+"""Test overrides: balances and prices that tests set on top of the deterministic wallets."""
+
+from __future__ import annotations
+
+import decimal
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from airflow_provider_okx.testing.assets import Asset, display_address, token_key, wallet_key
+from airflow_provider_okx.testing.portfolios import base_assets
+
+
+@dataclass
+class _Override:
+    token_address: str
+    balances: Sequence[str]
+    symbol: str | None
+    sequence: bool
+
+
+def decimal_text(value: object, what: str) -> str:
+    """``value`` as an exact decimal string; floats, bools and non-finite numbers are refused."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
+        raise TypeError(f"{what} must be a decimal string, an int or a Decimal, not {type(value).__name__}")
+    try:
+        parsed = Decimal(str(value).strip())
+    except decimal.InvalidOperation:
+        raise ValueError(f"{what} {value!r} is not a decimal number") from None
+    if not parsed.is_finite():
+        raise ValueError(f"{what} {value!r} is not a finite number")
+    return str(value).strip()
+
+
+def chain_text(chain_index: object) -> str:
+    """A chain index as OKX writes it (``"1"``); anything else is refused."""
+    chain = str(chain_index).strip()
+    if isinstance(chain_index, bool) or not (chain.isascii() and chain.isdigit()):
+        raise ValueError(f"chain_index {chain_index!r} is not a chain index")
+    return str(int(chain))
+
+
+class WalletBook:
+    """Balances and prices set by tests on top of the deterministic portfolios. Thread-safe.
+
+    A balance override belongs to one wallet; a price override to a token (``(chain, token
+    address)``) and so to every wallet holding it. A balance sequence advances once per balance
+    request that reads its wallet and chain: the k-th such request (counting from when the
+    sequence was set) sees ``balances[min(k, n-1)]``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._overrides: dict[tuple[str, str], dict[str, _Override]] = {}
+        self._reads: dict[tuple[str, str], int] = {}
+        self._prices: dict[tuple[str, str], str] = {}
+        self._price_chains: set[str] = set()
+
+    def set_price(self, chain_index: str | int, token_address: str, price: str | int | Decimal) -> None:
+        """The price of one token for every wallet (``"0"``: OKX has no price for it)."""
+        chain = chain_text(chain_index)
+        text = decimal_text(price, "price")
+        with self._lock:
+            self._prices[(chain, token_key(token_address))] = text
+            self._price_chains.add(chain)
+
+    def set_balance(
+        self,
+        address: str,
+        chain_index: str | int,
+        token_address: str,
+        balance: str | int | Decimal,
+        *,
+        price: str | int | Decimal | None = None,
+        symbol: str | None = None,
+    ) -> None:
+        text = decimal_text(balance, "balance")
+        if price is not None:
+            decimal_text(price, "price")  # refuse a bad price before changing anything
+        self._put(address, chain_index, _Override(token_address, (text,), symbol, False))
+        if price is not None:
+            self.set_price(chain_index, token_address, price)
+
+    def set_sequence(
+        self,
+        address: str,
+        chain_index: str | int,
+        token_address: str,
+        balances: Iterable[str | int | Decimal],
+        *,
+        price: str | int | Decimal | None = None,
+        symbol: str = "TKN",
+    ) -> None:
+        texts = tuple(decimal_text(b, "balance") for b in balances)
+        if not texts:
+            raise ValueError("balances must hold at least one balance")
+        if price is not None:
+            decimal_text(price, "price")
+        self._put(address, chain_index, _Override(token_address, texts, symbol, True))
+        with self._lock:
+            self._reads[(wallet_key(address), chain_text(chain_index))] = 0
+        if price is not None:
+            self.set_price(chain_index, token_address, price)
+
+    def _put(self, address: str, chain_index: str | int, override: _Override) -> None:
+        chain = chain_text(chain_index)
+        with self._lock:
+            slot = self._overrides.setdefault((wallet_key(address), chain), {})
+            slot[token_key(override.token_address)] = override
+
+    def clear(self) -> None:
+        """Drop every balance and price override."""
+        with self._lock:
+            self._overrides.clear()
+            self._reads.clear()
+            self._prices.clear()
+            self._price_chains.clear()
+
+    def clear_prices(self) -> None:
+        """Drop every price override (balance overrides stay)."""
+        with self._lock:
+            self._prices.clear()
+            self._price_chains.clear()
+
+    def touches(self, address: str, chains: Iterable[str]) -> bool:
+        """Whether any override applies to ``address`` on one of ``chains``."""
+        key = wallet_key(address)
+        with self._lock:
+            return any((key, chain) in self._overrides or chain in self._price_chains for chain in chains)
+
+    def assets(self, address: str, chain: str) -> list[Asset]:
+        """The wallet's holdings on ``chain`` with overrides applied; one read of any sequence."""
+        key = wallet_key(address)
+        base = list(base_assets(address, chain))
+        with self._lock:
+            overrides = list(self._overrides.get((key, chain), {}).values())
+            step = self._reads.get((key, chain), 0)
+            if any(o.sequence for o in overrides):
+                self._reads[(key, chain)] = step + 1
+            prices = (
+                {token: price for (c, token), price in self._prices.items() if c == chain}
+                if chain in self._price_chains
+                else {}
+            )
+        if not overrides and not prices:
+            return base
+        index = {token_key(a.token_address): i for i, a in enumerate(base)}
+        for override in overrides:
+            balance = override.balances[min(step, len(override.balances) - 1)]
+            where = index.get(token_key(override.token_address))
+            if where is not None:
+                base[where] = base[where].with_balance(balance, symbol=override.symbol)
+            else:
+                index[token_key(override.token_address)] = len(base)
+                base.append(
+                    Asset(
+                        chain_index=chain,
+                        token_address=override.token_address,
+                        symbol=override.symbol or "TKN",
+                        balance=balance,
+                        token_price="1",
+                        address=display_address(address),
+                    )
+                )
+        if prices:
+            base = [
+                replace(asset, token_price=prices[token_key(asset.token_address)])
+                if token_key(asset.token_address) in prices
+                else asset
+                for asset in base
+            ]
+        return base
