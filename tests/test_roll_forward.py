@@ -198,15 +198,17 @@ def test_a_hidden_transaction_shows_exactly_as_unexplained_and_first():
 
 
 def test_transactions_outside_the_window_and_repeats_do_not_count():
+    # [opening, closing): consecutive roll-forwards tile the history (as the hook's windows do)
     transactions = [
-        tx("0xold", "in", "5", when=T0),  # at the opening snapshot: already in the opening balance
-        tx("0xlate", "in", "5", when=T1 + datetime.timedelta(milliseconds=1)),
-        tx("0xin", "in", "2", when=T1),  # at the closing snapshot: counts
-        tx("0xin", "in", "2", when=T1),  # OKX repeating a record: once
+        tx("0xedge", "in", "5", when=T0),  # at the opening snapshot: counts
+        tx("0xlate", "in", "5", when=T1),  # at the closing snapshot: the next roll-forward's
+        tx("0xearly", "in", "5", when=T0 - datetime.timedelta(milliseconds=1)),
+        tx("0xin", "in", "2"),
+        tx("0xin", "in", "2"),  # OKX repeating a record: once
     ]
-    section = run([balance("", "1")], [balance("", "3")], transactions)
+    section = run([balance("", "1")], [balance("", "8")], transactions)
     assert rows_by_token(section)[""]["unexplained"] == "0"
-    assert section["outside_window"] == 2 and section["records"] == 1
+    assert section["outside_window"] == 2 and section["records"] == 2
 
 
 def test_not_reconcilable_is_never_zero():

@@ -65,7 +65,7 @@ def record(
 
 class History:
     """OKX's history of some wallets, served as the hook serves it (pages of ``page_size``,
-    filtered to ``[begin, end]``); every call is recorded."""
+    filtered to ``[begin, end)``); every call is recorded."""
 
     def __init__(self, records: list[Transaction], page_size: int = 3) -> None:
         self.records = records
@@ -80,7 +80,7 @@ class History:
             if r.address == address
             and r.chain_index in chains
             and (begin is None or r.tx_time >= begin)
-            and (end is None or r.tx_time <= end)
+            and (end is None or r.tx_time < end)
         ]
         found.sort(key=lambda r: r.tx_time, reverse=True)
         for start in range(0, len(found), self.page_size):
@@ -204,7 +204,7 @@ def test_begin_and_end_bound_the_window_and_the_watermark(db):
         loader(conn_id, table, history, wallets=[COLD], begin=begin, end=begin + datetime.timedelta(hours=30))
     )
     assert history.calls == [(COLD, ("1",), begin, begin + datetime.timedelta(hours=30))]
-    assert len(rows(table)) == 9  # and hours 50..80
+    assert len(rows(table)) == 8  # and hours 50, 60, 70 ([begin, end))
     history.calls.clear()
     # The earlier month again: from its own watermark (hour 40), not the later month's.
     run(loader(conn_id, table, history, wallets=[COLD], end=end))

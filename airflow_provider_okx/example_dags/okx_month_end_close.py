@@ -58,7 +58,7 @@ if WAREHOUSE_CONN_ID == "okx_warehouse":
 
 with DAG(
     dag_id="okx_month_end_close",
-    description=f"Month-end close: transactions, roll-forward at the cut-off, alert (needs pool {OKX_API_POOL})",
+    description=f"Month-end close: transactions, roll-forward, cut-off valuation (needs pool {OKX_API_POOL})",
     doc_md=f"""
 **Before the first run** create the pool this DAG's OKX tasks run in (size it to your key's
 rate tier), or they stay *scheduled* for ever:
@@ -128,14 +128,15 @@ cut-off price) that does not fail `check_differences`.
             usd = row.get("unexplained_usd")
             if row["status"] == "not_reconcilable" or usd is None or abs(Decimal(usd)) > tolerance:
                 over.append(row)
+                token = row["symbol"] or row["token_address"]
                 print(
-                    f"{row['status']}: {row['wallet_label']} {row['symbol'] or row['token_address']} on chain "
-                    f"{row['chain_index']}: unexplained {row['unexplained']} ({usd} USD) {row['reason'] or ''}"
+                    f"{row['status']}: {row['wallet_label']} {token} on chain {row['chain_index']}: "
+                    f"unexplained {row['unexplained']} ({usd} USD) {row['reason'] or ''}"
                 )
         print(
-            f"Roll-forward {section['opening_time']} -> {section['closing_time']}: {section['row_count']} rows, "
-            f"{section['unexplained_count']} unexplained, {section['not_reconcilable_count']} not reconcilable, "
-            f"{len(over)} beyond {tolerance} USD"
+            f"Roll-forward {section['opening_time']} -> {section['closing_time']}: "
+            f"{section['row_count']} rows, {section['unexplained_count']} unexplained, "
+            f"{section['not_reconcilable_count']} not reconcilable, {len(over)} beyond {tolerance} USD"
         )
         if over:
             raise AirflowFailException(

@@ -123,8 +123,9 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
     :param okx_conn_id: the ``okx`` connection (templated).
     :param begin: the earliest ``tx_time`` to load: an aware datetime or ISO 8601 text, e.g.
         ``"{{ data_interval_start }}"`` (templated); default: all OKX keeps.
-    :param end: the latest ``tx_time`` to load (templated); default: up to now. The watermark
-        only counts rows up to ``end``, so loading an earlier month later works.
+    :param end: load ``tx_time`` before this (exclusive: ``[begin, end)`` windows tile, so
+        consecutive months share no record; templated); default: up to now. The watermark only
+        counts rows before ``end``, so loading an earlier month later works.
     :param overlap: how far before the watermark to ask again (a ``timedelta`` or seconds).
     :param batch_size: rows per ``executemany`` call.
     :param create_table: create the table (and an index on ``address, chain_index, tx_time``)
@@ -298,7 +299,7 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
         wallet_keys: Sequence[str],
         end: datetime.datetime | None,
     ) -> dict[tuple[str, str], datetime.datetime]:
-        """``(wallet, chain) -> watermark``: the latest ``tx_time`` stored (up to ``end``), or the
+        """``(wallet, chain) -> watermark``: the latest ``tx_time`` stored (before ``end``), or the
         earliest still pending when that is earlier."""
         query = (
             f"SELECT address, chain_index, MAX(tx_time), "
@@ -307,7 +308,7 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
         )
         params: list[object] = list(wallet_keys)
         if end is not None:
-            query += f" AND tx_time <= {mark}"
+            query += f" AND tx_time < {mark}"
             params.append(self._moment_value(dialect, end))
         query += " GROUP BY address, chain_index"
         cursor = conn.cursor()

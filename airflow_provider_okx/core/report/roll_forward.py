@@ -7,8 +7,9 @@ For every (wallet, chain, token) held at either snapshot or moved in between::
 
 ``opening`` is the balance in the previous snapshot, ``closing`` the balance in this one, and
 ``inflow``, ``outflow`` and ``fees`` come from the wallet's transactions whose ``tx_time`` lies in
-``(opening_time, closing_time]``. Every amount is exact (:data:`~airflow_provider_okx.core.models.EXACT`)
-and written as a decimal string.
+``[opening_time, closing_time)`` (half-open, as the hook's windows: consecutive roll-forwards
+tile the history, no record counted twice or lost). Every amount is exact
+(:data:`~airflow_provider_okx.core.models.EXACT`) and written as a decimal string.
 
 The rules (those of treasury subledgers, applied to OKX's records):
 
@@ -109,7 +110,7 @@ class _Fee:
 
 @dataclass(frozen=True)
 class RollForwardWindow:
-    """The two snapshots' times: transactions in ``(opening_time, closing_time]`` count."""
+    """The two snapshots' times: transactions in ``[opening_time, closing_time)`` count."""
 
     opening_time: datetime.datetime
     closing_time: datetime.datetime
@@ -125,7 +126,7 @@ class RollForwardWindow:
             raise ValueError(f"closing_time {self.closing_time} is before opening_time {self.opening_time}")
 
     def holds(self, moment: datetime.datetime) -> bool:
-        return self.opening_time < moment <= self.closing_time
+        return self.opening_time <= moment < self.closing_time
 
 
 @dataclass
