@@ -239,3 +239,23 @@ def test_bad_input_fails_before_any_request():
         )
     with pytest.raises(OkxInvalidInputError, match="overlap"):
         OkxTransactionsToSqlOperator(task_id="t", wallets=[COLD], chains="1", sql_conn_id="c", overlap=-1)
+
+
+def test_chains_of_a_wallet_are_asked_together_by_watermark(db):
+    conn_id, rows = db
+    table = f"okx_tx_t{next(_tables)}"
+    history = History(
+        [record(COLD, n) for n in range(3)] + [record(COLD, n, chain="8453") for n in range(3, 5)]
+    )
+    run(loader(conn_id, table, history, wallets=[COLD], chains="1,8453,42161"))
+    assert history.calls == [(COLD, ("1", "8453", "42161"), None, None)]  # one request for all
+    assert len(rows(table)) == 5
+    history.calls.clear()
+    run(loader(conn_id, table, history, wallets=[COLD], chains="1,8453,42161"))
+    # 42161 has no row: from the start; 1 and 8453 (watermarks 2 h apart): together, from the
+    # earlier one minus the overlap
+    assert history.calls == [
+        (COLD, ("42161",), None, None),
+        (COLD, ("1", "8453"), START + datetime.timedelta(hours=2) - DEFAULT_OVERLAP, None),
+    ]
+    assert len(rows(table)) == 5

@@ -87,6 +87,42 @@ PROGRESS_SECONDS = 30.0
 """At most this long between two progress lines in the task log."""
 
 
+GROUP_SPAN = datetime.timedelta(days=1)
+"""Chains of one wallet whose watermarks lie within this span are asked in one request (OKX
+pages 100 records for several chains, 20 for one): each re-reads at most this much more."""
+
+
+def plan_windows(
+    wallet: str,
+    chains: Sequence[str],
+    marks: dict[tuple[str, str], datetime.datetime],
+    begin: datetime.datetime | None,
+    overlap: datetime.timedelta,
+) -> list[tuple[list[str], datetime.datetime | None]]:
+    """The requests for one wallet: ``(chains, begin)`` each. Chains with no row yet are asked
+    together from ``begin``; chains with a watermark, grouped by :data:`GROUP_SPAN`, from their
+    group's earliest watermark minus ``overlap`` (never before ``begin``)."""
+    fresh = [chain for chain in chains if (wallet, chain) not in marks]
+    plans: list[tuple[list[str], datetime.datetime | None]] = [(fresh, begin)] if fresh else []
+    known = sorted((marks[(wallet, chain)], chain) for chain in chains if (wallet, chain) in marks)
+    group: list[str] = []
+    first: datetime.datetime | None = None
+    for mark, chain in known:
+        if first is not None and mark - first > GROUP_SPAN:
+            plans.append((group, _later(begin, first - overlap)))
+            group, first = [], None
+        if first is None:
+            first = mark
+        group.append(chain)
+    if first is not None:
+        plans.append((group, _later(begin, first - overlap)))
+    return plans
+
+
+def _later(begin: datetime.datetime | None, start: datetime.datetime) -> datetime.datetime:
+    return start if begin is None else max(begin, start)
+
+
 def _instant_text(moment: datetime.datetime) -> str:
     """Fixed-width UTC text that sorts as time does (SQLite and other text columns)."""
     moment = moment.astimezone(datetime.timezone.utc)
@@ -104,9 +140,13 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
     **Incremental**: per wallet and chain, a run asks OKX only from its *watermark*, the latest
     ``tx_time`` stored for that wallet and chain (or the earliest still ``pending``, when one
     is), minus ``overlap`` (default one hour, :data:`DEFAULT_OVERLAP`), and never before
-    ``begin``. Each wallet and chain is committed on its own once all its pages are written:
-    a failed run keeps what it finished, and the next run resumes from there. The first run
-    asks from ``begin`` (or all the history OKX keeps, about six months).
+    ``begin``. A wallet's chains are asked together where they can be (OKX pages 100 records
+    for several chains, 20 for one): chains with no row yet in one request from ``begin``, and
+    chains whose watermarks lie within a day (:data:`GROUP_SPAN`) in one request from the
+    earliest of them: a later run usually costs one or two requests per wallet. Each request's
+    records are committed together once all its pages are written: a failed run keeps what it
+    finished, and the next run resumes from there. The first run asks from ``begin`` (or all
+    the history OKX keeps, about six months).
 
     **Exact**: ``amount`` and ``tx_fee`` are ``NUMERIC`` on PostgreSQL (bound as ``Decimal``)
     and exact decimal text elsewhere, as in
@@ -210,32 +250,21 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
                 hook.set_autocommit(conn, False)
             self._prepare(conn, dialect, table)
             marks = self._watermarks(conn, hook.placeholder, dialect, table, sorted(labels), end)
-            pairs = [
-                (label, address, chain)
+            windows = [
+                (label, address, group_chains, start)
                 for label, address in wallets.items()
-                for chain in compatible_chains(address, chains)
-            ]
-            progress = _Progress(self.log, len(pairs))
-            windows = []
-            for label, address, chain in pairs:
-                start = begin
-                mark = marks.get((address_key(address), chain))
-                if mark is not None:
-                    start = max(start, mark - self.overlap) if start else mark - self.overlap
-                windows.append(
-                    {
-                        "address": address,
-                        "chain_index": chain,
-                        "begin": None if start is None else _instant_text(start),
-                        "end": None if end is None else _instant_text(end),
-                    }
+                for group_chains, start in plan_windows(
+                    address_key(address), compatible_chains(address, chains), marks, begin, self.overlap
                 )
+            ]
+            progress = _Progress(self.log, len(windows))
+            for label, address, group_chains, start in windows:
                 with failing_fast_on_permanent_errors():
-                    pages = self.hook.iter_transaction_pages(address, [chain], begin=start, end=end)
-                    self._load_pair(
+                    pages = self.hook.iter_transaction_pages(address, group_chains, begin=start, end=end)
+                    self._load_window(
                         conn, hook.placeholder, dialect, table, (label, address), pages, loaded_at, progress
                     )
-                progress.pair_done()
+                progress.window_done()
         finally:
             conn.close()
         self.log.info(
@@ -255,7 +284,15 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
             "records": progress.records,
             "inserted": progress.inserted,
             "updated": progress.updated,
-            "windows": windows,
+            "windows": [
+                {
+                    "address": address,
+                    "chains": group_chains,
+                    "begin": None if start is None else _instant_text(start),
+                    "end": None if end is None else _instant_text(end),
+                }
+                for _, address, group_chains, start in windows
+            ],
         }
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -330,7 +367,7 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
     def _moment_value(dialect: SqlDialect, moment: datetime.datetime) -> object:
         return moment if dialect.native else _instant_text(moment)
 
-    def _load_pair(
+    def _load_window(
         self,
         conn: Any,
         mark: str,
@@ -341,7 +378,8 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
         loaded_at: datetime.datetime,
         progress: _Progress,
     ) -> None:
-        """Write every page of one wallet and chain, then commit (a failure rolls it back)."""
+        """Write every page of one window (a wallet, some chains), then commit (a failure rolls
+        back this window only)."""
         insert = f"INSERT INTO {table} ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
         label, address = wallet_of
         wallet = address_key(address)
@@ -393,9 +431,9 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
 class _Progress:
     """Counts, and a log line at most every :data:`PROGRESS_SECONDS`."""
 
-    def __init__(self, log: Any, pairs: int) -> None:
+    def __init__(self, log: Any, windows: int) -> None:
         self.log = log
-        self.pairs = pairs
+        self.pairs = windows
         self.done = 0
         self.records = self.inserted = self.updated = 0
         self.started = self.logged = time.monotonic()
@@ -408,14 +446,14 @@ class _Progress:
         if now - self.logged >= PROGRESS_SECONDS:
             self.logged = now
             self.log.info(
-                "Progress: %d of %d wallet-chain pairs done, %d records so far (%.1f/s)",
+                "Progress: %d of %d windows done, %d records so far (%.1f/s)",
                 self.done,
                 self.pairs,
                 self.records,
                 self.rate(),
             )
 
-    def pair_done(self) -> None:
+    def window_done(self) -> None:
         self.done += 1
 
     def rate(self) -> float:
