@@ -32,6 +32,11 @@ FIGURES: dict[int, tuple[str, str, float]] = {
     4: ("fig4_triggers", "4. 1,000 triggers waiting", 420),
     5: ("fig5_report", "5. Report at scale (100,000 and 1,000,000 rows)", 900),
     6: ("fig6_signing", "6. Signing", 120),
+    8: (
+        "fig8_transactions",
+        "8. Loading transactions (100 wallets x 2,000 transactions, 20 requests/s)",
+        900,
+    ),
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 NOTES_MARKER = "## Notes"
