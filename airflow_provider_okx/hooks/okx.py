@@ -53,6 +53,11 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+V5_WARNING = (
+    "this connection uses api_version 'v5', which OKX is retiring (its v5 routes may answer "
+    "50050 'V5 API is being deprecated'): set the connection's extra api_version to 'v6'"
+)
+
 
 class OkxHook(BaseHook):
     """Interact with OKX's Web3 wallet balance API.
@@ -612,10 +617,13 @@ class OkxHook(BaseHook):
         except Exception as error:  # the UI shows the message; never a traceback with secrets
             return False, f"{type(error).__name__}: {error}"
         config = self.config
-        return True, (
+        message = (
             f"Connected to OKX Web3 API {config.version.name} at {config.base_url}: "
             f"{len(chains)} chains supported"
         )
+        if config.version is routes.V5:
+            message += f". Warning: {V5_WARNING}"
+        return True, message
 
 
 def _token_text(token: object) -> str:

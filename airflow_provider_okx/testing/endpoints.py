@@ -34,7 +34,12 @@ ALL_TOKEN_BALANCES = "all_token_balances"
 TOTAL_VALUE = "total_value"
 TOKEN_BALANCES = "token_balances"
 SUPPORTED_CHAINS = "supported_chains"
-ENDPOINTS = (ALL_TOKEN_BALANCES, TOTAL_VALUE, TOKEN_BALANCES, SUPPORTED_CHAINS)
+TRANSACTIONS = "transactions"
+HISTORICAL_PRICE = "historical_price"
+CURRENT_PRICE = "current_price"
+LEDGER_ENDPOINTS = (TRANSACTIONS, HISTORICAL_PRICE, CURRENT_PRICE)
+"""Served from the ledger and the token prices by :mod:`.history`."""
+ENDPOINTS = (ALL_TOKEN_BALANCES, TOTAL_VALUE, TOKEN_BALANCES, SUPPORTED_CHAINS, *LEDGER_ENDPOINTS)
 
 JSON = "application/json"
 HTML = "text/html"
@@ -66,6 +71,14 @@ ROUTES: dict[str, Route] = {
         Route("GET", "/api/v5/wallet/asset/total-value-by-address", "v5", TOTAL_VALUE),
         Route("POST", "/api/v5/wallet/asset/token-balances-by-address", "v5", TOKEN_BALANCES),
         Route("GET", "/api/v5/wallet/chain/supported-chains", "v5", SUPPORTED_CHAINS),
+        Route("GET", "/api/v6/dex/post-transaction/transactions-by-address", "v6", TRANSACTIONS),
+        Route("GET", "/api/v6/dex/index/historical-price", "v6", HISTORICAL_PRICE),
+        Route("POST", "/api/v6/dex/index/current-price", "v6", CURRENT_PRICE),
+        Route("GET", "/api/v5/wallet/post-transaction/transactions-by-address", "v5", TRANSACTIONS),
+        Route("GET", "/api/v5/dex/index/historical-price", "v5", HISTORICAL_PRICE),
+        Route("POST", "/api/v5/dex/index/current-price", "v5", CURRENT_PRICE),
+        Route("GET", "/api/v5/wallet/token/historical-price", "v5", HISTORICAL_PRICE),
+        Route("POST", "/api/v5/wallet/token/current-price", "v5", CURRENT_PRICE),
     )
 }
 
@@ -111,7 +124,7 @@ def not_found() -> Reply:
     return Reply(status=404, body=NOT_FOUND_PAGE, content_type=HTML)
 
 
-class _ParamError(Exception):
+class ParamError(Exception):
     def __init__(self, reply: Reply) -> None:
         super().__init__(reply.code)
         self.reply = reply
@@ -130,38 +143,38 @@ class ParamErrors:
 
     version: str
 
-    def missing(self, name: str) -> _ParamError:
+    def missing(self, name: str) -> ParamError:
         """A required parameter is absent or empty."""
         if self.version == "v6":
             return _fail("50014", f"param {name} is invalid", 400)
         return _fail("50014", f"Parameter {name} can not be empty", 400)
 
-    def malformed(self, name: str) -> _ParamError:
+    def malformed(self, name: str) -> ParamError:
         """A parameter's value has the wrong form (not a number, not 0/1, too many items)."""
         if self.version == "v6":
             return _fail("50014", f"param {name} is invalid", 400)
         return _fail("51000", f"Parameter {name} error", 400)
 
-    def illegal_address(self) -> _ParamError:
+    def illegal_address(self) -> ParamError:
         if self.version == "v6":
             return _fail("81001", "Incorrect parameter: : address")
         return _fail("81353", "Illegal address")
 
-    def chain_mismatch(self) -> _ParamError:
+    def chain_mismatch(self) -> ParamError:
         """The address belongs to another family than one of the chains (EVM address, chain 501)."""
         if self.version == "v6":
             return _fail("81001", "Incorrect parameter: : chains")
         return _fail("81157", "Chain and address do not match")
 
-    def unsupported_chain(self) -> _ParamError:
+    def unsupported_chain(self) -> ParamError:
         return _fail("81104", "Chain not support")
 
-    def body_missing(self) -> _ParamError:
+    def body_missing(self) -> ParamError:
         if self.version == "v6":
             return _fail("81001", "Required request body is missing")
         return self.missing("address")
 
-    def body_invalid(self, why: str) -> _ParamError:
+    def body_invalid(self, why: str) -> ParamError:
         """The POST body is not a JSON object (``why`` is the v5 message)."""
         if self.version == "v6":
             return _fail("81001", "Incorrect parameter: : request body")
@@ -179,16 +192,16 @@ def bad_body(path: str) -> Reply:
     return envelope("51000", "Invalid request body", status=400)
 
 
-def _fail(code: str, msg: str, status: int = 200) -> _ParamError:
-    return _ParamError(envelope(code, msg, status=status))
+def _fail(code: str, msg: str, status: int = 200) -> ParamError:
+    return ParamError(envelope(code, msg, status=status))
 
 
-def _param(params: Mapping[str, list[str]], name: str) -> str | None:
+def query_param(params: Mapping[str, list[str]], name: str) -> str | None:
     values = params.get(name)
     return values[0] if values else None
 
 
-def _chain_list(text: str | None, errors: ParamErrors) -> list[str]:
+def chain_list(text: str | None, errors: ParamErrors) -> list[str]:
     if text is None or not text.strip():
         raise errors.missing("chains")
     parts = [part.strip() for part in text.split(",")]
@@ -197,9 +210,7 @@ def _chain_list(text: str | None, errors: ParamErrors) -> list[str]:
     return list(dict.fromkeys(str(int(part)) for part in parts))
 
 
-def _check_address(
-    address: str, chains: list[str], unsupported: Collection[str], errors: ParamErrors
-) -> None:
+def check_address(address: str, chains: list[str], unsupported: Collection[str], errors: ParamErrors) -> None:
     families = address_families(address)
     if not families:
         raise errors.illegal_address()
@@ -209,7 +220,7 @@ def _check_address(
         raise errors.chain_mismatch()
 
 
-def _flag01(value: str | None, name: str, errors: ParamErrors) -> bool:
+def flag01(value: str | None, name: str, errors: ParamErrors) -> bool:
     """A "0"/"1" risk parameter: ``True`` when risk tokens are to be filtered out ("0", default)."""
     if value is None or value == "0":
         return True
@@ -297,21 +308,21 @@ class BalanceApi:
             if route.name == TOKEN_BALANCES:
                 return self._token_balances(route, request, unsupported, errors, v5_flat_token_list)
             params = parse_qs(request.query, keep_blank_values=True)
-            address = _param(params, "address")
+            address = query_param(params, "address")
             if not address:
                 raise errors.missing("address")
-            chains = _chain_list(_param(params, "chains"), errors)
+            chains = chain_list(query_param(params, "chains"), errors)
             if route.name == ALL_TOKEN_BALANCES:
                 exclude = self._risk_filter(route, params, errors)
-                _check_address(address, chains, unsupported, errors)
+                check_address(address, chains, unsupported, errors)
                 return self._all_token_balances(route, address, chains, exclude)
-            asset_type = _param(params, "assetType") or "0"
+            asset_type = query_param(params, "assetType") or "0"
             if asset_type not in ("0", "1", "2"):
                 raise errors.malformed("assetType")
-            exclude = _flag_bool(_param(params, "excludeRiskToken"), "excludeRiskToken", errors)
-            _check_address(address, chains, unsupported, errors)
+            exclude = _flag_bool(query_param(params, "excludeRiskToken"), "excludeRiskToken", errors)
+            check_address(address, chains, unsupported, errors)
             return self._total_value(route, address, chains, asset_type, exclude)
-        except _ParamError as error:
+        except ParamError as error:
             return error.reply
 
     @staticmethod
@@ -323,9 +334,9 @@ class BalanceApi:
         "1" returns all (OKX's own CLI sends it). Risk tokens appear only with both at "1".
         """
         if route.version == "v5":
-            return _flag01(_param(params, "filter"), "filter", errors)
-        exclude = _flag01(_param(params, "excludeRiskToken"), "excludeRiskToken", errors)
-        hide_all = _flag01(_param(params, "filter"), "filter", errors)
+            return flag01(query_param(params, "filter"), "filter", errors)
+        exclude = flag01(query_param(params, "excludeRiskToken"), "excludeRiskToken", errors)
+        hide_all = flag01(query_param(params, "filter"), "filter", errors)
         return exclude or hide_all
 
     # --- endpoints ----------------------------------------------------------------------
@@ -414,9 +425,9 @@ class BalanceApi:
                 raise errors.malformed(list_name)
             wanted.setdefault((str(int(chain)), token_key(token)), token)
         flag = body.get(risk)
-        exclude = _flag01(None if flag is None else str(flag), risk, errors)
+        exclude = flag01(None if flag is None else str(flag), risk, errors)
         chains = list(dict.fromkeys(chain for chain, _ in wanted))
-        _check_address(address, chains, unsupported, errors)
+        check_address(address, chains, unsupported, errors)
         held: dict[tuple[str, str], Asset] = {}
         for chain in chains:
             for asset in self.book.assets(address, chain):

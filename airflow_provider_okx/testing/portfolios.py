@@ -330,3 +330,35 @@ def base_assets(address: str, chain: str) -> tuple[Asset, ...]:
     if key == wallet_key(SEED_ADDRESS) and chain == SEED_CHAIN:
         return seed_assets()
     return generated_assets(key, chain, display_address(address))
+
+
+@functools.lru_cache(maxsize=1024)
+def _catalogue(chain: str) -> dict[str, tuple[str, str]]:
+    """Token key -> (symbol, price) of every token a generated wallet may hold on ``chain``."""
+    family = chain_family(chain)
+    out: dict[str, tuple[str, str]] = {}
+    symbol, base_price, _ = _NATIVE.get(chain, _DEFAULT_NATIVE)
+    out[""] = (symbol, token_price(chain, "", base_price))
+    if family == BITCOIN:
+        for token, symbol, base_price, _ in _INSCRIPTIONS:
+            out[token_key(token)] = (symbol, token_price(chain, token, base_price))
+    elif family not in (LITECOIN, DOGECOIN):
+        for symbol, base_price, _ in _TOKENS.get(family, _TOKENS[EVM]):
+            contract = _token_address(family, chain, symbol)
+            if chain == SEED_CHAIN:
+                contract = _seed_contracts().get(symbol, contract)
+            out[token_key(contract)] = (symbol, token_price(chain, contract, base_price))
+    if chain in RISK_FILTER_CHAINS:
+        for symbol, base_price in _RISK_TOKENS:
+            contract = _token_address(family, chain, symbol)
+            out[token_key(contract)] = (symbol, token_price(chain, contract, base_price))
+    if chain == SEED_CHAIN:
+        for asset in seed_assets():
+            out.setdefault(token_key(asset.token_address), (asset.symbol, asset.token_price))
+    return out
+
+
+def known_token(chain: str, token_address: str) -> tuple[str, str] | None:
+    """``(symbol, price)`` of a token the generated wallets know on ``chain`` (the price every
+    wallet holding it shows; ``"0"``: unpriced), ``None`` for any other token."""
+    return _catalogue(chain).get(token_key(token_address))

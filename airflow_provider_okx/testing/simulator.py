@@ -18,6 +18,7 @@ from airflow_provider_okx.testing.admin import PREFIX as ADMIN_PREFIX
 from airflow_provider_okx.testing.admin import AdminApi, is_loopback
 from airflow_provider_okx.testing.auth import ApiKey, RateLimiter, check_request
 from airflow_provider_okx.testing.endpoints import (
+    LEDGER_ENDPOINTS,
     ROUTES,
     BalanceApi,
     Reply,
@@ -26,6 +27,8 @@ from airflow_provider_okx.testing.endpoints import (
     not_found,
 )
 from airflow_provider_okx.testing.faults import Fault, FaultQueue
+from airflow_provider_okx.testing.history import HistoryApi, HistoryOptions
+from airflow_provider_okx.testing.ledger import LedgerEntry
 from airflow_provider_okx.testing.server import SimulatorHTTPServer
 from airflow_provider_okx.testing.wallets import SEED_ADDRESS, SEED_CHAIN, WalletBook
 
@@ -118,6 +121,11 @@ class OkxSimulator:
         non-loopback address.
     :param v5_flat_token_list: answer the v5 specific-token POST with a flat list of tokens as
         ``data`` (the shape older OKX docs show) instead of ``data[].tokenAssets``.
+
+    It also keeps a ledger (:mod:`.ledger`): dated transactions, served as the transaction
+    history and added to the balances up to the simulator's "now" (:meth:`set_now`; the
+    server clock unless set). ``history_repeat_boundary`` and ``history_trailing_empty_page``
+    (:class:`~.history.HistoryOptions`) change how the history pages.
     """
 
     def __init__(
@@ -152,6 +160,8 @@ class OkxSimulator:
         self.max_recorded = max_recorded
         self.admin = admin
         self.v5_flat_token_list = v5_flat_token_list
+        self.history_repeat_boundary = False
+        self.history_trailing_empty_page = False
         self.unsupported_chains: set[str] = set()
         self.requests: list[RecordedRequest] = []
         self._trimmed = 0  # requests dropped from the front of the log by max_recorded
@@ -161,7 +171,9 @@ class OkxSimulator:
         self._faults = FaultQueue()
         self._limiter = RateLimiter()
         self._book = WalletBook()
+        self._book.ledger.clock = self.server_time
         self._api = BalanceApi(self._book)
+        self._history = HistoryApi(self._book)
         self._api.warm(SEED_ADDRESS, [SEED_CHAIN])
         self._admin = AdminApi(self, allow_remote=not is_loopback(host))
         self._server: SimulatorHTTPServer | None = None
@@ -392,15 +404,81 @@ class OkxSimulator:
         """Drop every balance and price override (the deterministic portfolios remain)."""
         self._book.clear()
 
+    # --- the ledger -----------------------------------------------------------------------
+
+    def add_transaction(
+        self,
+        address: str,
+        chain_index: str | int,
+        token_address: str,
+        amount: str | int | Decimal,
+        direction: str,
+        *,
+        time: Any = None,
+        tx_hash: str | None = None,
+        counterparty: str | None = None,
+        fee: str | int | Decimal = "0",
+        status: str = "success",
+        symbol: str | None = None,
+        item_type: str | None = None,
+    ) -> LedgerEntry:
+        """Add one record to a wallet's history; it moves the wallet's balances from its
+        ``time`` on (default: "now"). See :mod:`.ledger` for what each status moves.
+
+        :param direction: ``"in"``, ``"out"`` or ``"self"``, relative to ``address``.
+        :param time: an aware datetime, ISO 8601 text with a zone, or ms since the epoch.
+        :param fee: the transaction's fee in the native coin, paid by the wallet when it sent
+            the transaction (once per ``tx_hash``).
+        :param tx_hash: default a hash derived from the record; give one to make records of
+            one transaction (a swap: one ``out`` and one ``in`` with one hash).
+        :raises ValueError: naming the field, for a bad value or a record that would take a
+            balance below zero.
+        """
+        return self._book.add_transaction(
+            address,
+            chain_index,
+            token_address=token_address,
+            amount=amount,
+            direction=direction,
+            time=time,
+            tx_hash=tx_hash,
+            counterparty=counterparty,
+            fee=fee,
+            status=status,
+            symbol=symbol,
+            item_type=item_type,
+        )
+
+    def hide_transaction(self, address: str, chain_index: str | int, tx_hash: str) -> int:
+        """A fault: leave the records of ``tx_hash`` out of the wallet's history while they still
+        move its balances (a roll-forward then shows exactly their amount unexplained).
+        Returns how many records were hidden (0: no such transaction)."""
+        return self._book.ledger.hide(address, str(chain_index).strip(), tx_hash)
+
+    def set_now(self, when: Any) -> int | None:
+        """Fix the simulator's "now" (aware datetime, ISO 8601 text or ms); ``None`` follows
+        the server clock again. Balances, history and prices are as of "now"."""
+        return self._book.ledger.set_now(when)
+
+    @property
+    def now_ms(self) -> int:
+        """The simulator's "now" in ms since the epoch."""
+        return self._book.ledger.now_ms()
+
+    def clear_transactions(self) -> None:
+        """Drop every ledger entry; "now" follows the server clock again."""
+        self._book.ledger.clear()
+
     def add_key(self, api_key: str, secret_key: str, passphrase: str) -> None:
         """Accept another API key (each key has its own rate-limit bucket)."""
         self._keys[api_key] = ApiKey(api_key, secret_key, passphrase)
 
     def reset(self) -> None:
-        """Forget requests, faults, balance overrides, rate-limit state and recorded errors."""
+        """Forget requests, faults, balance overrides, the ledger, rate-limit state and errors."""
         self.clear_requests()
         self.clear_faults()
         self.clear_balances()
+        self.clear_transactions()
         self._limiter.reset()
         self.errors.clear()
 
@@ -474,6 +552,9 @@ class OkxSimulator:
                 reply = Reply(reply.status, reply.body, reply.code, (("Retry-After", "1"),))
             return reply
         unsupported = frozenset(str(chain) for chain in self.unsupported_chains)
+        if route.name in LEDGER_ENDPOINTS:
+            options = HistoryOptions(self.history_repeat_boundary, self.history_trailing_empty_page)
+            return self._history.answer(route, request, unsupported, options)
         return self._api.answer(route, request, unsupported, v5_flat_token_list=self.v5_flat_token_list)
 
 

@@ -8,8 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from airflow_provider_okx.testing.assets import Asset, display_address, token_key, wallet_key
-from airflow_provider_okx.testing.portfolios import base_assets
+from airflow_provider_okx.testing.assets import EXACT, Asset, display_address, plain, token_key, wallet_key
+from airflow_provider_okx.testing.ledger import Ledger, LedgerEntry
+from airflow_provider_okx.testing.portfolios import base_assets, known_token
 
 
 @dataclass
@@ -48,9 +49,13 @@ class WalletBook:
     address)``) and so to every wallet holding it. A balance sequence advances once per balance
     request that reads its wallet and chain: the k-th such request (counting from when the
     sequence was set) sees ``balances[min(k, n-1)]``.
+
+    The :attr:`ledger`'s movements up to its "now" are added to these holdings (which are
+    then the opening balances of the tokens the ledger moves): see :mod:`.ledger`.
     """
 
     def __init__(self) -> None:
+        self.ledger = Ledger()
         self._lock = threading.Lock()
         self._overrides: dict[tuple[str, str], dict[str, _Override]] = {}
         self._reads: dict[tuple[str, str], int] = {}
@@ -124,26 +129,69 @@ class WalletBook:
             self._price_chains.clear()
 
     def touches(self, address: str, chains: Iterable[str]) -> bool:
-        """Whether any override applies to ``address`` on one of ``chains``."""
+        """Whether any override or ledger entry applies to ``address`` on one of ``chains``."""
+        chains = list(chains)
         key = wallet_key(address)
         with self._lock:
-            return any((key, chain) in self._overrides or chain in self._price_chains for chain in chains)
+            overridden = any(
+                (key, chain) in self._overrides or chain in self._price_chains for chain in chains
+            )
+        return overridden or self.ledger.touches(address, chains)
+
+    def price(self, chain: str, token_address: str) -> str | None:
+        """A token's price as every wallet shows it: the override, else the generated one;
+        ``None`` for a token neither knows."""
+        with self._lock:
+            override = self._prices.get((chain, token_key(token_address)))
+        if override is not None:
+            return override
+        known = known_token(chain, token_address)
+        return None if known is None else known[1]
 
     def assets(self, address: str, chain: str) -> list[Asset]:
-        """The wallet's holdings on ``chain`` with overrides applied; one read of any sequence."""
+        """The wallet's holdings on ``chain`` with overrides and the ledger up to its "now"
+        applied; one read of any sequence."""
+        opening = self._opening(address, chain, advance=True)
+        entries = self.ledger.entries(address, chain)
+        if entries:
+            opening = self._apply(address, chain, opening, Ledger.movements(entries, self.ledger.now_ms()))
+        return self._priced(chain, opening)
+
+    def add_transaction(self, address: str, chain_index: str | int, **fields: object) -> LedgerEntry:
+        """Add one record to the wallet's ledger (see :meth:`.ledger.Ledger.build` for the
+        fields). Refused, naming the field, when it would take a balance below zero at any
+        time, or gives one transaction two fees."""
+        chain = chain_text(chain_index)
+        opening = self._opening(str(address).strip(), chain, advance=False)
+        if fields.get("symbol") is None and isinstance(fields.get("token_address"), str):
+            token = token_key(str(fields["token_address"]).strip())
+            same = [a.symbol for a in opening if token_key(a.token_address) == token]
+            known = known_token(chain, token)
+            fields["symbol"] = same[0] if same else known[0] if known else "TKN"
+        entry = self.ledger.build(address, chain, **fields)  # type: ignore[arg-type]
+        self.ledger.check_fee(entry)
+        held = {token_key(a.token_address): Decimal(a.balance) for a in opening}
+        entries = [*self.ledger.entries(entry.address, chain), entry]
+        for key, (lowest, when) in self.ledger.lowest_balances(entries, held).items():
+            if lowest < 0 and key in (token_key(entry.token_address), ""):
+                field = "amount" if key == token_key(entry.token_address) else "fee"
+                what = "the native coin" if key == "" else f"token {entry.token_address}"
+                raise ValueError(
+                    f"{field}: the wallet's balance of {what} on chain {chain} would be "
+                    f"{plain(lowest)} after the record at {when} ms (the ledger never goes below zero)"
+                )
+        self.ledger.add(entry)
+        return entry
+
+    def _opening(self, address: str, chain: str, *, advance: bool) -> list[Asset]:
         key = wallet_key(address)
         base = list(base_assets(address, chain))
         with self._lock:
             overrides = list(self._overrides.get((key, chain), {}).values())
             step = self._reads.get((key, chain), 0)
-            if any(o.sequence for o in overrides):
+            if advance and any(o.sequence for o in overrides):
                 self._reads[(key, chain)] = step + 1
-            prices = (
-                {token: price for (c, token), price in self._prices.items() if c == chain}
-                if chain in self._price_chains
-                else {}
-            )
-        if not overrides and not prices:
+        if not overrides:
             return base
         index = {token_key(a.token_address): i for i, a in enumerate(base)}
         for override in overrides:
@@ -163,11 +211,44 @@ class WalletBook:
                         address=display_address(address),
                     )
                 )
-        if prices:
-            base = [
-                replace(asset, token_price=prices[token_key(asset.token_address)])
-                if token_key(asset.token_address) in prices
-                else asset
-                for asset in base
-            ]
         return base
+
+    def _apply(
+        self, address: str, chain: str, assets: list[Asset], moved: dict[str, tuple[str, str, Decimal]]
+    ) -> list[Asset]:
+        index = {token_key(a.token_address): i for i, a in enumerate(assets)}
+        for key, (token, symbol, delta) in moved.items():
+            where = index.get(key)
+            if where is not None:
+                if delta:
+                    held = assets[where]
+                    assets[where] = held.with_balance(plain(EXACT.add(Decimal(held.balance), delta)))
+                continue
+            known = known_token(chain, token)
+            assets.append(
+                Asset(
+                    chain_index=chain,
+                    token_address=token,
+                    symbol=symbol or (known[0] if known else "TKN"),
+                    balance=plain(delta),
+                    token_price=known[1] if known else "0",
+                    address=display_address(address),
+                )
+            )
+        return assets
+
+    def _priced(self, chain: str, base: list[Asset]) -> list[Asset]:
+        with self._lock:
+            prices = (
+                {token: price for (c, token), price in self._prices.items() if c == chain}
+                if chain in self._price_chains
+                else {}
+            )
+        if not prices:
+            return base
+        return [
+            replace(asset, token_price=prices[token_key(asset.token_address)])
+            if token_key(asset.token_address) in prices
+            else asset
+            for asset in base
+        ]
