@@ -259,3 +259,43 @@ def test_chains_of_a_wallet_are_asked_together_by_watermark(db):
         (COLD, ("1", "8453"), START + datetime.timedelta(hours=2) - DEFAULT_OVERLAP, None),
     ]
     assert len(rows(table)) == 5
+
+
+# --- over the simulator (real HTTP) ----------------------------------------------------------
+
+
+def test_idempotent_and_incremental_over_the_simulator(okx_simulator_connection, db):
+    sim = okx_simulator_connection
+    conn_id, rows = db
+    table = f"okx_tx_t{next(_tables)}"
+    now = datetime.datetime.now(UTC).replace(microsecond=0)
+    sim.set_now(now)
+    for n in range(45):  # more than two pages of one chain (20 a page), two chains
+        when = now - datetime.timedelta(days=10) + datetime.timedelta(hours=n)
+        sim.add_transaction(COLD, "1" if n % 3 else "8453", "", f"0.{n + 1:018d}", "in", time=when)
+    sim.add_transaction(COLD, "1", "", "0.5", "out", time=now - datetime.timedelta(days=1), fee="0.000021")
+
+    def load() -> dict[str, Any]:
+        operator = OkxTransactionsToSqlOperator(
+            task_id="load", sql_conn_id=conn_id, table=table, wallets={"cold": COLD}, chains="1,8453"
+        )
+        return run(operator)
+
+    first = load()
+    assert (first["records"], first["inserted"]) == (46, 46)
+    assert len(rows(table)) == 46
+    fee = [
+        dict(zip(COLUMNS, r, strict=True)) for r in rows(table) if str(r[COLUMNS.index("direction")]) == "out"
+    ]
+    assert Decimal(str(fee[0]["tx_fee"])) == Decimal("0.000021") and Decimal(
+        str(fee[0]["amount"])
+    ) == Decimal("0.5")
+    before = sim.count(endpoint="transactions")
+    again = load()
+    assert again["inserted"] == 0 and len(rows(table)) == 46  # a rerun adds no row
+    assert sim.count(endpoint="transactions") - before <= 2  # from the watermark: one short window
+    late = now + datetime.timedelta(minutes=30)
+    sim.set_now(late)
+    sim.add_transaction(COLD, "8453", "", "3", "in", time=late - datetime.timedelta(minutes=5))
+    third = load()
+    assert third["inserted"] == 1 and len(rows(table)) == 47
