@@ -187,3 +187,61 @@ def test_balance_threshold_dag_end_to_end(okx_simulator):
     # read the wallet's all-token-balances (the same question in both modes).
     assert sim.count(endpoint="token_balances") == 0
     assert sim.count(endpoint="all_token_balances") == 2
+
+
+def test_month_end_close_dag_end_to_end(okx_simulator, okx_api_pool, tmp_path):
+    """Two closes: the first has nothing to roll forward from; before the second, the wallets
+    move (one transfer hidden from the history): the second loads the month's transactions,
+    rolls forward (every balance explained but the hidden one, exactly) and its alert fails."""
+    sim = okx_simulator
+    hot = "0x8f3cf7ad23cd3cadbd9735aff958023239c6a063"
+    output = tmp_path / "close"
+    env = {
+        "AIRFLOW_CONN_OKX_DEFAULT": sim.connection_json(rate_limit_rps=50),
+        "OKX_CLOSE_URI": f"file://{output}",
+    }
+    now = datetime.datetime.now(datetime.timezone.utc)
+    month_ago = now - datetime.timedelta(days=35)
+    for days in range(0, 35, 5):  # the last weeks' history, some of it in the closed month
+        sim.add_transaction(hot, "1", "", "0.01", "in", time=month_ago + datetime.timedelta(days=days))
+    today = now.date().isoformat()
+    airflow_dags_test("okx_month_end_close", EXAMPLES, env, today)
+    first = json.loads((output / today / "summary.json").read_text())
+    assert first["roll_forward"] is None and first["valuation"]["mode"] == "cutoff"
+
+    sim.add_transaction(hot, "1", "", "0.25", "out", fee="0.00042")
+    hidden = sim.add_transaction(hot, "8453", "", "0.5", "in")
+    sim.hide_transaction(hot, "8453", hidden.tx_hash)
+    tomorrow = (now.date() + datetime.timedelta(days=1)).isoformat()
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    run_env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES), **env}
+    proc = subprocess.run(
+        [airflow, "dags", "test", "okx_month_end_close", tomorrow],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = proc.stdout + proc.stderr
+    assert "balance(s) changed by more than their transactions explain" in log, log[-6000:]
+    second = json.loads((output / tomorrow / "summary.json").read_text())
+    section = second["roll_forward"]
+    assert section["opening_date"] == today
+    (difference,) = [row for row in section["rows"] if row["status"] != "reconciled"]
+    assert (difference["wallet_label"], difference["chain_index"], difference["token_address"]) == (
+        "treasury-hot",
+        "8453",
+        "",
+    )
+    assert difference["unexplained"] == "0.5"  # exactly the hidden transfer
+    hot_eth = next(
+        r
+        for r in section["rows"]
+        if r["wallet_label"] == "treasury-hot" and r["chain_index"] == "1" and not r["token_address"]
+    )
+    assert (hot_eth["outflow"], hot_eth["fees"], hot_eth["status"]) == ("0.25", "0.00042", "reconciled")
+    # The warehouse holds the closed month's transactions, each once.
+    with sqlite3.connect(output / "warehouse.sqlite") as conn:
+        stored = conn.execute("SELECT tx_time, movement_id FROM okx_transactions").fetchall()
+    assert stored and len({movement for _, movement in stored}) == len(stored)
+    assert len({tx_time[:7] for tx_time, _ in stored}) == 1  # one calendar month

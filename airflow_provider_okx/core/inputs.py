@@ -281,4 +281,6 @@ def parse_moment(value: object, field: str) -> datetime.datetime | None:
             raise OkxInvalidInputError(field, value, "expected an ISO 8601 date and time") from None
     if moment.utcoffset() is None:
         raise OkxInvalidInputError(field, value, "expected a time with its time zone (UTC: ...Z)")
-    return moment.astimezone(datetime.timezone.utc)
+    # A plain datetime: pendulum's (what Airflow renders) loses a datetime.timezone on arithmetic.
+    utc = moment.astimezone(datetime.timezone.utc)
+    return datetime.datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=datetime.timezone.utc)

@@ -1,18 +1,20 @@
 """Month-end close: the month's transactions in the warehouse, a roll-forward report valued at
 the cut-off, and an alert when a balance changed by more than its transactions explain.
 
-- ``load_transactions`` loads every transaction record of the wallets in the month
-  (``data_interval_start`` to ``data_interval_end``) into the ``okx_transactions`` table of the
+- ``close_report`` publishes the treasury report with ``roll_forward=True`` (per wallet, chain
+  and token: opening + inflow - outflow - fees = expected closing, against the closing
+  balance, since the previous report under ``output_uri``) and ``valuation_time`` at the cut-off
+  (00:00 UTC on the first of the month the run's period ends in): every holding valued at
+  OKX's historical index price then, each row saying which price it got.
+- ``load_transactions`` (after the report) loads every transaction record of the wallets in
+  the month
+  (the month before the cut-off) into the ``okx_transactions`` table of
+  the
   ``okx_warehouse`` connection: exact, idempotent (a rerun adds no row) and incremental (a rerun
   asks OKX only from what the table already holds, minus an hour). Without configuration the
   warehouse is an embedded SQLite file, ``warehouse.sqlite`` next to the reports; set
   ``AIRFLOW_CONN_OKX_WAREHOUSE`` (e.g. ``postgres://user:pass@host:5432/analytics``) or
   ``OKX_WAREHOUSE_CONN_ID`` to load elsewhere.
-- ``close_report`` publishes the treasury report with ``roll_forward=True`` (per wallet, chain
-  and token: opening + inflow - outflow - fees = expected closing, against the closing
-  balance, since the previous report under ``output_uri``) and ``valuation_time`` at the cut-off
-  (``data_interval_end``, 00:00 UTC on the first of the next month): every holding valued at
-  OKX's historical index price then, each row saying which price it got.
 - ``check_differences`` fails when any balance's unexplained difference is above
   ``tolerance_usd`` (or cannot be valued), or when a wallet could not be reconciled: the books
   do not close until someone explains it. The report page lists those differences first.
@@ -42,6 +44,10 @@ except ImportError:  # Airflow 2.10 / 2.11
     from airflow.models.param import Param
 
 OKX_API_POOL = "okx_api"
+# The cut-off: 00:00 UTC on the first day of the month the run's period ends in (a scheduled
+# @monthly run: its data_interval_end; a manual run, whose interval is empty: the month before).
+CUTOFF = "{{ data_interval_end.in_timezone('UTC').start_of('month') }}"
+MONTH_START = "{{ data_interval_end.in_timezone('UTC').start_of('month').subtract(months=1) }}"
 DEFAULT_WALLETS = {
     "treasury-cold": "0xEd0C6079229E2d407672a117c22b62064f4a4312",
     "treasury-hot": "0x8f3cf7ad23cd3cadbd9735aff958023239c6a063",
@@ -97,8 +103,8 @@ cut-off price) that does not fail `check_differences`.
         chains="{{ params.chains }}",
         table="okx_transactions",
         sql_conn_id=WAREHOUSE_CONN_ID,
-        begin="{{ data_interval_start }}",
-        end="{{ data_interval_end }}",
+        begin=MONTH_START,
+        end=CUTOFF,
     )
 
     close_report = OkxTreasuryReportOperator(
@@ -107,7 +113,7 @@ cut-off price) that does not fail `check_differences`.
         chains="{{ params.chains }}",
         output_uri="{{ params.output_uri }}",
         roll_forward=True,
-        valuation_time="{{ data_interval_end }}",
+        valuation_time=CUTOFF,
         report_asset="okx_month_end_close",
     )
 
@@ -145,5 +151,6 @@ cut-off price) that does not fail `check_differences`.
             )
         return {"checked": True, "over_tolerance": []}
 
-    load_transactions >> close_report
+    # After the report, so the default SQLite file's folder (the report folder) exists.
+    close_report >> load_transactions
     check_differences(close_report.output)

@@ -259,6 +259,9 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
             ]
             progress = _Progress(self.log, len(windows))
             for label, address, group_chains, start in windows:
+                if start is not None and end is not None and start >= end:
+                    progress.window_done()  # an empty window: nothing to ask
+                    continue
                 with failing_fast_on_permanent_errors():
                     pages = self.hook.iter_transaction_pages(address, group_chains, begin=start, end=end)
                     self._load_window(
