@@ -199,6 +199,10 @@ def test_month_end_close_dag_end_to_end(okx_simulator, okx_api_pool, tmp_path):
     env = {
         "AIRFLOW_CONN_OKX_DEFAULT": sim.connection_json(rate_limit_rps=50),
         "OKX_CLOSE_URI": f"file://{output}",
+        # explicit: importing an example DAG in this process (another test) sets its default
+        "AIRFLOW_CONN_OKX_WAREHOUSE": json.dumps(
+            {"conn_type": "sqlite", "host": str(output / "warehouse.sqlite")}
+        ),
     }
     now = datetime.datetime.now(datetime.timezone.utc)
     month_ago = now - datetime.timedelta(days=35)
