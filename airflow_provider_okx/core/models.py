@@ -441,12 +441,6 @@ def parse_iso_z(raw: object, field: str) -> datetime:
     return value.astimezone(timezone.utc)
 
 
-def _aware_utc(value: object, field: str) -> datetime:
-    if not isinstance(value, datetime) or value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{field}: {shorten(value)} is not an aware datetime")
-    return value.astimezone(timezone.utc)
-
-
 def _addresses(raw: object, field: str) -> tuple[str, ...]:
     """OKX's ``from``/``to``: a list of ``{address, amount}``; a multisig's signers are
     comma-joined in one ``address``. Returns the addresses, split, in order, without repeats."""

@@ -132,7 +132,29 @@ def _admin_parser() -> argparse.ArgumentParser:
         "--header", action="append", default=[], metavar="K=V", help="add a response header (repeatable)"
     )
     commands.add_parser("clear-faults", help="drop every injected fault")
-    commands.add_parser("reset", help="forget requests, faults, overrides and rate-limit state")
+    commands.add_parser("reset", help="forget requests, faults, overrides, the ledger and rate limits")
+    tx = commands.add_parser("add-transaction", help="add one record to a wallet's ledger")
+    tx.add_argument("address")
+    tx.add_argument("chain", metavar="CHAIN", help="chain index, e.g. 1")
+    tx.add_argument("token", metavar="TOKEN", help="token contract address ('' for the native coin)")
+    tx.add_argument("amount", metavar="AMOUNT", help="exact decimal magnitude, e.g. 1.5")
+    tx.add_argument("direction", choices=("in", "out", "self"), help="relative to the wallet")
+    tx.add_argument(
+        "--time", metavar="T", help="ISO 8601 with a zone, e.g. 2026-12-01T00:00:00Z (default now)"
+    )
+    tx.add_argument("--fee", metavar="F", help="the transaction's fee in the native coin (default 0)")
+    tx.add_argument("--status", choices=("success", "fail", "pending"), help="default success")
+    tx.add_argument("--tx-hash", metavar="H", help="default: derived from the record")
+    tx.add_argument("--counterparty", metavar="A", help="the other side's address")
+    tx.add_argument("--symbol", metavar="S", help="the token's symbol")
+    hide = commands.add_parser("hide-transaction", help="fault: leave a transaction out of the history")
+    hide.add_argument("address")
+    hide.add_argument("chain", metavar="CHAIN")
+    hide.add_argument("tx_hash", metavar="TX_HASH")
+    commands.add_parser("clear-transactions", help="drop the whole ledger")
+    now = commands.add_parser("set-now", help="fix the simulator's now ('clock' to follow the clock)")
+    now.add_argument("now", metavar="NOW", help="ISO 8601 with a zone, or 'clock'")
+    commands.add_parser("now", help="the simulator's now")
     return parser
 
 
@@ -186,6 +208,28 @@ def admin(argv: list[str]) -> int:
             answer = client.inject(**_fault(args, parser))
         elif args.command == "clear-faults":
             answer = client.clear_faults()
+        elif args.command == "add-transaction":
+            answer = client.add_transaction(
+                args.address,
+                args.chain,
+                args.token,
+                args.amount,
+                args.direction,
+                time=args.time,
+                fee=args.fee,
+                status=args.status,
+                tx_hash=args.tx_hash,
+                counterparty=args.counterparty,
+                symbol=args.symbol,
+            )
+        elif args.command == "hide-transaction":
+            answer = client.hide_transaction(args.address, args.chain, args.tx_hash)
+        elif args.command == "clear-transactions":
+            answer = client.clear_transactions()
+        elif args.command == "set-now":
+            answer = client.set_now(None if args.now == "clock" else args.now)
+        elif args.command == "now":
+            answer = client.now()
         else:
             answer = client.reset()
     except AdminCallError as error:

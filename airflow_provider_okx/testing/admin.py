@@ -15,7 +15,16 @@ Amounts are JSON strings (an int is accepted too); a JSON number with a fraction
 ``PUT /_admin/prices``     ``{"chain_index", "token_address", "price"}``: every wallet
 ``POST /_admin/faults``    the :class:`~.faults.Fault` fields -> ``{"pending": n}``
 ``DELETE /_admin/faults``  drop every injected fault
-``POST /_admin/reset``     requests, faults, overrides, rate-limit buckets
+``POST /_admin/reset``     requests, faults, overrides, the ledger, rate-limit buckets
+``POST /_admin/transactions``  ``{"address", "chain_index", "token_address", "amount",
+                           "direction", "time"?, "tx_hash"?, "counterparty"?, "fee"?,
+                           "status"?, "symbol"?, "item_type"?}`` -> the record added
+``DELETE /_admin/transactions``  drop the whole ledger
+``POST /_admin/transactions/generate``  ``{"address", "chain_index", "count", "begin", "end"?}``
+                           -> ``{"added": n}`` (deterministic records, see :mod:`.ledger`)
+``POST /_admin/transactions/hide``  ``{"address", "chain_index", "tx_hash"}`` -> ``{"hidden": n}``
+``GET /_admin/now``        ``{"now": ISO 8601 Z, "fixed": bool}``
+``PUT /_admin/now``        ``{"now": ISO 8601 with a zone | ms | null}`` (null: the clock)
 =========================  ==================================================================
 
 Only loopback peers are answered unless the simulator was bound to a non-loopback host.
@@ -32,6 +41,7 @@ from urllib.parse import parse_qs
 
 from airflow_provider_okx.testing.endpoints import Reply, Request, dumps
 from airflow_provider_okx.testing.faults import Fault
+from airflow_provider_okx.testing.ledger import LedgerEntry, ms_iso
 
 if TYPE_CHECKING:
     from airflow_provider_okx.testing.simulator import OkxSimulator, RecordedRequest
@@ -214,6 +224,12 @@ class AdminApi:
             ("POST", "faults"): self._inject,
             ("DELETE", "faults"): self._clear_faults,
             ("POST", "reset"): self._reset,
+            ("POST", "transactions"): self._add_transaction,
+            ("DELETE", "transactions"): self._clear_transactions,
+            ("POST", "transactions/hide"): self._hide_transaction,
+            ("POST", "transactions/generate"): self._generate,
+            ("GET", "now"): self._now,
+            ("PUT", "now"): self._set_now,
         }
 
     def answer(self, request: Request) -> Reply:
@@ -293,6 +309,116 @@ class AdminApi:
     def _reset(self, request: Request) -> dict[str, Any]:
         self.sim.reset()
         return {"ok": True}
+
+    def _add_transaction(self, request: Request) -> dict[str, Any]:
+        payload = _object(
+            request.body,
+            TRANSACTION_FIELDS,
+            ("address", "chain_index", "token_address", "amount", "direction"),
+        )
+        fee = "0" if payload.get("fee") is None else _amount(payload, "fee")
+        entry = self.sim.add_transaction(
+            _text(payload, "address", empty=False),
+            _chain(payload),
+            _text(payload, "token_address"),
+            _amount(payload, "amount"),
+            _text(payload, "direction", empty=False),
+            time=_time(payload, "time"),
+            tx_hash=_optional_text(payload, "tx_hash"),
+            counterparty=_optional_text(payload, "counterparty"),
+            fee=fee,
+            status=_optional_text(payload, "status") or "success",
+            symbol=_optional_text(payload, "symbol"),
+            item_type=_optional_text(payload, "item_type"),
+        )
+        return {"ok": True, "transaction": entry_summary(entry)}
+
+    def _clear_transactions(self, request: Request) -> dict[str, Any]:
+        self.sim.clear_transactions()
+        return {"ok": True}
+
+    def _hide_transaction(self, request: Request) -> dict[str, Any]:
+        fields = ("address", "chain_index", "tx_hash")
+        payload = _object(request.body, fields, fields)
+        hidden = self.sim.hide_transaction(
+            _text(payload, "address", empty=False), _chain(payload), _text(payload, "tx_hash", empty=False)
+        )
+        if not hidden:
+            raise AdminError(404, "tx_hash: no visible record of this transaction in that wallet's ledger")
+        return {"hidden": hidden}
+
+    def _generate(self, request: Request) -> dict[str, Any]:
+        payload = _object(
+            request.body,
+            ("address", "chain_index", "count", "begin", "end"),
+            ("address", "chain_index", "count", "begin"),
+        )
+        count = payload["count"]
+        if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 1_000_000:
+            raise AdminError(400, "count must be an integer from 0 to 1000000")
+        added = self.sim.generate_history(
+            _text(payload, "address", empty=False),
+            _chain(payload),
+            count,
+            begin=_time(payload, "begin"),
+            end=_time(payload, "end"),
+        )
+        return {"added": added}
+
+    def _now(self, request: Request) -> dict[str, Any]:
+        return {"now": ms_iso(self.sim.now_ms), "fixed": self.sim.now_is_fixed}
+
+    def _set_now(self, request: Request) -> dict[str, Any]:
+        payload = _object(request.body, ("now",), ("now",))
+        self.sim.set_now(_time(payload, "now"))
+        return self._now(request)
+
+
+def entry_summary(entry: LedgerEntry) -> dict[str, Any]:
+    """One ledger record as the admin API shows it (amounts as exact strings)."""
+    return {
+        "address": entry.address,
+        "chain_index": entry.chain_index,
+        "tx_hash": entry.tx_hash,
+        "time": ms_iso(entry.time_ms),
+        "token_address": entry.token_address,
+        "symbol": entry.symbol,
+        "amount": format(entry.amount, "f"),
+        "direction": entry.direction,
+        "counterparty": entry.counterparty,
+        "fee": format(entry.fee, "f"),
+        "status": entry.status,
+        "item_type": entry.item_type,
+    }
+
+
+TRANSACTION_FIELDS = (
+    "address",
+    "chain_index",
+    "token_address",
+    "amount",
+    "direction",
+    "time",
+    "tx_hash",
+    "counterparty",
+    "fee",
+    "status",
+    "symbol",
+    "item_type",
+)
+
+
+def _optional_text(payload: Mapping[str, Any], name: str) -> str | None:
+    return None if payload.get(name) is None else _text(payload, name, empty=False)
+
+
+def _time(payload: Mapping[str, Any], name: str) -> str | int | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not (_is_text(value) or isinstance(value, int)):
+        raise AdminError(400, f"{name} must be an ISO 8601 time with a zone, or milliseconds since 1970")
+    return value
 
 
 def _json(payload: object, status: int = 200) -> Reply:

@@ -131,8 +131,79 @@ class AdminClient:
         return self._ok(self.call("DELETE", "faults"))
 
     def reset(self) -> dict[str, Any]:
-        """Forget requests, faults, overrides and rate-limit state."""
+        """Forget requests, faults, overrides, the ledger and rate-limit state."""
         return self._ok(self.call("POST", "reset"))
+
+    def add_transaction(
+        self,
+        address: str,
+        chain_index: str | int,
+        token_address: str,
+        amount: str | int | Decimal,
+        direction: str,
+        *,
+        time: str | int | None = None,
+        tx_hash: str | None = None,
+        counterparty: str | None = None,
+        fee: str | int | Decimal | None = None,
+        status: str | None = None,
+        symbol: str | None = None,
+        item_type: str | None = None,
+    ) -> dict[str, Any]:
+        """Add one record to a wallet's ledger: ``{"ok", "transaction": {...}}``.
+
+        :param time: ISO 8601 with a zone (``"2026-12-01T00:00:00Z"``) or ms; default "now".
+        """
+        payload: dict[str, Any] = {
+            "address": address,
+            "chain_index": str(chain_index),
+            "token_address": token_address,
+            "amount": _amount(amount, "amount"),
+            "direction": direction,
+        }
+        if fee is not None:
+            payload["fee"] = _amount(fee, "fee")
+        optional = {"time": time, "tx_hash": tx_hash, "counterparty": counterparty, "status": status}
+        optional.update(symbol=symbol, item_type=item_type)
+        payload.update({name: value for name, value in optional.items() if value is not None})
+        return self._ok(self.call("POST", "transactions", payload))
+
+    def hide_transaction(self, address: str, chain_index: str | int, tx_hash: str) -> dict[str, Any]:
+        """Leave ``tx_hash`` out of the wallet's history (its balances keep it): ``{"hidden": n}``."""
+        payload = {"address": address, "chain_index": str(chain_index), "tx_hash": tx_hash}
+        return self._ok(self.call("POST", "transactions/hide", payload))
+
+    def generate_history(
+        self,
+        address: str,
+        chain_index: str | int,
+        count: int,
+        *,
+        begin: str | int,
+        end: str | int | None = None,
+    ) -> dict[str, Any]:
+        """Add ``count`` deterministic records over ``[begin, end)`` (default end: now): ``{"added": n}``."""
+        payload: dict[str, Any] = {
+            "address": address,
+            "chain_index": str(chain_index),
+            "count": count,
+            "begin": begin,
+        }
+        if end is not None:
+            payload["end"] = end
+        return self._ok(self.call("POST", "transactions/generate", payload))
+
+    def clear_transactions(self) -> dict[str, Any]:
+        """Drop the whole ledger."""
+        return self._ok(self.call("DELETE", "transactions"))
+
+    def now(self) -> dict[str, Any]:
+        """``{"now": ISO 8601 Z, "fixed": bool}``: the simulator's "now"."""
+        return self._ok(self.call("GET", "now"))
+
+    def set_now(self, now: str | int | None) -> dict[str, Any]:
+        """Fix "now" (ISO 8601 with a zone, or ms); ``None`` follows the clock again."""
+        return self._ok(self.call("PUT", "now", {"now": now}))
 
     @staticmethod
     def _ok(answer: Any) -> dict[str, Any]:

@@ -62,6 +62,12 @@ class LedgerEntry:
     hidden: bool = False
 
     @property
+    def can_lower_a_balance(self) -> bool:
+        """Whether adding this record may take some balance lower at some time (an outflow,
+        or a fee the wallet pays)."""
+        return self.status != "pending" and self.direction != "in"
+
+    @property
     def sent(self) -> bool:
         """Whether the wallet sent this transaction (and so paid its fee)."""
         return self.direction in ("out", "self")
@@ -174,6 +180,7 @@ class Ledger:
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._lock = threading.Lock()
         self._entries: dict[tuple[str, str], list[LedgerEntry]] = {}
+        self._fees: dict[tuple[str, str], dict[str, Decimal]] = {}
         self._seq = 0
         self._now_ms: int | None = None
         self.clock = clock
@@ -267,16 +274,19 @@ class Ledger:
 
     def check_fee(self, entry: LedgerEntry) -> None:
         """Refuse a record whose fee differs from another record of the same transaction."""
-        for other in self.entries(entry.address, entry.chain_index):
-            if other.tx_hash == entry.tx_hash and other.fee != entry.fee:
-                raise ValueError(
-                    f"fee: {_plain(entry.fee)} differs from {_plain(other.fee)}, the fee of the other "
-                    f"record(s) of transaction {entry.tx_hash}"
-                )
+        with self._lock:
+            other = self._fees.get((wallet_key(entry.address), entry.chain_index), {}).get(entry.tx_hash)
+        if other is not None and other != entry.fee:
+            raise ValueError(
+                f"fee: {_plain(entry.fee)} differs from {_plain(other)}, the fee of the other "
+                f"record(s) of transaction {entry.tx_hash}"
+            )
 
     def add(self, entry: LedgerEntry) -> None:
+        key = (wallet_key(entry.address), entry.chain_index)
         with self._lock:
-            self._entries.setdefault((wallet_key(entry.address), entry.chain_index), []).append(entry)
+            self._entries.setdefault(key, []).append(entry)
+            self._fees.setdefault(key, {}).setdefault(entry.tx_hash, entry.fee)
 
     def hide(self, address: str, chain: str, tx_hash: str) -> int:
         """Leave every record of ``tx_hash`` out of the wallet's history (balances keep them).
@@ -295,6 +305,7 @@ class Ledger:
         """Drop every entry (and let "now" follow the clock again)."""
         with self._lock:
             self._entries.clear()
+            self._fees.clear()
             self._now_ms = None
 
     def chains_of(self, address: str) -> list[str]:
@@ -363,3 +374,38 @@ class Ledger:
             ]
         entries.sort(key=lambda e: (e.time_ms, e.seq), reverse=True)
         return entries
+
+
+def generated_history(
+    address: str,
+    chain: str,
+    count: int,
+    *,
+    begin_ms: int,
+    end_ms: int,
+    tokens: list[str],
+) -> list[dict[str, object]]:
+    """``count`` deterministic records for a wallet, evenly spread over ``[begin_ms, end_ms)``
+    (for benchmarks and demos): in cycles of four, native coin in, a token in, half of that
+    native amount out and half of that token out (each out with a fee), so no balance ever
+    falls below its opening. ``tokens``: contracts to move (the native coin when empty)."""
+    if count < 0 or end_ms <= begin_ms:
+        raise ValueError("count: must be >= 0, and end after begin")
+    step = max(1, (end_ms - begin_ms) // max(count, 1))
+    records: list[dict[str, object]] = []
+    came_in: dict[int, tuple[str, str]] = {}
+    for i in range(count):
+        seed = hashlib.sha256(f"okx-sim-history\x1f{wallet_key(address)}\x1f{chain}\x1f{i}".encode()).digest()
+        kind = i % 4
+        token = tokens[seed[0] % len(tokens)] if tokens and kind in (1, 3) else ""
+        record: dict[str, object] = {"time": begin_ms + i * step, "token_address": token}
+        if kind in (0, 1):
+            amount = _plain(Decimal(1000 + int.from_bytes(seed[1:5], "big") % 999_000).scaleb(-6))
+            came_in[kind] = (token, amount)
+            record.update(amount=amount, direction="in")
+        else:
+            token, amount = came_in[kind - 2]
+            half = _plain(EXACT.divide(Decimal(amount), Decimal(2)))
+            record.update(token_address=token, amount=half, direction="out", fee="0.00001")
+        records.append(record)
+    return records

@@ -28,7 +28,7 @@ from airflow_provider_okx.testing.endpoints import (
 )
 from airflow_provider_okx.testing.faults import Fault, FaultQueue
 from airflow_provider_okx.testing.history import HistoryApi, HistoryOptions
-from airflow_provider_okx.testing.ledger import LedgerEntry
+from airflow_provider_okx.testing.ledger import LedgerEntry, generated_history, parse_time
 from airflow_provider_okx.testing.server import SimulatorHTTPServer
 from airflow_provider_okx.testing.wallets import SEED_ADDRESS, SEED_CHAIN, WalletBook
 
@@ -449,6 +449,26 @@ class OkxSimulator:
             item_type=item_type,
         )
 
+    def add_transactions(self, address: str, chain_index: str | int, records: list[dict[str, Any]]) -> int:
+        """Many :meth:`add_transaction` records (their keyword arguments as dicts) at once,
+        checked together: all are added or none. Returns how many were added."""
+        return len(self._book.add_transactions(address, chain_index, records))
+
+    def generate_history(
+        self, address: str, chain_index: str | int, count: int, *, begin: Any, end: Any = None
+    ) -> int:
+        """Add ``count`` deterministic records to a wallet's ledger over ``[begin, end)``
+        (default end: "now"), moving the native coin and up to three of the (non-risk) tokens the
+        wallet holds (see
+        :func:`.ledger.generated_history`). Returns how many were added."""
+        chain = str(chain_index).strip()
+        begin_ms = parse_time(begin, "begin")
+        end_ms = self.now_ms if end is None else parse_time(end, "end")
+        held = self._book.opening(address, chain)
+        tokens = [a.token_address for a in held if a.token_address and not a.is_risk_token][:3]
+        records = generated_history(address, chain, count, begin_ms=begin_ms, end_ms=end_ms, tokens=tokens)
+        return self.add_transactions(address, chain, records)
+
     def hide_transaction(self, address: str, chain_index: str | int, tx_hash: str) -> int:
         """A fault: leave the records of ``tx_hash`` out of the wallet's history while they still
         move its balances (a roll-forward then shows exactly their amount unexplained).
@@ -459,6 +479,11 @@ class OkxSimulator:
         """Fix the simulator's "now" (aware datetime, ISO 8601 text or ms); ``None`` follows
         the server clock again. Balances, history and prices are as of "now"."""
         return self._book.ledger.set_now(when)
+
+    @property
+    def now_is_fixed(self) -> bool:
+        """Whether "now" was set (rather than following the server clock)."""
+        return self._book.ledger.now_is_fixed
 
     @property
     def now_ms(self) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import decimal
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -57,6 +57,7 @@ class WalletBook:
     def __init__(self) -> None:
         self.ledger = Ledger()
         self._lock = threading.Lock()
+        self._adding = threading.Lock()  # a ledger check and its addition, as one step
         self._overrides: dict[tuple[str, str], dict[str, _Override]] = {}
         self._reads: dict[tuple[str, str], int] = {}
         self._prices: dict[tuple[str, str], str] = {}
@@ -161,6 +162,12 @@ class WalletBook:
         """Add one record to the wallet's ledger (see :meth:`.ledger.Ledger.build` for the
         fields). Refused, naming the field, when it would take a balance below zero at any
         time, or gives one transaction two fees."""
+        with self._adding:
+            return self._add_transaction(address, chain_index, fields)
+
+    def _add_transaction(
+        self, address: str, chain_index: str | int, fields: dict[str, object]
+    ) -> LedgerEntry:
         chain = chain_text(chain_index)
         opening = self._opening(str(address).strip(), chain, advance=False)
         if fields.get("symbol") is None and isinstance(fields.get("token_address"), str):
@@ -170,11 +177,15 @@ class WalletBook:
             fields["symbol"] = same[0] if same else known[0] if known else "TKN"
         entry = self.ledger.build(address, chain, **fields)  # type: ignore[arg-type]
         self.ledger.check_fee(entry)
+        if not entry.can_lower_a_balance:  # an inflow only raises running balances
+            self.ledger.add(entry)
+            return entry
         held = {token_key(a.token_address): Decimal(a.balance) for a in opening}
-        entries = [*self.ledger.entries(entry.address, chain), entry]
-        for key, (lowest, when) in self.ledger.lowest_balances(entries, held).items():
+        earlier = self.ledger.entries(entry.address, chain)
+        for key, (lowest, when) in self.ledger.lowest_balances([*earlier, entry], held).items():
             if lowest < 0 and key in (token_key(entry.token_address), ""):
-                field = "amount" if key == token_key(entry.token_address) else "fee"
+                feeless = self.ledger.lowest_balances([*earlier, replace(entry, fee=Decimal(0))], held)
+                field = "fee" if feeless.get(key, (Decimal(0), 0))[0] >= 0 else "amount"
                 what = "the native coin" if key == "" else f"token {entry.token_address}"
                 raise ValueError(
                     f"{field}: the wallet's balance of {what} on chain {chain} would be "
@@ -182,6 +193,53 @@ class WalletBook:
                 )
         self.ledger.add(entry)
         return entry
+
+    def add_transactions(
+        self, address: str, chain_index: str | int, records: Iterable[Mapping[str, object]]
+    ) -> list[LedgerEntry]:
+        """:meth:`add_transaction` for many records at once, checked together (all or none):
+        one pass over the wallet's ledger instead of one per record."""
+        with self._adding:
+            return self._add_transactions(address, chain_index, records)
+
+    def _add_transactions(
+        self, address: str, chain_index: str | int, records: Iterable[Mapping[str, object]]
+    ) -> list[LedgerEntry]:
+        chain = chain_text(chain_index)
+        opening = self._opening(str(address).strip(), chain, advance=False)
+        symbols = {token_key(a.token_address): a.symbol for a in opening}
+        entries = []
+        for i, record in enumerate(records):
+            fields = dict(record)
+            token = fields.get("token_address")
+            if fields.get("symbol") is None and isinstance(token, str):
+                known = known_token(chain, token)
+                fields["symbol"] = symbols.get(token_key(token.strip())) or (known[0] if known else "TKN")
+            try:
+                entries.append(self.ledger.build(address, chain, **fields))  # type: ignore[arg-type]
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"records[{i}].{error}") from None
+        fees: dict[str, Decimal] = {
+            e.tx_hash: e.fee for e in self.ledger.entries(str(address).strip(), chain)
+        }
+        for i, entry in enumerate(entries):
+            if fees.setdefault(entry.tx_hash, entry.fee) != entry.fee:
+                raise ValueError(f"records[{i}].fee: differs from another record of {entry.tx_hash}")
+        held = {token_key(a.token_address): Decimal(a.balance) for a in opening}
+        every = [*self.ledger.entries(str(address).strip(), chain), *entries]
+        for key, (lowest, when) in self.ledger.lowest_balances(every, held).items():
+            if lowest < 0:
+                raise ValueError(
+                    f"records: the balance of token {key or '(native)'} on chain {chain} would be "
+                    f"{plain(lowest)} at {when} ms (the ledger never goes below zero)"
+                )
+        for entry in entries:
+            self.ledger.add(entry)
+        return entries
+
+    def opening(self, address: str, chain: str) -> list[Asset]:
+        """The wallet's holdings before its ledger (overrides applied, no sequence advanced)."""
+        return self._opening(address, chain, advance=False)
 
     def _opening(self, address: str, chain: str, *, advance: bool) -> list[Asset]:
         key = wallet_key(address)
