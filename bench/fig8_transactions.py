@@ -3,8 +3,9 @@ from the simulator over HTTP, at a 20 requests/s key.
 
 ``OkxTransactionsToSqlOperator`` runs in a fresh interpreter of its own (its peak RSS is the
 figure's memory, ``ru_maxrss``), loading into a SQLite file; the simulator runs in another
-process, its ledger filled with each wallet's history (two chains, 1,000 records each, spread
-over the last 60 days, so a wallet's chains are asked together: OKX's 100 records a page).
+process, its ledger filled with each wallet's deterministic generated history (two chains,
+1,000 records each over the last 60 days: native coin and tokens, fees, some failed and pending
+records), so a wallet's chains are asked together (OKX's 100 records a page).
 
 Goals: achieved rows/s >= 0.9 x the bound (rate x page size = 20 x 100 = 2,000 rows/s); peak
 RSS <= 300 MB while loading 200,000 rows; the second (incremental) run asks at most 2 requests
@@ -58,14 +59,10 @@ def _serve(conn: Any, count: int, per_wallet: int) -> None:
 
     sim = OkxSimulator(LOOPBACK, 0, rate_limit_rps=RATE, max_recorded=None)
     now = datetime.datetime.now(datetime.timezone.utc)
-    step = SPREAD / per_wallet
     started = time.perf_counter()
     for address in wallets(count):
-        for i in range(per_wallet):
-            when = now - SPREAD + step * i
-            sim.add_transaction(
-                address, CHAINS[i % len(CHAINS)], "", f"0.{i + 1:018d}", "in", time=when, symbol="ETH"
-            )
+        for chain in CHAINS:  # the simulator's deterministic history: coins, tokens, fees, failures
+            sim.generate_history(address, chain, per_wallet // len(CHAINS), begin=now - SPREAD, end=now)
     filled = time.perf_counter() - started
     sim.start()
     try:
