@@ -56,6 +56,13 @@ _REGISTRY: tuple[Figure, ...] = (
     Figure(5, "fig5_report", "5. Report at scale (100,000 and 1,000,000 rows)", 900, 180),
     Figure(6, "fig6_signing", "6. Signing", 120, 60),
     Figure(7, "fig7_shared_rate", "7. One key shared by 8 processes (store)", 600, 120),
+    Figure(
+        8,
+        "fig8_transactions",
+        "8. Loading transactions (100 wallets x 2,000 transactions, 20 requests/s)",
+        900,
+        180,
+    ),
 )
 FIGURES: dict[int, Figure] = {figure.number: figure for figure in _REGISTRY}
 RESULTS = Path(__file__).with_name("RESULTS.md")

@@ -39,7 +39,7 @@ def test_example_dags_import_without_network_or_connection(monkeypatch):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert out.returncode == 0, out.stderr[-3000:]
-    expected = ["okx_balance_threshold", "okx_report_consumer", "okx_treasury_report"]
+    expected = ["okx_balance_threshold", "okx_month_end_close", "okx_report_consumer", "okx_treasury_report"]
     if AIRFLOW_V3:  # AssetWatcher (event-driven scheduling) is Airflow 3 only
         expected = sorted([*expected, "okx_deposit_event"])
     assert out.stdout.strip().splitlines()[-1] == str(expected)
@@ -163,7 +163,7 @@ def test_wallets_param_refuses_what_is_not_wallets(wallets, rule):
         param.resolve(value=wallets)
 
 
-@pytest.mark.parametrize("dag_id", ["okx_treasury_report", "okx_balance_threshold"])
+@pytest.mark.parametrize("dag_id", ["okx_treasury_report", "okx_balance_threshold", "okx_month_end_close"])
 def test_example_dags_tell_how_to_create_their_pool(dag_id):
     """Airflow never starts a task in a missing pool: the DAG page says so before the first run."""
     dag = _example_dag(dag_id)
@@ -285,3 +285,65 @@ def test_example_params_refuse_what_no_operator_takes(dag_id, name, form):
     with pytest.raises(Exception, match=name):  # noqa: PT012 (setting validates on some versions)
         params[name] = form
         params.validate()
+
+
+def test_month_end_close_dag_end_to_end(okx_simulator, okx_api_pool, tmp_path):
+    """Two closes: the first has nothing to roll forward from; before the second, the wallets
+    move (one transfer hidden from the history): the second loads the month's transactions,
+    rolls forward (every balance explained but the hidden one, exactly) and its alert fails."""
+    sim = okx_simulator
+    hot = "0x8f3cf7ad23cd3cadbd9735aff958023239c6a063"
+    output = tmp_path / "close"
+    env = {
+        "AIRFLOW_CONN_OKX_DEFAULT": sim.connection_json(rate_limit_rps=50),
+        "OKX_CLOSE_URI": f"file://{output}",
+        # explicit: importing an example DAG in this process (another test) sets its default
+        "AIRFLOW_CONN_OKX_WAREHOUSE": json.dumps(
+            {"conn_type": "sqlite", "host": str(output / "warehouse.sqlite")}
+        ),
+    }
+    now = datetime.datetime.now(datetime.timezone.utc)
+    month_ago = now - datetime.timedelta(days=35)
+    for days in range(0, 35, 5):  # the last weeks' history, some of it in the closed month
+        sim.add_transaction(hot, "1", "", "0.01", "in", time=month_ago + datetime.timedelta(days=days))
+    today = now.date().isoformat()
+    airflow_dags_test("okx_month_end_close", EXAMPLES, env, today)
+    first = json.loads((output / today / "summary.json").read_text())
+    assert first["roll_forward"] is None and first["valuation"]["mode"] == "cutoff"
+
+    sim.add_transaction(hot, "1", "", "0.25", "out", fee="0.00042")
+    hidden = sim.add_transaction(hot, "8453", "", "0.5", "in")
+    sim.hide_transaction(hot, "8453", hidden.tx_hash)
+    tomorrow = (now.date() + datetime.timedelta(days=1)).isoformat()
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    run_env = {**os.environ, "AIRFLOW__CORE__DAGS_FOLDER": str(EXAMPLES), **env}
+    proc = subprocess.run(
+        [airflow, "dags", "test", "okx_month_end_close", tomorrow],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    log = proc.stdout + proc.stderr
+    assert "balance(s) changed by more than their transactions explain" in log, log[-6000:]
+    second = json.loads((output / tomorrow / "summary.json").read_text())
+    section = second["roll_forward"]
+    assert section["opening_date"] == today
+    (difference,) = [row for row in section["rows"] if row["status"] != "reconciled"]
+    assert (difference["wallet_label"], difference["chain_index"], difference["token_address"]) == (
+        "treasury-hot",
+        "8453",
+        "",
+    )
+    assert difference["unexplained"] == "0.5"  # exactly the hidden transfer
+    hot_eth = next(
+        r
+        for r in section["rows"]
+        if r["wallet_label"] == "treasury-hot" and r["chain_index"] == "1" and not r["token_address"]
+    )
+    assert (hot_eth["outflow"], hot_eth["fees"], hot_eth["status"]) == ("0.25", "0.00042", "reconciled")
+    # The warehouse holds the closed month's transactions, each once.
+    with sqlite3.connect(output / "warehouse.sqlite") as conn:
+        stored = conn.execute("SELECT tx_time, movement_id FROM okx_transactions").fetchall()
+    assert stored and len({movement for _, movement in stored}) == len(stored)
+    assert len({tx_time[:7] for tx_time, _ in stored}) == 1  # one calendar month

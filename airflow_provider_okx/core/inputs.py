@@ -18,6 +18,7 @@ never floats, and bounded like OKX's amounts (:func:`airflow_provider_okx.core.m
 from __future__ import annotations
 
 import ast
+import datetime
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -443,3 +444,23 @@ def check_output_uri(value: object, field: str = "output_uri") -> str:
     if not text.isprintable():
         raise OkxInvalidInputError(field, shown(text), "contains control characters")
     return text
+
+
+def parse_moment(value: object, field: str) -> datetime.datetime | None:
+    """An aware UTC datetime from a datetime or ISO 8601 text (``...Z`` or an offset), e.g. a
+    rendered ``{{ data_interval_end }}``; ``None``/``""``: none. A time without its zone is
+    refused (it would silently mean the worker's local time)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise OkxInvalidInputError(field, value, "expected an ISO 8601 date and time") from None
+    if moment.utcoffset() is None:
+        raise OkxInvalidInputError(field, value, "expected a time with its time zone (UTC: ...Z)")
+    # A plain datetime: pendulum's (what Airflow renders) loses a datetime.timezone on arithmetic.
+    utc = moment.astimezone(datetime.timezone.utc)
+    return datetime.datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=datetime.timezone.utc)

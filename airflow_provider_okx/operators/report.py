@@ -19,6 +19,7 @@ from airflow_provider_okx.core.inputs import (
     parse_amount,
     parse_chains,
     parse_flag,
+    parse_moment,
     parse_optional_count,
     parse_wallets,
 )
@@ -37,6 +38,7 @@ from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
 
 if TYPE_CHECKING:
     from decimal import Decimal
+    from typing import IO
 
     from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.core.report import Snapshot
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from airflow_provider_okx.operators.report_publish import Published, Writer
 
 REPORT_FILES = ("balances.csv", "summary.json", "report.html")
+"""The files of every report; ``roll_forward.csv`` is added when ``roll_forward`` is on."""
 _DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 
 
@@ -100,9 +103,24 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         end of the run's period before the report counts as stale (default one day; from 1
         second to ten years).
     :param allow_stale_snapshot: publish a stale report (labelled as such) instead of failing.
+    :param roll_forward: explain each quantity's change since the previous report: per wallet,
+        chain and token, ``opening + inflow - outflow - fees = expected_closing`` against the
+        ``closing`` balance, from the wallets' transactions between the two reports' fetch times
+        (``summary.json`` ``roll_forward``, ``roll_forward.csv``, and first on the page when any
+        difference is unexplained). See :mod:`airflow_provider_okx.core.report.roll_forward`.
+    :param valuation_time: value the holdings at OKX's historical index price as of this time
+        (an aware datetime or ISO 8601 text; templated, e.g. ``"{{ data_interval_end }}"``).
+        Default: OKX's live price with the balances, as the page says. Each row discloses its
+        ``price_time`` and ``price_source``; a token without a price then is unpriced.
+    :param valuation_period: the price series asked for a cut-off (``1m``, ``5m``, ``30m``, ``1h``,
+        ``1d``).
+    :param valuation_max_age: the oldest price point accepted before the cut-off (a
+        ``timedelta`` or seconds; default one hour).
+    :param history_limit: how far back OKX's transaction history goes (default 180 days): a
+        roll-forward window starting earlier is reported as not reconcilable.
     """
 
-    template_fields = ("wallets", "chains", "output_uri", "okx_conn_id", "balances")
+    template_fields = ("wallets", "chains", "output_uri", "okx_conn_id", "balances", "valuation_time")
     ui_color = "#fdf2e8"
     operator_extra_links = (OkxReportLink(),)
 
@@ -122,6 +140,11 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         balances: Any = None,
         max_snapshot_lag: datetime.timedelta | float = DEFAULT_MAX_SNAPSHOT_LAG,
         allow_stale_snapshot: bool = False,
+        roll_forward: bool = False,
+        valuation_time: Any = None,
+        valuation_period: str = "1m",
+        valuation_max_age: datetime.timedelta | float = datetime.timedelta(hours=1),
+        history_limit: datetime.timedelta | float = datetime.timedelta(days=180),
         okx_conn_id: str = DEFAULT_CONN_ID,
         **kwargs: Any,
     ) -> None:
@@ -152,6 +175,15 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         self.balances = balances
         self.max_snapshot_lag = parse_lag(max_snapshot_lag)
         self.allow_stale_snapshot = parse_flag(allow_stale_snapshot, "allow_stale_snapshot")
+        self.roll_forward = parse_flag(roll_forward, "roll_forward")
+        self.valuation_time = valuation_time
+        if valuation_period not in ("1m", "5m", "30m", "1h", "1d"):
+            raise OkxInvalidInputError("valuation_period", valuation_period, "expected 1m, 5m, 30m, 1h or 1d")
+        self.valuation_period = valuation_period
+        self.valuation_max_age = parse_lag(valuation_max_age)
+        self.history_limit = parse_lag(history_limit)
+        if not unresolved(valuation_time):
+            parse_moment(valuation_time, "valuation_time")
         if not unresolved(wallets):
             parse_wallets(wallets)
         if not unresolved(chains):
@@ -170,6 +202,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_okx.core.progress import format_duration
         from airflow_provider_okx.core.report import Snapshot, build_summary
+        from airflow_provider_okx.core.report.valuation import disclose
         from airflow_provider_okx.core.snapshots import fetch_window, rows_from_snapshots
 
         started_at = time.monotonic()  # the fetches log their own progress (the hook)
@@ -198,6 +231,33 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
                     exclude_risk_tokens=self.exclude_risk_tokens,
                     max_workers=self.max_workers,
                 )
+            valuation = None
+            cutoff = parse_moment(self.valuation_time, "valuation_time")
+            if cutoff is not None:
+                from airflow_provider_okx.operators.report_ledger import cutoff_valuation
+
+                rows, valuation = cutoff_valuation(
+                    self.hook, rows, cutoff, self.valuation_period, self.valuation_max_age, self.log
+                )
+            root = self._root()
+            date = timing.date
+            previous, history = _earlier_summaries(root, date, self.log)
+            ledger = None
+            if self.roll_forward:
+                from airflow_provider_okx.operators.report_ledger import gather_roll_forward
+
+                ledger = gather_roll_forward(
+                    self.hook,
+                    root,
+                    previous,
+                    wallets,
+                    chains,
+                    rows,
+                    timing.fetched_at,
+                    self.history_limit,
+                    utc_now(),
+                    self.log,
+                )
 
         # 2. Aggregate (pure).
         self.log.info(
@@ -207,9 +267,6 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
             len(addresses),
             format_duration(time.monotonic() - started_at),
         )
-        root = self._root()
-        date = timing.date
-        previous, history = _earlier_summaries(root, date, self.log)
         snapshot = Snapshot(
             date=date,
             generated_at=format_instant(timing.fetched_at),
@@ -217,6 +274,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
             chains=chains,
             exclude_risk_tokens=self.exclude_risk_tokens,
             balances=rows,
+            valuation=valuation,
         )
         summary = build_summary(
             snapshot,
@@ -227,6 +285,9 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
             tolerance_ratio=self.tolerance_ratio,
         )
         summary["snapshot_time"] = timing.to_dict()
+        disclose(summary, snapshot.prices)
+        if self.roll_forward:
+            summary["roll_forward"] = ledger
         for check in summary["reconciliation"]["flagged"]:
             self.log.warning("Reconciliation: %s", json.dumps(check, sort_keys=True))
 
@@ -290,11 +351,26 @@ def report_writers(snapshot: Snapshot, summary: dict[str, Any]) -> dict[str, Wri
     from airflow_provider_okx.core.report import render_html, render_summary_json
     from airflow_provider_okx.core.report.csv_render import write_csv
 
-    return {
-        "balances.csv": lambda out: write_csv(snapshot, out),
-        "summary.json": lambda out: out.write(render_summary_json(summary)),
-        "report.html": lambda out: out.write(render_html(summary)),
+    def balances_csv(out: IO[str]) -> None:
+        write_csv(snapshot, out)
+
+    def summary_json(out: IO[str]) -> None:
+        out.write(render_summary_json(summary))
+
+    def report_html(out: IO[str]) -> None:
+        out.write(render_html(summary))
+
+    writers: dict[str, Writer] = {
+        "balances.csv": balances_csv,
+        "summary.json": summary_json,
+        "report.html": report_html,
     }
+    if "roll_forward" in summary:
+        from airflow_provider_okx.core.report.roll_forward import write_csv as write_roll_forward
+
+        section = summary["roll_forward"] or {}
+        writers["roll_forward.csv"] = lambda out: write_roll_forward(section, out)
+    return writers
 
 
 def report_result(summary: dict[str, Any], timing: SnapshotTime, published: Published) -> dict[str, Any]:
@@ -310,7 +386,31 @@ def report_result(summary: dict[str, Any], timing: SnapshotTime, published: Publ
         "row_count": summary["row_count"],
         "previous_date": summary["previous_date"],
         "flagged_wallets": [check.get("address") for check in summary["reconciliation"]["flagged"]],
+        "valuation_time": summary["valuation"]["valuation_time"] if "valuation" in summary else None,
+        "roll_forward": _roll_forward_counts(summary.get("roll_forward"))
+        if "roll_forward" in summary
+        else None,
         **published.to_xcom(),
+    }
+
+
+XCOM_DIFFERENCES = 100
+"""Rows not reconciled that the XCom carries (the largest first); summary.json has them all."""
+
+
+def _roll_forward_counts(section: dict[str, Any] | None) -> dict[str, Any]:
+    """The roll-forward's headline for XCom: counts, and every row that is not reconciled
+    (what an alert task reads)."""
+    if section is None:
+        return {"available": False}
+    return {
+        "available": True,
+        "opening_time": section["opening_time"],
+        "closing_time": section["closing_time"],
+        "row_count": section["row_count"],
+        "unexplained_count": section["unexplained_count"],
+        "not_reconcilable_count": section["not_reconcilable_count"],
+        "differences": [row for row in section["rows"] if row["status"] != "reconciled"][:XCOM_DIFFERENCES],
     }
 
 

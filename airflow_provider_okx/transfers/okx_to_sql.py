@@ -7,11 +7,8 @@ Snowflake, ...). Nothing database-related is imported until the task runs.
 from __future__ import annotations
 
 import datetime
-import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -29,15 +26,41 @@ from airflow_provider_okx.core.inputs import (
     parse_optional_count,
     parse_wallets,
 )
-from airflow_provider_okx.core.models import decimal_str
 from airflow_provider_okx.glue.compat import BaseHook, BaseOperator, Context
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
+from airflow_provider_okx.transfers.sql import (
+    DIALECTS,
+    GENERIC,
+    POSTGRES,
+    SQL_KEYWORDS,
+    SQLITE,
+    TABLE_NAME,
+    SqlDialect,
+    check_table,
+    dialect_for,
+)
+from airflow_provider_okx.transfers.transactions_to_sql import OkxTransactionsToSqlOperator
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.core.progress import Progress
     from airflow_provider_okx.hooks.okx import OkxHook
+
+__all__ = [
+    "COLUMNS",
+    "DIALECTS",
+    "GENERIC",
+    "POSTGRES",
+    "SQLITE",
+    "SQL_KEYWORDS",
+    "TABLE_NAME",
+    "OkxBalancesToSqlOperator",
+    "OkxTransactionsToSqlOperator",
+    "SqlDialect",
+    "check_table",
+    "dialect_for",
+]
 
 COLUMNS = (
     "snapshot_date",
@@ -54,156 +77,8 @@ COLUMNS = (
 )
 """The table's columns, in order."""
 
-TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}\Z")
-"""``table``, ``schema.table`` or ``database.schema.table``: plain identifiers, never quoted SQL."""
-
 DELETE_CHUNK = 500
 """Wallets per ``DELETE ... IN (...)`` statement (all in the same transaction)."""
-
-
-@dataclass(frozen=True)
-class SqlDialect:
-    """Column types and bound values for one family of databases.
-
-    ``native``: the driver binds ``Decimal``, ``date``, ``datetime`` and ``bool`` exactly (and
-    the column types take them); otherwise every value is bound as text (booleans as 0/1), which
-    every database stores as given.
-    """
-
-    name: str
-    date_type: str
-    amount_type: str
-    flag_type: str
-    moment_type: str
-    native: bool
-    index: bool  # CREATE INDEX IF NOT EXISTS is understood
-    lock: str = ""  # taken before the delete, so that two loads of one table run one after the other
-    quoted: bool = False  # identifiers double-quoted (PostgreSQL, SQLite): `order` is a table name
-    folds_lower: bool = False  # unquoted names fold to lower case (PostgreSQL): quote them folded
-    qualified_index: bool = False  # SQLite: CREATE INDEX schema.index ON table (no schema there)
-    create_lock: str = ""  # taken before CREATE TABLE: two first loads create the table once
-
-    def quote(self, table: str) -> str:
-        """``table`` as this dialect's SQL names it: each part double-quoted where the dialect
-        quotes (folded to lower case first where unquoted names fold, so the quoted name is the
-        very table the unquoted one named), left as written elsewhere."""
-        if not self.quoted:
-            return table
-        return ".".join(f'"{part.lower() if self.folds_lower else part}"' for part in table.split("."))
-
-    def check(self, table: str) -> str:
-        """``table`` checked for this dialect before anything is fetched: at most
-        ``schema.name`` where names are quoted; no SQL keyword where they are not (a generic
-        database would fail on it, after the fetch)."""
-        parts = table.split(".")
-        if self.quoted and len(parts) > 2:
-            raise OkxInvalidInputError("table", table, f"{self.name} takes name or schema.name")
-        if not self.quoted:
-            keywords = [part for part in parts if part.upper() in SQL_KEYWORDS]
-            if keywords:
-                raise OkxInvalidInputError(
-                    "table",
-                    table,
-                    f"{keywords[0]!r} is an SQL keyword, which this database would refuse unquoted: "
-                    "choose another name (such as okx_balances)",
-                )
-        return table
-
-    def create_statements(self, table: str) -> list[str]:
-        amount, text = self.amount_type, "TEXT"
-        columns = [
-            f"snapshot_date {self.date_type} NOT NULL",
-            f"wallet_label {text} NOT NULL",
-            f"address {text} NOT NULL",
-            f"chain_index {text} NOT NULL",
-            f"token_address {text} NOT NULL",
-            f"symbol {text} NOT NULL",
-            f"balance {amount} NOT NULL",
-            f"token_price {amount} NOT NULL",
-            f"usd_value {amount} NOT NULL",
-            f"is_risk_token {self.flag_type} NOT NULL",
-            f"fetched_at {self.moment_type} NOT NULL",
-        ]
-        statements = [f"CREATE TABLE IF NOT EXISTS {self.quote(table)} ({', '.join(columns)})"]
-        if self.index:
-            schema, _, name = table.rpartition(".")
-            index = self.quote(name + "_snapshot_idx")
-            if self.qualified_index and schema:  # SQLite: the index names the schema, ON does not
-                index, on = f"{self.quote(schema)}.{index}", self.quote(name)
-            else:  # PostgreSQL: the index lives in its table's schema and is named without it
-                on = self.quote(table)
-            statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {on} (snapshot_date, address)")
-        return statements
-
-    def date(self, day: datetime.date) -> object:
-        return day if self.native else day.isoformat()
-
-    def amount(self, value: Decimal) -> object:
-        return value if self.native else decimal_str(value)
-
-    def flag(self, value: bool) -> object:
-        return value if self.native else int(value)
-
-    def moment(self, text: str) -> object:
-        if not self.native:
-            return text
-        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-POSTGRES = SqlDialect(
-    "postgresql",
-    "DATE",
-    "NUMERIC",
-    "BOOLEAN",
-    "TIMESTAMPTZ",
-    native=True,
-    index=True,
-    lock="LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE",
-    quoted=True,
-    folds_lower=True,
-    create_lock="SELECT pg_advisory_xact_lock({mark})",
-)
-"""PostgreSQL: ``NUMERIC`` without precision keeps every digit OKX sends. Under READ COMMITTED
-two concurrent loads of one date would each delete before the other inserted; the table lock
-(which readers do not wait for) makes the second wait and then replace the first's rows. An
-advisory lock on the table's name, taken before ``CREATE TABLE``, lets two first loads into a
-new table create it once (two concurrent ``CREATE TABLE IF NOT EXISTS`` collide on ``pg_type``)."""
-SQLITE = SqlDialect(
-    "sqlite", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=True, quoted=True, qualified_index=True
-)
-"""SQLite: amounts as ``TEXT`` (a ``NUMERIC`` or ``REAL`` column would turn them into doubles)."""
-GENERIC = SqlDialect("generic", "TEXT", "TEXT", "INTEGER", "TEXT", native=False, index=False)
-"""Anything else: text, which loses nothing (see the operator's docstring for 38-digit decimals)."""
-
-DIALECTS = {"postgres": POSTGRES, "postgresql": POSTGRES, "sqlite": SQLITE}
-
-_KEYWORDS = """
-    ALL ALTER ANALYZE AND ANY ARRAY AS ASC ASYMMETRIC AUTHORIZATION BETWEEN BINARY BOTH CASE CAST
-    CHECK COLLATE COLUMN CONSTRAINT CREATE CROSS CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP
-    CURRENT_USER DATABASE DEFAULT DELETE DESC DISTINCT DO DROP ELSE END EXCEPT EXISTS FALSE FETCH
-    FOR FOREIGN FROM FULL GRANT GROUP HAVING IF ILIKE IN INDEX INNER INSERT INTERSECT INTO IS JOIN
-    KEY LATERAL LEADING LEFT LIKE LIMIT LOCALTIME LOCALTIMESTAMP MINUS NATURAL NOT NULL OF OFFSET
-    ON ONLY OR ORDER OUTER OVERLAPS PRIMARY QUALIFY REFERENCES REGEXP RETURNING RIGHT ROW ROWS
-    SAMPLE SCHEMA SELECT SESSION_USER SET SHOW SOME START SYMMETRIC TABLE TABLESAMPLE THEN TO
-    TRAILING TRIGGER TRUE UNION UNIQUE UPDATE USER USING VALUES VIEW WHEN WHERE WINDOW WITH
-"""
-SQL_KEYWORDS = frozenset(_KEYWORDS.split())
-"""Reserved words of SQL and of the common warehouses (Snowflake, MySQL, BigQuery...): refused as
-table names where identifiers are not quoted (the generic dialect), before the fetch."""
-
-
-def dialect_for(conn_type: str | None) -> SqlDialect:
-    """The dialect of an Airflow connection type (``postgres``, ``sqlite``; others: generic)."""
-    return DIALECTS.get((conn_type or "").lower(), GENERIC)
-
-
-def check_table(table: object) -> str:
-    """``table`` if it is a plain (optionally schema-qualified) identifier, else a clear error."""
-    if not isinstance(table, str) or not TABLE_NAME.match(table):
-        raise OkxInvalidInputError(
-            "table", table, "expected a plain name such as okx_balances or analytics.okx_balances"
-        )
-    return table
 
 
 def parse_snapshot_date(value: object, field: str = "snapshot_date") -> datetime.date:

@@ -1,5 +1,8 @@
 """``balances.csv``: one row per wallet, chain and token, every amount exact.
 
+``price_time`` and ``price_source`` say which price each row is valued at (see
+:mod:`~airflow_provider_okx.core.report.valuation`); ``price_time`` is empty for an unpriced row.
+
 Decimals are written in plain notation (never ``1E-18``) and never rounded, so
 ``Decimal(cell)`` gives back the original value.
 
@@ -44,6 +47,8 @@ COLUMNS = (
     "is_priced",
     "is_risk_token",
     "token_type",
+    "price_time",
+    "price_source",
 )
 
 _FORMULA_PRINTABLE = ("=", "+", "-", "@")
@@ -69,6 +74,9 @@ def write_csv(snapshot: Snapshot, out: IO[str]) -> None:
     addresses: dict[str, str] = {}
     chains: dict[str, tuple[str, str]] = {}
     date = snapshot.date
+    valuation = snapshot.prices
+    source = _cell(valuation.price_source)
+    price_times: dict[tuple[str, str], str] = {}
 
     def lines() -> Iterator[tuple[str, ...]]:
         for row in snapshot.rows:
@@ -83,6 +91,14 @@ def write_csv(snapshot: Snapshot, out: IO[str]) -> None:
             if chain is None:
                 index = balance.chain_index
                 chain = chains[index] = (_cell(index), _cell(chain_name(index)))
+            priced = balance.token_price != 0
+            price_time = ""
+            if priced:
+                token = (balance.chain_index, balance.token_address)
+                known = price_times.get(token)
+                if known is None:
+                    known = price_times[token] = valuation.price_time(*token, True)
+                price_time = known
             yield (
                 date,
                 label,
@@ -94,9 +110,11 @@ def write_csv(snapshot: Snapshot, out: IO[str]) -> None:
                 "" if balance.raw_balance is None else str(balance.raw_balance),
                 row.price_str,
                 row.usd_str,
-                "true" if balance.token_price != 0 else "false",
+                "true" if priced else "false",
                 "true" if balance.is_risk_token else "false",
                 "" if balance.token_type is None else _cell(balance.token_type),
+                price_time,
+                source,
             )
 
     writer = csv.writer(out, lineterminator="\n")

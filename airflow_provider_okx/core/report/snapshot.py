@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
 from airflow_provider_okx.core.chains import address_key
 from airflow_provider_okx.core.models import EXACT, TokenBalance, decimal_str
+from airflow_provider_okx.core.report.valuation import Valuation
 
 fold = address_key
 """The identity of an address or token contract for matching and grouping: the one rule of
@@ -51,6 +52,8 @@ class Snapshot:
     :param chains: the chain indices that were queried.
     :param exclude_risk_tokens: whether OKX was asked to leave out risk (honeypot) tokens.
     :param balances: every token balance of every wallet on every chain, in any order.
+    :param valuation: how ``token_price`` was chosen (default: OKX's live price at
+        ``generated_at``); ``balances.csv`` discloses each row's ``price_time`` and ``price_source``.
     """
 
     date: str
@@ -59,6 +62,12 @@ class Snapshot:
     chains: list[str]
     exclude_risk_tokens: bool
     balances: list[TokenBalance]
+    valuation: Valuation | None = field(default=None)
+
+    @property
+    def prices(self) -> Valuation:
+        """:attr:`valuation`, or OKX's live price at ``generated_at``."""
+        return self.valuation or Valuation.live(self.generated_at)
 
     def __post_init__(self) -> None:
         try:
