@@ -7,14 +7,12 @@ the cut-off, and an alert when a balance changed by more than its transactions e
   (00:00 UTC on the first of the month the run's period ends in): every holding valued at
   OKX's historical index price then, each row saying which price it got.
 - ``load_transactions`` (after the report) loads every transaction record of the wallets in
-  the month
-  (the month before the cut-off) into the ``okx_transactions`` table of
-  the
-  ``okx_warehouse`` connection: exact, idempotent (a rerun adds no row) and incremental (a rerun
-  asks OKX only from what the table already holds, minus an hour). Without configuration the
-  warehouse is an embedded SQLite file, ``warehouse.sqlite`` next to the reports; set
-  ``AIRFLOW_CONN_OKX_WAREHOUSE`` (e.g. ``postgres://user:pass@host:5432/analytics``) or
-  ``OKX_WAREHOUSE_CONN_ID`` to load elsewhere.
+  the month before the cut-off into the ``okx_transactions`` table of the
+  ``okx_close_warehouse`` connection: exact, idempotent (a rerun adds no row) and incremental
+  (a rerun asks OKX only from what the table already holds, minus an hour). Without
+  configuration that is an embedded SQLite file, ``warehouse.sqlite`` next to the reports; set
+  ``AIRFLOW_CONN_OKX_CLOSE_WAREHOUSE`` (e.g. ``postgres://user:pass@host:5432/analytics``), or
+  ``OKX_WAREHOUSE_CONN_ID=okx_warehouse`` to share the treasury report's warehouse.
 - ``check_differences`` fails when any balance's unexplained difference is above
   ``tolerance_usd`` (or cannot be valued), or when a wallet could not be reconciled: the books
   do not close until someone explains it. The report page lists those differences first.
@@ -55,12 +53,17 @@ DEFAULT_WALLETS = {
 DEFAULT_CHAINS = "ethereum,base"
 DEFAULT_OUTPUT = os.environ.get("OKX_CLOSE_URI", "file:///tmp/okx-month-end-close")
 
-WAREHOUSE_CONN_ID = os.environ.get("OKX_WAREHOUSE_CONN_ID", "okx_warehouse")
-if WAREHOUSE_CONN_ID == "okx_warehouse":
+# The warehouse: the connection named by OKX_WAREHOUSE_CONN_ID (e.g. okx_warehouse, the
+# treasury report's), else ``okx_close_warehouse``, which defaults to an embedded SQLite file
+# next to the reports unless AIRFLOW_CONN_OKX_CLOSE_WAREHOUSE is set. (A name of its own: the DAG
+# processor parses every example in one process, and the treasury report's default must not
+# become this one's, or the other way round.)
+WAREHOUSE_CONN_ID = os.environ.get("OKX_WAREHOUSE_CONN_ID", "okx_close_warehouse")
+if WAREHOUSE_CONN_ID == "okx_close_warehouse":
     _local = urlparse(DEFAULT_OUTPUT)
     _folder = _local.path if _local.scheme in ("", "file") else tempfile.gettempdir()
     _sqlite = {"conn_type": "sqlite", "host": os.path.join(_folder, "warehouse.sqlite")}
-    os.environ.setdefault("AIRFLOW_CONN_OKX_WAREHOUSE", json.dumps(_sqlite))
+    os.environ.setdefault("AIRFLOW_CONN_OKX_CLOSE_WAREHOUSE", json.dumps(_sqlite))
 
 with DAG(
     dag_id="okx_month_end_close",
