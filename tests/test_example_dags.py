@@ -215,6 +215,15 @@ PARAM_FORMS: dict[tuple[str, str], list[Any]] = {
     ("okx_treasury_report", "output_uri"): ["file:///tmp/okx-reports", "/tmp/okx-reports", "s3://bucket/okx"],
     ("okx_balance_threshold", "address"): [EVM_A, EVM_B],
     ("okx_balance_threshold", "threshold"): ["250000", 250000, "0.000001", "1E+3"],
+    ("okx_month_end_close", "chains"): [[1, 8453], ["ethereum", "base"], "ethereum,base", "1,8453", 1],
+    ("okx_month_end_close", "wallets"): [
+        [EVM_A, EVM_B],
+        {"cold": EVM_A, "hot": EVM_B},
+        f"{EVM_A},{EVM_B}",
+        EVM_A,
+    ],
+    ("okx_month_end_close", "output_uri"): ["file:///tmp/okx-reports", "/tmp/okx-reports", "s3://bucket/okx"],
+    ("okx_month_end_close", "tolerance_usd"): ["1", "0.01", "0"],
 }
 PARSERS = {
     "chains": lambda v: parse_chains(v),

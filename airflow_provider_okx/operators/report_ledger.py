@@ -16,13 +16,6 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError, OkxInvalidRequestError
 from airflow_provider_okx.core.chains import address_key, compatible_chains
 from airflow_provider_okx.core.inputs import parse_moment
-from airflow_provider_okx.core.report.roll_forward import (
-    RollForwardInput,
-    RollForwardWindow,
-    holdings_from_csv,
-    roll_forward,
-)
-from airflow_provider_okx.core.report.valuation import price_as_of, price_key, revalue
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import PricePoint, TokenBalance, Transaction
@@ -43,6 +36,8 @@ def cutoff_valuation(
 ) -> tuple[list[TokenBalance], Valuation]:
     """``rows`` valued at OKX's historical index price as of ``moment`` (one price query per
     distinct token), and the valuation that discloses it."""
+    from airflow_provider_okx.core.report.valuation import price_as_of, price_key, revalue  # at run time only
+
     tokens: dict[PriceKey, tuple[str, str]] = {}
     for row in rows:
         tokens.setdefault(price_key(row.chain_index, row.token_address), (row.chain_index, row.token_address))
@@ -90,6 +85,13 @@ def gather_roll_forward(
 ) -> dict[str, Any] | None:
     """The ``roll_forward`` section: opening balances from the previous report's
     ``balances.csv``, transactions in between from OKX; ``None`` without a previous report."""
+    from airflow_provider_okx.core.report.roll_forward import (  # at run time only
+        RollForwardInput,
+        RollForwardWindow,
+        holdings_from_csv,
+        roll_forward,
+    )
+
     if previous is None:
         log.info("Roll-forward: no previous report to roll forward from")
         return None

@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
-from airflow_provider_okx.core.chains import address_key, compatible_chains, normalize_chains
-from airflow_provider_okx.core.inputs import parse_moment, parse_wallets
+from airflow_provider_okx.core.chains import address_key, compatible_chains
+from airflow_provider_okx.core.inputs import parse_chains, parse_moment, parse_wallets
 from airflow_provider_okx.glue.compat import BaseOperator
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
@@ -217,7 +217,7 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
         if not unresolved(wallets):
             parse_wallets(wallets)
         if not unresolved(chains):
-            normalize_chains(chains)
+            parse_chains(chains)
         for name in ("begin", "end"):
             value = getattr(self, name)
             if not unresolved(value):
@@ -232,7 +232,7 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         table = check_table(self.table)
         wallets = parse_wallets(self.wallets)
-        chains = normalize_chains(self.chains)
+        chains = parse_chains(self.chains)
         begin, end = parse_moment(self.begin, "begin"), parse_moment(self.end, "end")
         if begin and end and end < begin:
             raise OkxInvalidInputError("end", self.end, f"before begin ({self.begin})")
