@@ -271,6 +271,9 @@ def test_example_params_accept_every_documented_form(dag_id, name, form):
     if name == "wallets":  # the task that lists the wallets for the mapped fetch
         assert parse_wallets(form)
         checked += 1
+    if name == "tolerance_usd":  # the month-end alert task reads it with the same parser
+        assert parse_amount(form, "tolerance_usd") >= 0
+        checked += 1
     assert checked, f"no task of {dag_id} reads params.{name}"
 
 

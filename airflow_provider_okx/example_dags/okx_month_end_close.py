@@ -133,13 +133,14 @@ cut-off price) that does not fail `check_differences`.
         """Fail when a difference is above tolerance, cannot be valued, or cannot be computed."""
         from decimal import Decimal
 
+        from airflow_provider_okx.core.inputs import parse_amount
         from airflow_provider_okx.glue.compat import AirflowFailException
 
         section = report.get("roll_forward") or {}
         if not section.get("available"):
             print("No previous report: nothing to roll forward yet (the next close will).")
             return {"checked": False, "over_tolerance": []}
-        tolerance = Decimal(str(params["tolerance_usd"]))
+        tolerance = parse_amount(params["tolerance_usd"], "tolerance_usd")  # exact; words refused
         over = []
         for row in section["differences"]:
             usd = row.get("unexplained_usd")
