@@ -309,8 +309,10 @@ def test_month_end_close_dag_end_to_end(okx_simulator, okx_api_pool, tmp_path):
     env = {
         "AIRFLOW_CONN_OKX_DEFAULT": sim.connection_json(rate_limit_rps=50),
         "OKX_CLOSE_URI": f"file://{output}",
-        # explicit: importing an example DAG in this process (another test) sets its default
-        "AIRFLOW_CONN_OKX_WAREHOUSE": json.dumps(
+        # explicit: importing an example DAG in this process (another test) sets its default in
+        # os.environ, a SQLite file under /tmp that other runs (other Airflow legs) share
+        "OKX_WAREHOUSE_CONN_ID": "okx_close_warehouse",
+        "AIRFLOW_CONN_OKX_CLOSE_WAREHOUSE": json.dumps(
             {"conn_type": "sqlite", "host": str(output / "warehouse.sqlite")}
         ),
     }
