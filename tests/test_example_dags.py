@@ -16,9 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import airflow
 import pytest
-from packaging.version import Version
 
 from airflow_provider_okx.core.inputs import check_output_uri, parse_amount, parse_chains, parse_wallets
 from airflow_provider_okx.glue.compat import AIRFLOW_V3
@@ -301,11 +299,6 @@ def test_example_params_refuse_what_no_operator_takes(dag_id, name, form):
         params.validate()
 
 
-@pytest.mark.skipif(
-    Version(airflow.__version__) < Version("3.3"),
-    reason="proven on Airflow 3.3 only: on 2.10 the second close's report task fails (not yet "
-    "diagnosed, an open gap of the accounting issue); 3.0-3.2 and 2.11 not yet tried",
-)
 def test_month_end_close_dag_end_to_end(okx_simulator, okx_api_pool, tmp_path):
     """Two closes: the first has nothing to roll forward from; before the second, the wallets
     move (one transfer hidden from the history): the second loads the month's transactions,

@@ -128,8 +128,11 @@ def gather_roll_forward(
             log.warning("Roll-forward: %s not reconcilable: %s", address, error)
             continue
         transactions.extend(found)
-    with path.open("r", encoding="utf-8", newline="") as lines:
-        opening = list(holdings_from_csv(lines))
+    # Read whole, then split: Airflow 2.10's ObjectStoragePath wraps the file in a
+    # TrackingFileWrapper that the csv module cannot iterate.
+    with path.open("r", encoding="utf-8", newline="") as file:
+        text = file.read()
+    opening = list(holdings_from_csv(text.splitlines(keepends=True)))
     section = roll_forward(
         RollForwardInput(
             window=window,
