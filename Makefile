@@ -158,7 +158,7 @@ bench: $(call home,$(NEWEST))/.migrated redis
 
 # Every figure at its smallest size (seconds each): fails when a figure cannot run, never because
 # a number moved. Part of `make test`.
-bench-smoke: $(call home,$(NEWEST))/.migrated
+bench-smoke: $(call home,$(NEWEST))/.migrated redis
 	AIRFLOW_HOME=$(call home,$(NEWEST)) $(AIRFLOW_ENV) .venv/bin/python -m bench --smoke
 
 clean:
