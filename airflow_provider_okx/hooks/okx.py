@@ -327,15 +327,7 @@ class OkxHook(BaseHook):
     ) -> Call[list[TokenBalance]]:
         exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         addr = validate_address(address)
-        pairs: list[tuple[str, str]] = []
-        for item in tokens:
-            try:
-                chain, token = item
-            except (TypeError, ValueError):
-                raise OkxInvalidInputError(
-                    "tokens", item, "each token is a (chain, token_address) pair"
-                ) from None
-            pairs.append((normalize_chains([chain])[0], parse_token_address(token, "tokens")))
+        pairs = self._token_pairs(tokens, lambda token: parse_token_address(token, "tokens"))
         check_family(addr, list(dict.fromkeys(chain for chain, _ in pairs)))
         version = self.config.version
         request = routes.token_balances(version, addr, pairs, exclude_risk_tokens=exclude_risk_tokens)
@@ -343,7 +335,13 @@ class OkxHook(BaseHook):
         read = results.token_balances(request.route, addr, flat=version is routes.V5)
         return Call([request], results.concat, read)
 
-    def _token_pairs(self, tokens: Iterable[tuple[Any, str]]) -> list[tuple[str, str]]:
+    @staticmethod
+    def _token_pairs(
+        tokens: Iterable[tuple[Any, str]],
+        read_token: Callable[[object], str] = lambda token: _token_text(token),
+    ) -> list[tuple[str, str]]:
+        """``(chain, token_address)`` pairs, each checked: the chain normalised, the token read by
+        ``read_token`` (balance calls check token contracts like wallets; price calls take text)."""
         pairs: list[tuple[str, str]] = []
         for item in tokens:
             try:
@@ -352,7 +350,7 @@ class OkxHook(BaseHook):
                 raise OkxInvalidInputError(
                     "tokens", item, "each token is a (chain, token_address) pair"
                 ) from None
-            pairs.append((normalize_chains([chain])[0], _token_text(token)))
+            pairs.append((normalize_chains([chain])[0], read_token(token)))
         return pairs
 
     def _plan_current_prices(self, tokens: Iterable[tuple[Any, str]]) -> Call[list[PricePoint]]:
