@@ -30,6 +30,15 @@ with warnings.catch_warnings():
         import airflow.sdk
     except ImportError:
         pass
+    else:
+        # airflow.sdk loads its names lazily; some of Airflow's own lazy imports warn (3.1's
+        # `task` reaches the standard provider, which imports a moved name through
+        # common.compat). Resolve them all here so only our own imports are judged.
+        for sdk_name in getattr(airflow.sdk, "__all__", ()):
+            try:
+                getattr(airflow.sdk, sdk_name)
+            except Exception:
+                pass
     from airflow import exceptions
 
 airflow_classes = [

@@ -15,17 +15,15 @@ from decimal import Decimal
 import pendulum
 
 from airflow_provider_okx.glue.asset_events import report_from_context
-from airflow_provider_okx.glue.compat import object_storage_path
+from airflow_provider_okx.glue.compat import AirflowSkipException, object_storage_path
 
 try:  # Airflow 3
     from airflow.sdk import DAG, get_current_context, task
     from airflow.sdk import Asset as ReportAsset
-    from airflow.sdk.exceptions import AirflowSkipException
 except ImportError:  # Airflow 2.10 / 2.11
     from airflow import DAG
     from airflow.datasets import Dataset as ReportAsset
     from airflow.decorators import task
-    from airflow.exceptions import AirflowSkipException
     from airflow.operators.python import get_current_context
 
 REPORT = ReportAsset("okx_treasury_report")
