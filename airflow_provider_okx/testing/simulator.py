@@ -380,6 +380,21 @@ class OkxSimulator:
         """
         self._book.set_balance(address, chain_index, token_address, balance, price=price, symbol=symbol)
 
+    def set_portfolio(self, address: str, chains: Any, tokens: int) -> dict[str, int]:
+        """Give a wallet ``tokens`` generated tokens spread evenly over ``chains`` (a list, or
+        ``"1,56"``) instead of its usual handful: the native coin and tokens ``TK1``, ``TK2``...
+        of each chain, deterministic, each token one price in every wallet holding it (for
+        benchmarks: 100 wallets x 10,000 tokens is a million balance rows). Answers are cached
+        per wallet and chain, so serving them again costs little. Overrides and the ledger apply
+        on top; ``tokens=0`` (or :meth:`clear_balances`) gives the usual portfolio back.
+        Returns the tokens per chain.
+
+        :raises ValueError: for a bad chain or a count outside 0 to 100,000.
+        """
+        if isinstance(chains, str):
+            chains = chains.split(",")
+        return self._book.set_portfolio(address, chains, tokens)
+
     def set_price(self, chain_index: str | int, token_address: str, price: str | int | Decimal) -> None:
         """Set one token's price (``"0"``: OKX has no price) for every wallet, until cleared."""
         self._book.set_price(chain_index, token_address, price)
@@ -401,7 +416,8 @@ class OkxSimulator:
         self._book.set_sequence(address, chain_index, token_address, balances, price=price, symbol=symbol)
 
     def clear_balances(self) -> None:
-        """Drop every balance and price override (the deterministic portfolios remain)."""
+        """Drop every balance and price override and every :meth:`set_portfolio` (the
+        deterministic portfolios remain)."""
         self._book.clear()
 
     # --- the ledger -----------------------------------------------------------------------

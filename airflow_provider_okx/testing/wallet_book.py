@@ -10,7 +10,13 @@ from decimal import Decimal
 
 from airflow_provider_okx.testing.assets import EXACT, Asset, display_address, plain, token_key, wallet_key
 from airflow_provider_okx.testing.ledger import Ledger, LedgerEntry
-from airflow_provider_okx.testing.portfolios import base_assets, known_token
+from airflow_provider_okx.testing.portfolios import (
+    LARGE_PORTFOLIO_LIMIT,
+    large_catalogue,
+    base_assets,
+    known_token,
+    large_assets,
+)
 
 
 @dataclass
@@ -62,6 +68,35 @@ class WalletBook:
         self._reads: dict[tuple[str, str], int] = {}
         self._prices: dict[tuple[str, str], str] = {}
         self._price_chains: set[str] = set()
+        self._portfolios: dict[str, dict[str, int]] = {}
+
+    def set_portfolio(self, address: str, chains: Iterable[str | int], tokens: int) -> dict[str, int]:
+        """Give the wallet a generated portfolio of ``tokens`` tokens spread evenly over ``chains``
+        (the native coin and tokens ``TK1``, ``TK2``... of each chain), in place of its usual
+        handful (benchmarks: 10,000 tokens a wallet). Deterministic; overrides and the ledger
+        apply on top as usual. ``tokens=0`` gives the usual portfolio back. Returns the count
+        per chain."""
+        chain_list = list(dict.fromkeys(chain_text(chain) for chain in chains))
+        if isinstance(tokens, bool) or not isinstance(tokens, int) or not 0 <= tokens <= LARGE_PORTFOLIO_LIMIT:
+            raise ValueError(f"tokens must be an integer from 0 to {LARGE_PORTFOLIO_LIMIT}")
+        if tokens and not chain_list:
+            raise ValueError("chains: at least one chain")
+        share, extra = divmod(tokens, max(len(chain_list), 1))
+        counts = {chain: share + (k < extra) for k, chain in enumerate(chain_list)} if tokens else {}
+        counts = {chain: n for chain, n in counts.items() if n}
+        for chain in counts:
+            large_catalogue(chain, counts[chain])  # the token universe, built once, before serving
+        with self._lock:
+            if counts:
+                self._portfolios[wallet_key(address)] = counts
+            else:
+                self._portfolios.pop(wallet_key(address), None)
+        return counts
+
+    def portfolio(self, address: str, chain: str) -> int:
+        """Tokens of the wallet's generated large portfolio on ``chain`` (0: none set)."""
+        with self._lock:
+            return self._portfolios.get(wallet_key(address), {}).get(chain, 0)
 
     def set_price(self, chain_index: str | int, token_address: str, price: str | int | Decimal) -> None:
         """The price of one token for every wallet (``"0"``: OKX has no price for it)."""
@@ -116,8 +151,9 @@ class WalletBook:
             slot[token_key(override.token_address)] = override
 
     def clear(self) -> None:
-        """Drop every balance and price override."""
+        """Drop every balance and price override, and every large portfolio."""
         with self._lock:
+            self._portfolios.clear()
             self._overrides.clear()
             self._reads.clear()
             self._prices.clear()
@@ -243,7 +279,11 @@ class WalletBook:
 
     def _opening(self, address: str, chain: str, *, advance: bool) -> list[Asset]:
         key = wallet_key(address)
-        base = list(base_assets(address, chain))
+        large = self.portfolio(address, chain)
+        if large:
+            base = large_assets(key, chain, display_address(address), large)
+        else:
+            base = list(base_assets(address, chain))
         with self._lock:
             overrides = list(self._overrides.get((key, chain), {}).values())
             step = self._reads.get((key, chain), 0)
