@@ -325,6 +325,165 @@ def operator(wallets: int, per_wallet: int, folder: str, csv: bool = True) -> di
     }
 
 
+# --- the whole operator through HTTP: OkxHook against the simulator in its own process ---------
+
+HTTP_WALLETS = 100
+HTTP_TOKENS = 10_000
+"""Figure 5 through HTTP: 100 wallets x 10,000 tokens = 1,000,000 balance rows."""
+HTTP_RSS_GOAL_MB = 800
+HTTP_TIME_GOAL = 30.0
+LEDGER_CHAIN = "1"
+"""The chain whose balances move between the two reports (the roll-forward's transactions)."""
+LEDGER_RECORDS = 8
+"""Transactions per wallet between the two reports (in and out, fees; native coin and tokens)."""
+
+
+def http_wallets(count: int) -> dict[str, str]:
+    return {f"wallet-{w:05d}": f"0x{0xF5000000 + w:040x}" for w in range(count)}
+
+
+def _sim_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _serve(conn: Any, wallets: int, per_wallet: int) -> None:
+    """Child process: a simulator (no rate limit, no latency) whose wallets hold ``per_wallet``
+    generated tokens each over the figure's chains; answers commands on ``conn``."""
+    from airflow_provider_okx.testing import OkxSimulator
+
+    sim = OkxSimulator("127.0.0.1", 0, rate_limit_rps=None, max_recorded=1_000)
+    started = time.perf_counter()
+    for address in http_wallets(wallets).values():
+        sim.set_portfolio(address, CHAINS, per_wallet)
+    sim.start()
+    try:
+        conn.send({"connection": sim.connection_json(), "setup_seconds": time.perf_counter() - started})
+        while True:
+            if not conn.poll(1.0):
+                continue
+            command, argument = conn.recv()
+            if command == "cpu":
+                conn.send(_sim_cpu())
+            elif command == "transactions":  # argument: the first ms after the previous fetch
+                now = sim.now_ms
+                added = sum(
+                    sim.generate_history(address, LEDGER_CHAIN, LEDGER_RECORDS, begin=argument, end=now)
+                    for address in http_wallets(wallets).values()
+                )
+                conn.send(added)
+            else:
+                conn.send(None)
+                return
+    finally:
+        sim.stop()
+
+
+def http_operator(connection: str, wallets: int, day: str, folder: str, roll_forward: bool) -> dict[str, Any]:
+    """The whole operator, once, in this (fresh) interpreter: a real ``OkxHook`` over HTTP to
+    the simulator (``connection``), ``wallets`` wallets, publishing the report of ``day``."""
+    import pendulum
+
+    os.environ["AIRFLOW_CONN_OKX_DEFAULT"] = connection
+    from airflow_provider_okx.operators.report import OkxTreasuryReportOperator
+
+    rss_start = _maxrss_mb()
+    task = OkxTreasuryReportOperator(
+        task_id="report",
+        wallets=http_wallets(wallets),
+        chains=list(CHAINS),
+        output_uri=_reports(folder),
+        roll_forward=roll_forward,
+        allow_stale_snapshot=True,  # the previous day's report is written today
+    )
+    start = pendulum.parse(day)
+    cpu = time.process_time()
+    t0 = time.perf_counter()
+    result = task.execute({"ds": day, "logical_date": start, "data_interval_end": start.add(days=1)})
+    seconds = time.perf_counter() - t0
+    cpu = time.process_time() - cpu
+    with open(os.path.join(_reports(folder), day, "summary.json")) as f:
+        summary = json.load(f)
+    section = summary.get("roll_forward") or {}
+    return {
+        "rows": summary["row_count"],
+        "seconds": seconds,
+        "cpu": cpu,
+        "rss_start_mb": rss_start,
+        "rss_peak_mb": _maxrss_mb(),
+        "fetched_at": result["fetched_at"],
+        "previous_date": result["previous_date"],
+        "flagged": len(result["flagged_wallets"]),
+        "roll_forward": {
+            key: section.get(key)
+            for key in ("row_count", "reconciled_count", "unexplained_count", "not_reconcilable_count", "records")
+        }
+        if roll_forward
+        else None,
+    }
+
+
+def _run_http(connection: str, wallets: int, day: str, folder: str, roll_forward: bool) -> dict[str, Any]:
+    spec = json.dumps([connection, wallets, day, folder, roll_forward])
+    return _last_json(_run_child(["--http", spec], timeout=900))
+
+
+def _drop_report(folder: str, day: str) -> None:
+    link = os.path.join(_reports(folder), day)  # a link to the published version folder
+    shutil.rmtree(os.path.realpath(link))
+    os.unlink(link)
+
+
+def measure_http(wallets: int, per_wallet: int) -> dict[str, Any]:
+    """Yesterday's report through HTTP (the previous one), transactions in between, then
+    today's report twice (without and with ``roll_forward``), each in a fresh interpreter;
+    the simulator's CPU seconds during each run beside it."""
+    import multiprocessing
+
+    today, yesterday = _days()
+    parent, child_end = multiprocessing.get_context("spawn").Pipe()
+    server = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(child_end, wallets, per_wallet), daemon=True
+    )
+    server.start()
+
+    def ask(command: str, argument: Any = None) -> Any:
+        parent.send((command, argument))
+        if not parent.poll(600):
+            raise RuntimeError(f"the simulator did not answer {command!r}")
+        return parent.recv()
+
+    runs: dict[str, Any] = {}
+    try:
+        if not parent.poll(120):
+            raise RuntimeError("the simulator did not start")
+        info = parent.recv()
+        connection = info["connection"]
+        with tempfile.TemporaryDirectory(prefix="okx-bench-http-") as folder:
+            for name, day, roll in (
+                ("previous", yesterday, False),
+                ("report", today, False),
+                ("roll_forward", today, True),
+            ):
+                if name == "roll_forward":
+                    _drop_report(folder, today)
+                cpu = ask("cpu")
+                run = _run_http(connection, wallets, day, folder, roll)
+                run["sim_cpu"] = ask("cpu") - cpu
+                runs[name] = run
+                if name == "previous":
+                    time.sleep(0.05)  # the records fall strictly after the previous fetch
+                    fetched = datetime.datetime.fromisoformat(run["fetched_at"].replace("Z", "+00:00"))
+                    runs["transactions"] = ask("transactions", int(fetched.timestamp() * 1000) + 1)
+        ask("stop")
+    finally:
+        server.join(timeout=10)
+        if server.is_alive():
+            server.kill()
+    runs["setup_seconds"] = info["setup_seconds"]
+    return runs
+
+
 def _run_child(arguments: list[str], timeout: float = 600) -> str:
     command = [sys.executable, "-m", "bench.fig5_report", *arguments]
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=timeout, check=False)
@@ -469,7 +628,12 @@ def _child_main() -> None:
 
 
 if __name__ == "__main__":
-    if {"--child", "--previous", "--operator"} & set(sys.argv):
+    if len(sys.argv) == 3 and sys.argv[1] == "--http":
+        from bench.common import setup_environment
+
+        setup_environment()
+        print(json.dumps(http_operator(*json.loads(sys.argv[2]))))
+    elif {"--child", "--previous", "--operator"} & set(sys.argv):
         _child_main()
     else:
         figure_main(measure, __doc__ or TITLE)
