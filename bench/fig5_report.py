@@ -13,6 +13,15 @@ Two measurements per size:
   rows and totals (what the network would have delivered), publishing into a folder that holds
   the previous 29 reports; the figure is the process's peak RSS (``ru_maxrss``), rows included.
 
+- **Through HTTP** (1,000,000 rows: 100 wallets x 10,000 tokens over 20 chains): the same operator
+  with a real ``OkxHook``, against the simulator in a process of its own (no rate limit, no
+  latency; :meth:`OkxSimulator.set_portfolio` gives each wallet its tokens), so the network path
+  (requests, bodies, parsing) is counted. Yesterday's report is made the same way first; then a
+  few transactions per wallet land in the simulator's ledger, and today's report runs twice in
+  fresh interpreters: without and with ``roll_forward`` (which must reconcile every row). The
+  figures are each run's peak RSS and ``execute()`` wall time; the simulator's CPU seconds
+  during the run are in the details (it shares the machine's cores).
+
 Rows are synthetic but shaped like a real treasury: 20 chains, 600 tokens shared across
 wallets, exact 18-decimal amounts, some unpriced and some risk tokens; the previous day has
 other balances of the same wallets. Each child is a fresh interpreter (``--child``,
@@ -37,7 +46,7 @@ from typing import Any
 
 from bench.common import REPO, FigureResult, figure_main, median, profile_top, size
 
-TITLE = "5. Report at scale (100,000 and 1,000,000 rows)"
+TITLE = "5. Report at scale (100,000 and 1,000,000 rows; 1,000,000 through HTTP)"
 TOKENS_PER_WALLET = 100
 SIZES = (1_000, 10_000)
 """Wallets per size (x 100 tokens: 100,000 and 1,000,000 rows)."""
@@ -416,7 +425,13 @@ def http_operator(connection: str, wallets: int, day: str, folder: str, roll_for
         "flagged": len(result["flagged_wallets"]),
         "roll_forward": {
             key: section.get(key)
-            for key in ("row_count", "reconciled_count", "unexplained_count", "not_reconcilable_count", "records")
+            for key in (
+                "row_count",
+                "reconciled_count",
+                "unexplained_count",
+                "not_reconcilable_count",
+                "records",
+            )
         }
         if roll_forward
         else None,
@@ -528,6 +543,10 @@ def measure(args: argparse.Namespace) -> FigureResult:
     small, _ = _measure_size(small_wallets, samples, args.profile, whole_operator=False)
     big, whole = _measure_size(big_wallets, samples, args.profile, whole_operator=True)
     assert whole is not None
+    http_wallets_count, http_tokens = size(
+        args, full=(HTTP_WALLETS, HTTP_TOKENS), quick=(20, HTTP_TOKENS), smoke=(3, 200)
+    )
+    http = measure_http(http_wallets_count, http_tokens)
 
     def phase(runs: list[dict], name: str) -> float:
         return median([s["phases"][name] for s in runs])
@@ -567,6 +586,26 @@ def measure(args: argparse.Namespace) -> FigureResult:
         whole["rss_peak_mb"] <= BIG_OPERATOR_RSS_GOAL_MB,
     )
 
+    for name, case in (("report", ""), ("roll_forward", "[roll_forward] ")):
+        run = http[name]
+        label = f"{case}{run['rows']:,} rows ({'HTTP, scaled' if scaled else 'HTTP'})"
+        result.goal(
+            f"{label}: {run['rss_peak_mb']:.0f} MB peak RSS",
+            f"<= {HTTP_RSS_GOAL_MB} MB",
+            run["rss_peak_mb"] <= HTTP_RSS_GOAL_MB,
+        )
+        reconciled = True
+        if name == "roll_forward":
+            section = run["roll_forward"] or {}
+            reconciled = bool(section.get("row_count")) and section.get("reconciled_count") == section.get(
+                "row_count"
+            )
+        result.goal(
+            f"{label}: {run['seconds']:.1f} s" + ("" if reconciled else " (roll-forward NOT reconciled)"),
+            f"<= {HTTP_TIME_GOAL:g} s",
+            run["seconds"] <= HTTP_TIME_GOAL and reconciled,
+        )
+
     for runs in (small, big):
         s0 = runs[0]
         totals = ", ".join(f"{s['phases']['total']:.2f}" for s in runs)
@@ -597,6 +636,33 @@ def measure(args: argparse.Namespace) -> FigureResult:
         f"{bare['seconds']:.2f} s, ru_maxrss {bare['rss_rows_mb']:.0f} MB with the rows, "
         f"{bare['rss_peak_mb']:.0f} MB peak"
     )
+    result.detail(
+        f"through HTTP: OkxTreasuryReportOperator with a real OkxHook in a fresh interpreter, the "
+        f"simulator in another process (no rate limit, no latency), {http_wallets_count} wallets x "
+        f"{http_tokens:,} tokens over {len(CHAINS)} chains (portfolios set up in "
+        f"{http['setup_seconds']:.1f} s); each run: execute() wall time, its CPU, peak RSS, and the "
+        f"simulator's CPU meanwhile"
+    )
+    for name, what in (
+        ("previous", "the previous day's report (same path)"),
+        ("report", "today's report"),
+        ("roll_forward", "today's report with roll_forward=True"),
+    ):
+        run = http[name]
+        line = (
+            f"    {what}: {run['seconds']:.1f} s ({run['cpu']:.1f} s CPU), ru_maxrss "
+            f"{run['rss_start_mb']:.0f} MB with Airflow imported, {run['rss_peak_mb']:.0f} MB peak; "
+            f"simulator {run['sim_cpu']:.1f} s CPU; {run['flagged']} wallets flagged by reconciliation"
+        )
+        if run["roll_forward"]:
+            rf = run["roll_forward"]
+            line += (
+                f"; roll-forward {rf['row_count']:,} rows, {rf['reconciled_count']:,} reconciled, "
+                f"{rf['unexplained_count']} unexplained, {rf['not_reconcilable_count']} not reconcilable, "
+                f"{rf['records']} transaction records ({LEDGER_RECORDS} a wallet on chain {LEDGER_CHAIN}, "
+                f"{http['transactions']} added)"
+            )
+        result.detail(line)
     for runs in (small, big):
         if runs[0].get("profile"):
             result.detail(f"cProfile of one {runs[0]['rows']:,}-row report (top by own time):")
@@ -608,6 +674,7 @@ def measure(args: argparse.Namespace) -> FigureResult:
             for runs in (small, big)
         },
         "operator": whole,
+        "http": http,
     }
     return result
 

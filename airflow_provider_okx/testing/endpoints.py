@@ -389,7 +389,9 @@ class BalanceApi:
         total = Decimal(0)
         for chain in chains:
             key = ("total", asset_type, exclude)
-            total = EXACT.add(total, self._per_chain(key, address, chain, lambda chain=chain: chain_total(chain)))
+            total = EXACT.add(
+                total, self._per_chain(key, address, chain, lambda chain=chain: chain_total(chain))
+            )
         return envelope("0", "success", [{"totalValue": plain(total)}])
 
     def _token_balances(

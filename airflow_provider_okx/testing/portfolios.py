@@ -392,7 +392,9 @@ def large_catalogue(chain: str, count: int) -> tuple[tuple[str, str, str, int], 
         contract = _token_address(family, chain, symbol)
         stream = _Stream("large", chain, symbol)
         decimals = (6, 8, 9, 18, 18, 18)[stream.below(6)]
-        base = "0" if stream.below(20) == 0 else plain(Decimal(1 + stream.below(10**6)).scaleb(-stream.below(9)))
+        base = (
+            "0" if stream.below(20) == 0 else plain(Decimal(1 + stream.below(10**6)).scaleb(-stream.below(9)))
+        )
         out.append((contract, symbol, _price(_Stream("price", chain, token_key(contract)), base), decimals))
     return tuple(out)
 

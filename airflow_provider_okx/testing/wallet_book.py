@@ -12,10 +12,10 @@ from airflow_provider_okx.testing.assets import EXACT, Asset, display_address, p
 from airflow_provider_okx.testing.ledger import Ledger, LedgerEntry
 from airflow_provider_okx.testing.portfolios import (
     LARGE_PORTFOLIO_LIMIT,
-    large_catalogue,
     base_assets,
     known_token,
     large_assets,
+    large_catalogue,
 )
 
 
@@ -77,7 +77,11 @@ class WalletBook:
         apply on top as usual. ``tokens=0`` gives the usual portfolio back. Returns the count
         per chain."""
         chain_list = list(dict.fromkeys(chain_text(chain) for chain in chains))
-        if isinstance(tokens, bool) or not isinstance(tokens, int) or not 0 <= tokens <= LARGE_PORTFOLIO_LIMIT:
+        if (
+            isinstance(tokens, bool)
+            or not isinstance(tokens, int)
+            or not 0 <= tokens <= LARGE_PORTFOLIO_LIMIT
+        ):
             raise ValueError(f"tokens must be an integer from 0 to {LARGE_PORTFOLIO_LIMIT}")
         if tokens and not chain_list:
             raise ValueError("chains: at least one chain")
