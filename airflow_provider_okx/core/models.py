@@ -212,9 +212,40 @@ def _text(raw: object) -> str:
     return "" if raw is None else raw if isinstance(raw, str) else str(raw)
 
 
-@dataclass(frozen=True)
+class Shared:
+    """Values that many rows of one fetch repeat, kept once: chain indices, token addresses and
+    symbols (the same tokens recur across wallets) and prices (one per token). Pass one to
+    :meth:`TokenBalance.from_okx` for every answer of a fetch: a million rows then hold each
+    repeated text and price once instead of a million times. Decimals and strings are
+    immutable, so sharing them changes no value. Thread-safe (``dict.setdefault`` is atomic);
+    it lives as long as its holder (a hook call), not for the process.
+    """
+
+    __slots__ = ("prices", "texts")
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+        self.prices: dict[str, Decimal] = {}
+
+    def text(self, value: str) -> str:
+        return self.texts.setdefault(value, value)
+
+    def price(self, raw: object, field: str) -> Decimal:
+        """``raw`` read by :func:`_bounded_amount` once per distinct text."""
+        if type(raw) is not str:
+            return _bounded_amount(raw, field)
+        value = self.prices.get(raw)
+        if value is None:
+            value = self.prices.setdefault(raw, _bounded_amount(raw, field))
+        return value
+
+
+@dataclass(frozen=True, slots=True)
 class TokenBalance:
-    """One token held by one address on one chain, as OKX reported it."""
+    """One token held by one address on one chain, as OKX reported it.
+
+    A slotted dataclass (no per-row ``__dict__``): a report holds a million of them.
+    """
 
     chain_index: str
     token_address: str
@@ -277,12 +308,15 @@ class TokenBalance:
         )
 
     @classmethod
-    def from_okx(cls, item: Mapping[str, Any], *, address: str = "") -> TokenBalance:
+    def from_okx(
+        cls, item: Mapping[str, Any], *, address: str = "", shared: Shared | None = None
+    ) -> TokenBalance:
         """Parse one ``tokenAssets`` entry of either API version.
 
         :param address: the address that was queried. The row belongs to it, whatever OKX
             echoes in its ``address`` field (a case or format change there must not split a
             wallet); without it, the echo is used.
+        :param shared: keep repeated texts and prices once across rows (:class:`Shared`).
 
         v6 names the contract ``tokenContractAddress``, v5 ``tokenAddress``. ``chainIndex``,
         ``balance`` and ``tokenPrice`` are required (missing or ``null`` is an error, never a
@@ -306,26 +340,67 @@ class TokenBalance:
         transfer = get("transferAmount")
         available = get("availableAmount")
         risk = get("isRiskToken", False)
-        balance = object.__new__(cls)
+        chain = _chain_index(get("chainIndex"))
+        token = token if type(token) is str else _text(token)
+        symbol = symbol if type(symbol) is str else _text(symbol)
+        owner = address or _text(get("address"))
+        balance = _bounded_amount(get("balance"), "balance")  # in field order: errors name the first
+        raw_balance = None if raw == "" else _raw_units(raw, "rawBalance")
+        if shared is not None:
+            text = shared.text
+            chain, token, symbol = text(chain), text(token), text(symbol)
+            token_price = ZERO if price == "" else shared.price(price, "tokenPrice")
+        else:
+            token_price = ZERO if price == "" else _bounded_amount(price, "tokenPrice")
+        row = _new_balance(cls)
         # Figure 1 of bench/RESULTS.md: the frozen dataclass __init__ pays object.__setattr__
-        # per field, half the cost of a row. Filling __dict__ once gives an equal object:
-        # 182 -> 89 us for OKX's 31-token example.
-        balance.__dict__.update(
-            chain_index=_chain_index(get("chainIndex")),
-            token_address=token if type(token) is str else _text(token),
-            address=address or _text(get("address")),
-            symbol=symbol if type(symbol) is str else _text(symbol),
-            balance=_bounded_amount(get("balance"), "balance"),
-            raw_balance=None if raw == "" else _raw_units(raw, "rawBalance"),
-            token_price=ZERO if price == "" else _bounded_amount(price, "tokenPrice"),
-            token_type=None if token_type in (None, "") else str(token_type),
-            transfer_amount=None if transfer in (None, "") else _bounded_amount(transfer, "transferAmount"),
-            available_amount=None
-            if available in (None, "")
-            else _bounded_amount(available, "availableAmount"),
-            is_risk_token=risk if risk is True or risk is False else _bool(risk),
+        # per field, half the cost of a row. The slots' own setters give an equal object.
+        _SET_CHAIN(row, chain)
+        _SET_TOKEN(row, token)
+        _SET_ADDRESS(row, owner)
+        _SET_SYMBOL(row, symbol)
+        _SET_BALANCE(row, balance)
+        _SET_RAW(row, raw_balance)
+        _SET_PRICE(row, token_price)
+        _SET_TYPE(row, None if token_type in (None, "") else str(token_type))
+        _SET_TRANSFER(row, None if transfer in (None, "") else _bounded_amount(transfer, "transferAmount"))
+        _SET_AVAILABLE(
+            row, None if available in (None, "") else _bounded_amount(available, "availableAmount")
         )
-        return balance
+        _SET_RISK(row, risk if risk is True or risk is False else _bool(risk))
+        return row
+
+
+_new_balance = object.__new__
+(
+    _SET_CHAIN,
+    _SET_TOKEN,
+    _SET_ADDRESS,
+    _SET_SYMBOL,
+    _SET_BALANCE,
+    _SET_RAW,
+    _SET_PRICE,
+    _SET_TYPE,
+    _SET_TRANSFER,
+    _SET_AVAILABLE,
+    _SET_RISK,
+) = (
+    TokenBalance.__dict__[name].__set__
+    for name in (
+        "chain_index",
+        "token_address",
+        "address",
+        "symbol",
+        "balance",
+        "raw_balance",
+        "token_price",
+        "token_type",
+        "transfer_amount",
+        "available_amount",
+        "is_risk_token",
+    )
+)
+"""The slot setters of :class:`TokenBalance`, in field order (``from_okx``'s fast path)."""
 
 
 def _bounded_amount(raw: object, field: str) -> Decimal:

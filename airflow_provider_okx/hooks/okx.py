@@ -45,7 +45,7 @@ from airflow_provider_okx.core.inputs import (
     parse_optional_count,
     parse_token_address,
 )
-from airflow_provider_okx.core.models import Chain, PricePoint, TokenBalance, Transaction
+from airflow_provider_okx.core.models import Chain, PricePoint, Shared, TokenBalance, Transaction
 from airflow_provider_okx.core.progress import Progress
 from airflow_provider_okx.glue.compat import BaseHook, amask_secret, mask_secret
 from airflow_provider_okx.hooks.connection import OkxConfig, config_from_connection, shared_state
@@ -295,7 +295,12 @@ class OkxHook(BaseHook):
         return address, chain_list
 
     def _plan_all_token_balances(
-        self, address: object, chains: object, exclude_risk_tokens: bool, token_filter: object = None
+        self,
+        address: object,
+        chains: object,
+        exclude_risk_tokens: bool,
+        token_filter: object = None,
+        shared: Shared | None = None,
     ) -> Call[list[TokenBalance]]:
         exclude_risk_tokens = parse_flag(exclude_risk_tokens, "exclude_risk_tokens")
         addr, chain_list = self._address_and_chains(address, chains)
@@ -306,7 +311,8 @@ class OkxHook(BaseHook):
             )
             for chunk in chunked(chain_list)
         ]
-        return Call(requests_, results.concat, results.token_balances(requests_[0].route, addr))
+        read = results.token_balances(requests_[0].route, addr, shared=shared)
+        return Call(requests_, results.concat, read)
 
     def _plan_total_value(
         self, address: object, chains: object, asset_type: str, exclude_risk_tokens: bool
@@ -615,9 +621,18 @@ class OkxHook(BaseHook):
         Each address is asked only for the chains of its own family (an EVM address is not
         sent Solana); an address that no chain fits fails before any request. All or nothing:
         if any request fails after retries, this raises and returns nothing.
+
+        Memory: each answer is parsed into rows as soon as it is read and dropped (the
+        transport bounds the bytes of answers held at once, see
+        :class:`~airflow_provider_okx.hooks.sync_transport.ByteBudget`), and the rows of all
+        wallets share one copy of each repeated chain index, token address, symbol and price
+        (:class:`~airflow_provider_okx.core.models.Shared`).
         """
+        shared = Shared()
         plans = {
-            address: self._plan_all_token_balances(address, chains, exclude_risk_tokens, token_filter)
+            address: self._plan_all_token_balances(
+                address, chains, exclude_risk_tokens, token_filter, shared=shared
+            )
             for address, chains in self._per_family(addresses, chains).items()
         }
         fetched = self._execute_many(list(plans.values()), max_workers, "token balances")

@@ -14,7 +14,12 @@ I/O with bounds:
 - **No redirects**: a 3xx is handed to the protocol as is (it becomes a typed, permanent
   :class:`~airflow_provider_okx.core.api.errors.OkxRedirectError`); its body is not read past the cap
   and the signed headers are never re-sent elsewhere.
-- **Many requests at once** on a thread pool, sharing the session and the rate limit.
+- **Many requests at once** on a thread pool, sharing the session and the rate limit, with
+  the response bytes in flight bounded (:class:`ByteBudget`, :data:`IN_FLIGHT_BYTES`) as well
+  as their count (the workers): a body counts from its first byte read until the protocol has
+  parsed it into typed rows and dropped it, so a fan-out over large answers holds at most
+  about the budget in bodies (parsing holds a small multiple of a body while it runs),
+  whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -60,6 +65,56 @@ T = TypeVar("T")
 
 CHUNK = 64 * 1024
 """Raw bytes read at a time; the deadline is also checked between chunks."""
+
+IN_FLIGHT_BYTES = 64 * 1024 * 1024
+"""Decoded response bytes that :meth:`SyncTransport.run_many` lets its workers hold at once
+(read, and not yet parsed into rows): 64 MiB. The oldest reader may go past it, so a body
+larger than the budget is still read (the connection's ``max_response_bytes`` bounds a body)."""
+
+
+class ByteBudget:
+    """Response bytes held by the workers of one fan-out, bounded by ``limit``.
+
+    A worker takes bytes (:meth:`take`) as it reads a body (decoded) and releases them (:meth:`release`)
+    once the body was parsed. A worker waits while its bytes would not fit, except the one that
+    started holding first (the oldest holder), which always proceeds: no two workers can wait
+    for each other, and every body is read, however large. ``peak`` is the most ever held.
+    """
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise ValueError("the byte budget must be at least 1 byte")
+        self.limit = limit
+        self.used = 0
+        self.peak = 0
+        self._holders: dict[int, int] = {}  # ticket (order of first take) -> bytes held
+        self._tickets = itertools.count()
+        self._cond = threading.Condition(threading.Lock())
+
+    def take(self, ticket: int | None, size: int) -> int:
+        """Hold ``size`` more bytes (waiting while they do not fit, unless oldest); returns the
+        holder's ticket (pass it back, ``None`` the first time)."""
+        with self._cond:
+            while True:
+                oldest = ticket is not None and ticket == min(self._holders)
+                if oldest or not self._holders or self.used + size <= self.limit:
+                    break
+                self._cond.wait()
+            if ticket is None:
+                ticket = next(self._tickets)
+                self._holders[ticket] = 0
+            self._holders[ticket] += size
+            self.used += size
+            self.peak = max(self.peak, self.used)
+            return ticket
+
+    def release(self, ticket: int | None) -> None:
+        """Give back everything ``ticket`` holds (nothing for ``None``)."""
+        if ticket is None:
+            return
+        with self._cond:
+            self.used -= self._holders.pop(ticket, 0)
+            self._cond.notify_all()
 
 
 # --- the deadline --------------------------------------------------------------------------
@@ -274,6 +329,11 @@ class SyncTransport:
     :param store: where the key's shared rate budget is reserved (``rate_limit_store``).
     """
 
+    in_flight_bytes = IN_FLIGHT_BYTES
+    """The byte budget of :meth:`run_many` (see :class:`ByteBudget`)."""
+    last_budget: ByteBudget | None = None
+    """The budget of the last :meth:`run_many` (its ``peak``: the most bytes held at once)."""
+
     def __init__(
         self,
         config: OkxConfig,
@@ -295,18 +355,31 @@ class SyncTransport:
             self.__dict__.pop("session").close()
 
     def run(
-        self, request: ApiRequest, interpret: Callable[[list[Any]], Any], progress: Progress | None = None
+        self,
+        request: ApiRequest,
+        interpret: Callable[[list[Any]], Any],
+        progress: Progress | None = None,
+        budget: ByteBudget | None = None,
     ) -> Any:
         """One request to its interpreted result, or its final typed error.
 
         :param progress: counts this request's retries, rate-limit waits and its answer.
+        :param budget: bounds the bytes of the answer held until it is parsed (shared by the
+            workers of one fan-out).
         """
         steps: Generator[Step, Outcome, Any] = self.protocol.exchange(request, interpret)
         outcome: Outcome = None
         sent = 0
+        held: list[int | None] = [None]  # the budget's ticket of the body being read/parsed
         try:
             while True:
-                step = steps.send(outcome)
+                try:
+                    step = steps.send(outcome)  # parses the answer into typed values
+                finally:
+                    outcome = None  # the body goes now: the rows hold what was read
+                    if budget is not None:
+                        budget.release(held[0])
+                        held[0] = None
                 if isinstance(step, Wait):
                     if progress is not None and step.rate_limit:
                         progress.rate_limited(step.seconds)
@@ -319,14 +392,27 @@ class SyncTransport:
                 if sent and progress is not None:
                     progress.retried()
                 sent += 1
-                outcome = self.attempt(request.route, step)
+                outcome = self.attempt(request.route, step, budget, held)
         except StopIteration as stop:
             if progress is not None:
                 progress.request_done()
             return stop.value
+        finally:
+            if budget is not None:  # whatever ended the request, its bytes go back
+                budget.release(held[0])
 
-    def attempt(self, route: str, step: Send) -> Outcome:
-        """Send once under the total deadline; the answer, or what went wrong, as an outcome."""
+    def attempt(
+        self,
+        route: str,
+        step: Send,
+        budget: ByteBudget | None = None,
+        held: list[int | None] | None = None,
+    ) -> Outcome:
+        """Send once under the total deadline; the answer, or what went wrong, as an outcome.
+
+        :param budget: the body's decoded bytes are taken from it as they are read; ``held[0]``
+            receives the ticket, for the caller to release once the body was parsed.
+        """
         timeout = self.config.timeout
         # Prepared by hand: the URL goes out exactly as it was signed (requests' own
         # preparation would re-quote it) and no per-call settings merge runs.
@@ -346,7 +432,7 @@ class SyncTransport:
                 prepared, timeout=(timeout, timeout), allow_redirects=False, stream=True
             )
             try:
-                body = self._read(route, response, attempt)
+                body = self._read(route, response, attempt, budget, held)
             finally:
                 response.close()
             return Received(response.status_code, response.headers, body)
@@ -371,20 +457,34 @@ class SyncTransport:
             attempt.finish()
             _current.attempt = None
 
-    def _read(self, route: str, response: requests.Response, attempt: Attempt) -> bytes:
+    def _read(
+        self,
+        route: str,
+        response: requests.Response,
+        attempt: Attempt,
+        budget: ByteBudget | None = None,
+        held: list[int | None] | None = None,
+    ) -> bytes:
         headers = response.headers
         body = BoundedBody(
             route, self.config.max_response_bytes, headers.get("Content-Encoding"), response.status_code
         )
         body.check_declared_length(headers.get("Content-Length"))
         raw = response.raw
+        counted = 0
         while True:
             if attempt.expired:
                 raise TimeoutError("the total deadline passed")
             chunk = raw.read(CHUNK, decode_content=False)
             if not chunk:
-                return body.finish()
+                data = body.finish()
+                if budget is not None and held is not None and len(data) > counted:  # a flushed tail
+                    held[0] = budget.take(held[0], len(data) - counted)
+                return data
             body.feed(chunk)
+            if budget is not None and held is not None and body.size > counted:
+                held[0] = budget.take(held[0], body.size - counted)
+                counted = body.size
 
     def run_many(
         self,
@@ -419,10 +519,13 @@ class SyncTransport:
             if progress is not None and say is not None and progress.due():
                 say(progress.line())
 
+        budget = ByteBudget(self.in_flight_bytes)
+        self.last_budget = budget
+        results: list[Any]
         if workers <= 1 or len(flat) <= 1:
             results = []
             for i, (request, interpret) in enumerate(flat):
-                results.append(self.run(request, interpret, progress))
+                results.append(self.run(request, interpret, progress, budget))
                 finished(i)
                 tick()
         else:
@@ -431,7 +534,9 @@ class SyncTransport:
             _ = self.session  # build it once, before threads race to
             pool = ThreadPoolExecutor(max_workers=min(workers, len(flat)), thread_name_prefix="okx")
             try:
-                futures = [pool.submit(self.run, request, interpret, progress) for request, interpret in flat]
+                futures = [
+                    pool.submit(self.run, request, interpret, progress, budget) for request, interpret in flat
+                ]
                 index = {future: i for i, future in enumerate(futures)}
                 pending = set(futures)
                 while pending:
@@ -449,10 +554,13 @@ class SyncTransport:
                         finished(index[future])
                     tick()
                 results = [future.result() for future in futures]
+                del futures, index, done, pending  # the results list is the one reference left
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
         combined, start = [], 0
         for call in calls:
-            combined.append(call.combine(results[start : start + len(call.requests)]))
-            start += len(call.requests)
+            end = start + len(call.requests)
+            combined.append(call.combine(results[start:end]))
+            results[start:end] = [None] * (end - start)  # each answer once: in its call's result
+            start = end
         return combined

@@ -323,11 +323,16 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         fetched = self.hook.get_wallets_token_balances(
             addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens, max_workers=self.max_workers
         )
-        return [
-            row if row.address == address else dataclasses.replace(row, address=address)
-            for address, wallet_rows in fetched.items()
-            for row in wallet_rows
-        ]
+        rows: list[TokenBalance] = []
+        while fetched:  # one list of rows: each wallet's own list goes as it is taken over
+            address, wallet_rows = next(iter(fetched.items()))
+            del fetched[address]
+            rows.extend(
+                row if row.address == address else dataclasses.replace(row, address=address)
+                for row in wallet_rows
+            )
+            del wallet_rows
+        return rows
 
     def _check_lag(
         self, period: RunPeriod, fetched: datetime.datetime, started: datetime.datetime | None = None

@@ -44,6 +44,7 @@ from airflow_provider_okx.core.api.responses import kind_of
 from airflow_provider_okx.core.models import (
     Chain,
     PricePoint,
+    Shared,
     TokenBalance,
     Transaction,
     exact_sum,
@@ -70,7 +71,9 @@ def _where(i: int, j: int | None) -> str:
     return f"data[{i}]" if j is None else f"data[{i}].tokenAssets[{j}]"
 
 
-def _row(item: object, i: int, j: int | None, endpoint: str, address: str) -> TokenBalance:
+def _row(
+    item: object, i: int, j: int | None, endpoint: str, address: str, shared: Shared | None = None
+) -> TokenBalance:
     if not isinstance(item, Mapping):
         raise _malformed(endpoint, _where(i, j), f"is {kind_of(item)}, not a token object")
     get = item.get
@@ -84,7 +87,8 @@ def _row(item: object, i: int, j: int | None, endpoint: str, address: str) -> To
     if get("tokenPrice") is None:
         raise _malformed(endpoint, f"{_where(i, j)}.tokenPrice", "is missing")
     try:
-        row = TokenBalance.from_okx(item, address=address)  # the queried address owns the row
+        # The queried address owns the row.
+        row = TokenBalance.from_okx(item, address=address, shared=shared)
     except (ValueError, ArithmeticError, TypeError) as error:
         # The model names the field first: "balance: '1E+10000000' is out of bounds".
         name = str(error).partition(":")[0].strip()
@@ -106,11 +110,13 @@ def _row(item: object, i: int, j: int | None, endpoint: str, address: str) -> To
     return row
 
 
-def _token_rows(data: list[Any], endpoint: str, address: str, *, flat: bool) -> list[TokenBalance]:
+def _token_rows(
+    data: list[Any], endpoint: str, address: str, *, flat: bool, shared: Shared | None = None
+) -> list[TokenBalance]:
     _rows_list(data, endpoint)
     wrapped = [isinstance(entry, Mapping) and "tokenAssets" in entry for entry in data]
     if flat and not any(wrapped):
-        return [_row(item, i, None, endpoint, address) for i, item in enumerate(data)]
+        return [_row(item, i, None, endpoint, address, shared) for i, item in enumerate(data)]
     balances: list[TokenBalance] = []
     for i, entry in enumerate(data):
         if not isinstance(entry, Mapping):
@@ -120,21 +126,23 @@ def _token_rows(data: list[Any], endpoint: str, address: str, *, flat: bool) -> 
         assets = entry["tokenAssets"]
         if not isinstance(assets, list):
             raise _malformed(endpoint, f"data[{i}].tokenAssets", f"is {kind_of(assets)}, not a list")
-        balances.extend([_row(item, i, j, endpoint, address) for j, item in enumerate(assets)])
+        balances.extend([_row(item, i, j, endpoint, address, shared) for j, item in enumerate(assets)])
     return balances
 
 
 def token_balances(
-    endpoint: str, address: str, *, flat: bool = False
+    endpoint: str, address: str, *, flat: bool = False, shared: Shared | None = None
 ) -> Callable[[list[Any]], list[TokenBalance]]:
     """The reader of an all-token or specific-token balance answer for ``address``.
 
     :param address: the address that was queried: every row is attributed to it.
     :param flat: also accept a flat list of rows (the v5 specific-token POST's older form).
+    :param shared: texts and prices kept once across the answers of one fetch
+        (:class:`~airflow_provider_okx.core.models.Shared`).
     """
 
     def read(data: list[Any]) -> list[TokenBalance]:
-        return _token_rows(data, endpoint, address, flat=flat)
+        return _token_rows(data, endpoint, address, flat=flat, shared=shared)
 
     return read
 
