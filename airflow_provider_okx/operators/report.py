@@ -353,14 +353,15 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
 
 def report_writers(snapshot: Snapshot, summary: dict[str, Any]) -> dict[str, Writer]:
     """One streaming writer per report file, in the order they are published."""
-    from airflow_provider_okx.core.report import render_html, render_summary_json
+    from airflow_provider_okx.core.report import render_html
     from airflow_provider_okx.core.report.csv_render import write_csv
+    from airflow_provider_okx.core.report.json_render import write_summary_json
 
     def balances_csv(out: IO[str]) -> None:
         write_csv(snapshot, out)
 
     def summary_json(out: IO[str]) -> None:
-        out.write(render_summary_json(summary))
+        write_summary_json(summary, out)
 
     def report_html(out: IO[str]) -> None:
         out.write(render_html(summary))

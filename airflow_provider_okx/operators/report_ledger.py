@@ -10,7 +10,7 @@ Kept apart from :mod:`~airflow_provider_okx.operators.report` (which imports it 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError, OkxInvalidRequestError
@@ -128,22 +128,21 @@ def gather_roll_forward(
             log.warning("Roll-forward: %s not reconcilable: %s", address, error)
             continue
         transactions.extend(found)
-    # Read whole, then split: Airflow 2.10's ObjectStoragePath wraps the file in a
-    # TrackingFileWrapper that the csv module cannot iterate.
+    # Read in blocks and split into lines here: Airflow 2.10's ObjectStoragePath wraps the file
+    # in a TrackingFileWrapper that the csv module cannot iterate. The opening balances stream
+    # into the roll-forward: neither the file nor its rows are held whole (a million rows).
     with path.open("r", encoding="utf-8", newline="") as file:
-        text = file.read()
-    opening = list(holdings_from_csv(text.splitlines(keepends=True)))
-    section = roll_forward(
-        RollForwardInput(
-            window=window,
-            wallets=wallets,
-            chains=both,
-            opening=opening,
-            closing=closing,
-            transactions=transactions,
-            not_reconcilable=refused,
+        section = roll_forward(
+            RollForwardInput(
+                window=window,
+                wallets=wallets,
+                chains=both,
+                opening=holdings_from_csv(_lines(file)),
+                closing=closing,
+                transactions=transactions,
+                not_reconcilable=refused,
+            )
         )
-    )
     log.info(
         "Roll-forward from %s to %s: %d rows, %d reconciled, %d unexplained, %d not reconcilable "
         "(%d transaction records)",
@@ -156,3 +155,22 @@ def gather_roll_forward(
         section["records"],
     )
     return section
+
+
+READ_BLOCK = 1 << 20
+"""Characters of a previous ``balances.csv`` read at a time."""
+
+
+def _lines(file: Any) -> Iterator[str]:
+    """The lines of a text file opened with ``newline=""``, each with its ending, read in
+    blocks (``\r\n`` split across two blocks stays one ending: the csv module reads it so)."""
+    rest = ""
+    while True:
+        block = file.read(READ_BLOCK)
+        if not block:
+            break
+        lines = (rest + block).splitlines(keepends=True)
+        rest = lines.pop() if lines else ""
+        yield from lines
+    if rest:
+        yield rest

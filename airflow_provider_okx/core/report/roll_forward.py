@@ -88,7 +88,7 @@ class Balance(Protocol):
     def token_price(self) -> Decimal: ...
 
 
-@dataclass
+@dataclass(slots=True)
 class _Row:
     opening: Decimal = ZERO
     closing: Decimal = ZERO
@@ -102,7 +102,7 @@ class _Row:
     """The closing valuation price (0: unpriced), for ``unexplained_usd``."""
 
 
-@dataclass
+@dataclass(slots=True)
 class _Fee:
     amount: Decimal = ZERO
     sent: bool = False
