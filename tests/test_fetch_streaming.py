@@ -187,3 +187,37 @@ def test_large_portfolios_over_http_with_exact_totals_and_the_ledger_on_top(sim)
     assert hook.get_total_value(WALLETS[0], CHAINS, asset_type="token") == total_usd(after)
     sim.clear_balances()  # the usual handful again
     assert len(hook.get_all_token_balances(WALLETS[0], CHAINS)) < TOKENS
+
+
+# --- summary.json written piece by piece ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        {"date": "d", "roll_forward": {"row_count": 2, "rows": None, "totals": []}},
+        {"roll_forward": {"rows": []}, "trend": [1, 2]},
+        {"roll_forward": None},
+        {"roll_forward": {"rows": [{"amount": "1", "nested": {"a": 1}}]}},  # not flat: the encoder's path
+        {
+            "total_usd": "12.5",
+            "roll_forward": {
+                "opening_time": "t",
+                "rows": [
+                    {"label": 'é "quoted" \\ \n\u2028', "records": 3, "reason": None, "ok": True, "no": False}
+                ]
+                * 5000,
+                "totals": [{"row_count": 1}],
+            },
+            "after": {"x": []},
+        },
+    ],
+)
+def test_summary_json_is_written_piece_by_piece_to_the_same_bytes(summary):
+    import io
+
+    from airflow_provider_okx.core.report.json_render import render_summary_json, write_summary_json
+
+    out = io.StringIO()
+    write_summary_json(summary, out)
+    assert out.getvalue() == render_summary_json(summary)
