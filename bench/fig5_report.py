@@ -411,29 +411,26 @@ def http_operator(connection: str, wallets: int, day: str, folder: str, roll_for
     result = task.execute({"ds": day, "logical_date": start, "data_interval_end": start.add(days=1)})
     seconds = time.perf_counter() - t0
     cpu = time.process_time() - cpu
-    with open(os.path.join(_reports(folder), day, "summary.json")) as f:
-        summary = json.load(f)
-    section = summary.get("roll_forward") or {}
+    rss_peak = _maxrss_mb()  # nothing is read back here: summary.json is hundreds of MB
+    section = result["roll_forward"] or {}
     return {
-        "rows": summary["row_count"],
+        "rows": result["row_count"],
         "seconds": seconds,
         "cpu": cpu,
         "rss_start_mb": rss_start,
-        "rss_peak_mb": _maxrss_mb(),
+        "rss_peak_mb": rss_peak,
         "fetched_at": result["fetched_at"],
         "previous_date": result["previous_date"],
         "flagged": len(result["flagged_wallets"]),
         "roll_forward": {
-            key: section.get(key)
-            for key in (
-                "row_count",
-                "reconciled_count",
-                "unexplained_count",
-                "not_reconcilable_count",
-                "records",
-            )
+            "row_count": section.get("row_count"),
+            "reconciled_count": (section.get("row_count") or 0)
+            - (section.get("unexplained_count") or 0)
+            - (section.get("not_reconcilable_count") or 0),
+            "unexplained_count": section.get("unexplained_count"),
+            "not_reconcilable_count": section.get("not_reconcilable_count"),
         }
-        if roll_forward
+        if roll_forward and section.get("available")
         else None,
     }
 
@@ -658,9 +655,9 @@ def measure(args: argparse.Namespace) -> FigureResult:
             rf = run["roll_forward"]
             line += (
                 f"; roll-forward {rf['row_count']:,} rows, {rf['reconciled_count']:,} reconciled, "
-                f"{rf['unexplained_count']} unexplained, {rf['not_reconcilable_count']} not reconcilable, "
-                f"{rf['records']} transaction records ({LEDGER_RECORDS} a wallet on chain {LEDGER_CHAIN}, "
-                f"{http['transactions']} added)"
+                f"{rf['unexplained_count']} unexplained, {rf['not_reconcilable_count']} not reconcilable "
+                f"(from the XCom); {http['transactions']} transaction records in the window "
+                f"({LEDGER_RECORDS} a wallet on chain {LEDGER_CHAIN})"
             )
         result.detail(line)
     for runs in (small, big):

@@ -236,7 +236,8 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
             row(wallet, chain, "", "")
 
     out: list[dict[str, Any]] = []
-    for (wallet, chain, _token_key), entry in rows.items():
+    while rows:  # each row's working entry goes as its output row is made (a million of them)
+        (wallet, chain, _token_key), entry = rows.popitem()
         label, address = labels[wallet]
         reason = data.not_reconcilable.get((address, chain)) or data.not_reconcilable.get((address, "*"))
         if reason is None and chain not in chains:
