@@ -77,6 +77,13 @@ def write_csv(snapshot: Snapshot, out: IO[str]) -> None:
     valuation = snapshot.prices
     source = _cell(valuation.price_source)
     price_times: dict[tuple[str, str], str] = {}
+    cells: dict[str, str] = {}  # token addresses and symbols recur across wallets: made safe once
+
+    def cell(text: str) -> str:
+        safe = cells.get(text)
+        if safe is None:
+            safe = cells[text] = _cell(text)
+        return safe
 
     def lines() -> Iterator[tuple[str, ...]]:
         for row in snapshot.rows:
@@ -104,8 +111,8 @@ def write_csv(snapshot: Snapshot, out: IO[str]) -> None:
                 label,
                 address,
                 *chain,
-                _cell(balance.token_address),
-                _cell(balance.symbol),
+                cell(balance.token_address),
+                cell(balance.symbol),
                 row.balance_str,
                 "" if balance.raw_balance is None else str(balance.raw_balance),
                 row.price_str,

@@ -104,6 +104,7 @@ class Snapshot:
             else:
                 group.append(balance)
         folded: dict[str, str] = {}
+        prices: dict[int, tuple[Decimal, str]] = {}  # id -> (price, its text): one text per object
         mul = EXACT.multiply
         for address in sorted(wallets, key=lambda spelling: (spelling.lower(), spelling)):
             rows = []
@@ -117,13 +118,17 @@ class Snapshot:
                 rows.append((balance, mul(balance.balance, balance.token_price), wallet_key, token_key))
             rows.sort(key=_within_wallet)
             for balance, usd, wallet_key, token_key in rows:
+                price = balance.token_price
+                known = prices.get(id(price))
+                if known is None or known[0] is not price:  # a price shared by many rows is printed once
+                    known = prices[id(price)] = (price, decimal_str(price))
                 yield Row(
                     balance,
                     usd,
                     wallet_key,
                     token_key,
                     decimal_str(balance.balance),
-                    decimal_str(balance.token_price),
+                    known[1],
                     decimal_str(usd),
                 )
 
