@@ -94,6 +94,15 @@ def _row(
         name = str(error).partition(":")[0].strip()
         name = name if name.isidentifier() else "value"
         raise _malformed(endpoint, f"{_where(i, j)}.{name}", f"is not a usable value ({error})") from None
+    raw, transfer, available = row.raw_balance, row.transfer_amount, row.available_amount
+    if not (
+        row.balance < 0
+        or row.token_price < 0
+        or (raw is not None and raw < 0)
+        or (transfer is not None and transfer < 0)
+        or (available is not None and available < 0)
+    ):
+        return row  # the usual case: nothing negative (the loop below names what is)
     for name, value in (
         ("balance", row.balance),
         ("tokenPrice", row.token_price),
