@@ -165,9 +165,16 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
     chains = [str(chain) for chain in data.chains]
     rows: dict[RowKey, _Row] = {}
     add, sub = EXACT.add, EXACT.subtract
+    keys: dict[str, str] = {}  # address_key of each address and token, computed once each
+
+    def key_of(text: str) -> str:
+        found = keys.get(text)
+        if found is None:
+            found = keys[text] = address_key(text)
+        return found
 
     def row(wallet: str, chain: str, token: str, symbol: str) -> _Row:
-        key = (wallet, chain, address_key(token) if token else "")
+        key = (wallet, chain, key_of(token) if token else "")
         entry = rows.get(key)
         if entry is None:
             entry = rows[key] = _Row(symbol=symbol, token_address=token)
@@ -176,12 +183,12 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
         return entry
 
     for balance in data.opening:
-        wallet = address_key(balance.address)
+        wallet = key_of(balance.address)
         if wallet in labels:
             entry = row(wallet, balance.chain_index, balance.token_address, balance.symbol)
             entry.opening = add(entry.opening, balance.balance)
     for balance in data.closing:
-        wallet = address_key(balance.address)
+        wallet = key_of(balance.address)
         if wallet in labels:
             entry = row(wallet, balance.chain_index, balance.token_address, balance.symbol)
             entry.closing = add(entry.closing, balance.balance)
@@ -305,10 +312,12 @@ def _order(row: Mapping[str, Any]) -> tuple[Any, ...]:
     within each, by wallet, chain and token."""
     status = row["status"]
     rank = {UNEXPLAINED: 0, NOT_RECONCILABLE: 1}.get(status, 2)
-    size = EXACT.minus(EXACT.abs(Decimal(row["unexplained_usd"] or row["unexplained"] or 0)))
+    size = ZERO
+    if rank == 0:
+        size = EXACT.minus(EXACT.abs(Decimal(row["unexplained_usd"] or row["unexplained"] or 0)))
     return (
         rank,
-        size if rank == 0 else ZERO,
+        size,
         row["wallet_label"],
         chain_order(row["chain_index"]),
         row["symbol"],
@@ -336,7 +345,9 @@ def control_totals(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             }
         total["row_count"] += 1
         for name in FLOWS:
-            total[name] = EXACT.add(total[name], Decimal(row[name]))
+            value = row[name]
+            if value != "0":  # most flows are zero: nothing to add
+                total[name] = EXACT.add(total[name], Decimal(value))
 
     def order(item: tuple[tuple[str, str], dict[str, Any]]) -> tuple[Any, ...]:
         (chain, token), total = item
