@@ -344,8 +344,8 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
             cursor = conn.cursor()
             try:
                 create = dialect.create_statements(name) if self.create_table else []
-                if create and dialect.create_lock:  # before CREATE TABLE: see POSTGRES
-                    cursor.execute(dialect.create_lock.format(mark=mark), [_lock_key(dialect.quote(name))])
+                if create:  # before CREATE TABLE: see POSTGRES
+                    dialect.lock_before_create(cursor, mark, name)
                 if create:
                     cursor.execute(create.pop(0))  # the table
                 if dialect.lock:
@@ -375,14 +375,6 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
                 cursor.close()
         finally:
             conn.close()
-
-
-def _lock_key(table: str) -> int:
-    """A signed 64-bit advisory lock key for ``table`` (stable across processes and versions)."""
-    import hashlib
-
-    digest = hashlib.sha256(f"airflow-provider-okx:{table}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _attributed(rows: Iterable[TokenBalance], address: str) -> Iterator[TokenBalance]:

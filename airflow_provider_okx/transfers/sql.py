@@ -85,14 +85,25 @@ class SqlDialect:
         ]
         statements = [f"CREATE TABLE IF NOT EXISTS {self.quote(table)} ({', '.join(columns)})"]
         if self.index:
-            schema, _, name = table.rpartition(".")
-            index = self.quote(name + "_snapshot_idx")
-            if self.qualified_index and schema:  # SQLite: the index names the schema, ON does not
-                index, on = f"{self.quote(schema)}.{index}", self.quote(name)
-            else:  # PostgreSQL: the index lives in its table's schema and is named without it
-                on = self.quote(table)
-            statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {on} (snapshot_date, address)")
+            statements.append(self.index_statement(table, "snapshot_idx", "snapshot_date, address"))
         return statements
+
+    def index_statement(self, table: str, suffix: str, columns: str) -> str:
+        """``CREATE INDEX IF NOT EXISTS <table>_<suffix>`` on ``columns`` of ``table`` (which may
+        be schema-qualified), as this dialect writes it."""
+        schema, _, name = table.rpartition(".")
+        index = self.quote(f"{name}_{suffix}")
+        if self.qualified_index and schema:  # SQLite: the index names the schema, ON does not
+            index, on = f"{self.quote(schema)}.{index}", self.quote(name)
+        else:  # PostgreSQL: the index lives in its table's schema and is named without it
+            on = self.quote(table)
+        return f"CREATE INDEX IF NOT EXISTS {index} ON {on} ({columns})"
+
+    def lock_before_create(self, cursor: Any, mark: str, table: str) -> None:
+        """Where the dialect needs it (see :data:`POSTGRES`), the lock that lets concurrent
+        first loads into a new ``table`` create it once; taken inside the caller's transaction."""
+        if self.create_lock:
+            cursor.execute(self.create_lock.format(mark=mark), [lock_key(self.quote(table))])
 
     def date(self, day: datetime.date) -> object:
         return day if self.native else day.isoformat()
@@ -149,6 +160,14 @@ _KEYWORDS = """
 SQL_KEYWORDS = frozenset(_KEYWORDS.split())
 """Reserved words of SQL and of the common warehouses (Snowflake, MySQL, BigQuery...): refused as
 table names where identifiers are not quoted (the generic dialect), before the fetch."""
+
+
+def lock_key(table: str) -> int:
+    """A signed 64-bit advisory lock key for ``table`` (stable across processes and versions)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"airflow-provider-okx:{table}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def dialect_for(conn_type: str | None) -> SqlDialect:
