@@ -71,7 +71,7 @@ def _where(i: int, j: int | None) -> str:
 
 
 def _row(item: object, i: int, j: int | None, endpoint: str, address: str) -> TokenBalance:
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):  # JSON's dict first: no ABC check
         raise _malformed(endpoint, _where(i, j), f"is {kind_of(item)}, not a token object")
     get = item.get
     if get("chainIndex") in (None, ""):
@@ -90,19 +90,28 @@ def _row(item: object, i: int, j: int | None, endpoint: str, address: str) -> To
         name = str(error).partition(":")[0].strip()
         name = name if name.isidentifier() else "value"
         raise _malformed(endpoint, f"{_where(i, j)}.{name}", f"is not a usable value ({error})") from None
-    for name, value in (
-        ("balance", row.balance),
-        ("tokenPrice", row.token_price),
-        ("rawBalance", row.raw_balance),
-        ("transferAmount", row.transfer_amount),
-        ("availableAmount", row.available_amount),
+    raw, transfer, available = row.raw_balance, row.transfer_amount, row.available_amount
+    # One cheap test of the signs first (-0 is signed, not negative: the loop lets it pass).
+    if (
+        row.balance.is_signed()
+        or row.token_price.is_signed()
+        or (raw is not None and raw < 0)
+        or (transfer is not None and transfer.is_signed())
+        or (available is not None and available.is_signed())
     ):
-        if value is not None and value < 0:
-            raise _malformed(
-                endpoint,
-                f"{_where(i, j)}.{name}",
-                f"is negative ({item.get(name)!r}): no holding or price is",
-            )
+        for name, value in (
+            ("balance", row.balance),
+            ("tokenPrice", row.token_price),
+            ("rawBalance", raw),
+            ("transferAmount", transfer),
+            ("availableAmount", available),
+        ):
+            if value is not None and value < 0:
+                raise _malformed(
+                    endpoint,
+                    f"{_where(i, j)}.{name}",
+                    f"is negative ({item.get(name)!r}): no holding or price is",
+                )
     return row
 
 
