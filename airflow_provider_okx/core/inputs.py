@@ -34,7 +34,7 @@ from airflow_provider_okx.core.chains import (
     validate_address,
 )
 from airflow_provider_okx.core.conditions import CONDITIONS, METRICS
-from airflow_provider_okx.core.models import amount_problem, read_decimal
+from airflow_provider_okx.core.money import amount_problem, read_decimal
 
 MAX_TEXT = 256
 """Longer text is refused before it is parsed (an amount, a label, a token address)."""

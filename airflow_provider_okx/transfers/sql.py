@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
-from airflow_provider_okx.core.models import decimal_str
+from airflow_provider_okx.core.money import decimal_str
 
 TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}\Z")
 """``table``, ``schema.table`` or ``database.schema.table``: plain identifiers, never quoted SQL."""
