@@ -8,16 +8,30 @@ Nothing database-related is imported here; the loaders reach the database throug
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
-from airflow_provider_okx.core.models import decimal_str
+from airflow_provider_okx.core.money import decimal_str
 
-TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}\Z")
-"""``table``, ``schema.table`` or ``database.schema.table``: plain identifiers, never quoted SQL."""
+# The table name rule lives apart (the loaders check it at DAG parse time, without this
+# module's dataclass); re-exported here.
+from airflow_provider_okx.transfers.table_names import TABLE_NAME, check_table
+
+__all__ = [
+    "DIALECTS",
+    "GENERIC",
+    "POSTGRES",
+    "SQLITE",
+    "SQL_KEYWORDS",
+    "TABLE_NAME",
+    "SqlDialect",
+    "check_table",
+    "column_type",
+    "dialect_for",
+    "sql_hook",
+]
 
 
 @dataclass(frozen=True)
@@ -173,15 +187,6 @@ def lock_key(table: str) -> int:
 def dialect_for(conn_type: str | None) -> SqlDialect:
     """The dialect of an Airflow connection type (``postgres``, ``sqlite``; others: generic)."""
     return DIALECTS.get((conn_type or "").lower(), GENERIC)
-
-
-def check_table(table: object) -> str:
-    """``table`` if it is a plain (optionally schema-qualified) identifier, else a clear error."""
-    if not isinstance(table, str) or not TABLE_NAME.match(table):
-        raise OkxInvalidInputError(
-            "table", table, "expected a plain name such as okx_balances or analytics.okx_balances"
-        )
-    return table
 
 
 def column_type(dialect: SqlDialect, kind: str) -> str:

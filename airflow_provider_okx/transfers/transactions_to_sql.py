@@ -48,11 +48,12 @@ from airflow_provider_okx.core.inputs import parse_chains, parse_moment, parse_w
 from airflow_provider_okx.glue.compat import BaseOperator
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
-from airflow_provider_okx.transfers.sql import SqlDialect, check_table, column_type, sql_hook
+from airflow_provider_okx.transfers.table_names import check_table
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import Transaction
     from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.transfers.sql import SqlDialect
 
 SCHEMA_VERSION = 1
 
@@ -243,6 +244,7 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
         if len(labels) != len(wallets):
             raise OkxInvalidInputError("wallets", self.wallets, "the same wallet is listed twice")
         from airflow_provider_okx.glue.lineage import OkxRead
+        from airflow_provider_okx.transfers.sql import sql_hook
 
         self.okx_read = OkxRead.of(self.hook, list(wallets.values()), chains)  # lineage inputs
         dialect, hook = sql_hook(self.sql_conn_id)
@@ -322,6 +324,8 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
         """Create the table and its index if asked, committed before any load. The name is
         quoted where the dialect quotes (an SQL keyword such as ``order`` is a valid name there),
         and concurrent first loads into a new PostgreSQL table create it once (see POSTGRES)."""
+        from airflow_provider_okx.transfers.sql import column_type
+
         if not self.create_table:
             return
         columns = []
