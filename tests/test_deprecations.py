@@ -26,6 +26,13 @@ import importlib, json, sys, warnings
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     import airflow
+    # Airflow's own modules that warn about Airflow's configuration when first imported (2.11:
+    # airflow.metrics on timer_unit_consistency), whichever of our modules happens to be first.
+    for airflow_module in ("airflow.stats", "airflow.models", "airflow.decorators"):
+        try:
+            importlib.import_module(airflow_module)
+        except ImportError:
+            pass
     try:
         import airflow.sdk
     except ImportError:

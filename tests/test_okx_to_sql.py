@@ -485,7 +485,7 @@ def test_sql_keyword_table_works_in_postgres(okx_simulator_connection, postgres_
 def test_sql_keyword_refused_before_the_fetch_on_other_databases(okx_simulator_connection, lite, monkeypatch):
     """Where identifiers are not quoted (any other database), a keyword fails before OKX is asked."""
     conn_id, _ = lite
-    monkeypatch.setattr("airflow_provider_okx.transfers.okx_to_sql.dialect_for", lambda conn_type: GENERIC)
+    monkeypatch.setattr("airflow_provider_okx.transfers.sql.dialect_for", lambda conn_type: GENERIC)
     with pytest.raises(AirflowFailException, match="SQL keyword") as info:
         load(conn_id, "order")
     assert info.value.__cause__.field == "table"

@@ -501,3 +501,26 @@ def test_bounded_body_plain_gzip_deflate_and_the_cap():
     body = BoundedBody("GET /x", 100)
     with pytest.raises(OkxResponseTooLargeError):
         body.check_declared_length("101")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "0xEd0C6079229E2d407672a117c22b62064f4a4312",
+        "1,56,137",
+        "a b",
+        "a&b=c",
+        "ü",
+        "+/%?#",
+        "~._-:,",
+        "\u00b2",
+        5,
+    ],
+)
+def test_the_query_is_encoded_exactly_as_urlencode_would(value):
+    # What needs no quoting is joined as is; anything else goes through urlencode, pair by pair.
+    from urllib.parse import quote, urlencode
+
+    params = [("address", "0xabc"), ("k", value), (str(value), "1")]
+    assert routes._query(params) == urlencode(params, safe=",:", quote_via=quote)

@@ -218,6 +218,10 @@ PARSE_TIME_FORBIDDEN = (
     "airflow_provider_okx.hooks.sync_transport",
     "airflow_provider_okx.hooks.async_transport",
     "airflow_provider_okx.testing",
+    # dataclasses only a running task needs (figure 3 of bench/RESULTS.md: parse time)
+    "airflow_provider_okx.core.models",
+    "airflow_provider_okx.core.report_time",
+    "airflow_provider_okx.glue.explorers",
 )
 
 
@@ -249,6 +253,19 @@ def test_parse_time_imports_nothing_heavy():
         m for m in found["new"] if any(m == f or m.startswith(f + ".") for f in PARSE_TIME_FORBIDDEN)
     )
     assert bad == []
+
+
+def test_the_sql_loader_imports_neither_the_dialects_nor_the_transactions_loader():
+    """A DAG file that imports ``OkxBalancesToSqlOperator`` checks its table name with
+    ``transfers.table_names``; the dialects (``transfers.sql``) and the transactions loader come
+    when used, and every name of the module's ``__all__`` is still importable from it."""
+    new = _new_modules(
+        "import airflow_provider_okx.transfers.okx_to_sql as m\n"
+        "assert 'airflow_provider_okx.transfers.sql' not in sys.modules\n"
+        "assert 'airflow_provider_okx.transfers.transactions_to_sql' not in sys.modules\n"
+        "assert all(getattr(m, name) is not None for name in m.__all__)"
+    )
+    assert {"airflow_provider_okx.transfers.sql", "airflow_provider_okx.transfers.transactions_to_sql"} <= new
 
 
 def test_importing_the_hook_pulls_in_no_http_library_until_a_request():

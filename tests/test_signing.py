@@ -69,3 +69,10 @@ def test_repr_hides_secret_and_passphrase():
     assert "my-secret-key" not in text
     assert "my-passphrase" not in text
     assert "abcdefghijkl" not in text
+
+
+def test_timestamp_reuses_its_second_only_within_that_second():
+    assert format_timestamp(100.001) == "1970-01-01T00:01:40.001Z"
+    assert format_timestamp(100.999) == "1970-01-01T00:01:40.999Z"
+    assert format_timestamp(101.0) == "1970-01-01T00:01:41.000Z"
+    assert format_timestamp(99.5) == "1970-01-01T00:01:39.500Z"  # a clock stepped back

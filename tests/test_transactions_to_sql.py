@@ -299,3 +299,67 @@ def test_idempotent_and_incremental_over_the_simulator(okx_simulator_connection,
     sim.add_transaction(COLD, "8453", "", "3", "in", time=late - datetime.timedelta(minutes=5))
     third = load()
     assert third["inserted"] == 1 and len(rows(table)) == 47
+
+
+# --- table names as the balances loader takes them: keywords quoted, schemas, first loads at once --
+
+
+@pytest.mark.parametrize("keyword", ["order", "select", "Group"])
+def test_sql_keyword_tables_work(db, keyword, postgres_server):  # noqa: F811
+    conn_id, rows = db
+    if conn_id == "okx_tx_pg":
+        postgres_server.query(f'DROP TABLE IF EXISTS "{keyword.lower()}"')
+    history = History([record(COLD, n) for n in range(5)])
+    assert run(loader(conn_id, keyword, history))["inserted"] == 5
+    assert run(loader(conn_id, keyword, history))["inserted"] == 0  # a rerun adds no row
+    quoted = f'"{keyword.lower()}"' if conn_id == "okx_tx_pg" else f'"{keyword}"'
+    assert len(rows(quoted)) == 5
+
+
+def test_schema_qualified_table_in_sqlite(lite):
+    conn_id, rows = lite
+    history = History([record(COLD, n) for n in range(4)])
+    assert run(loader(conn_id, "main.okx_tx_schema", history))["inserted"] == 4  # CREATE INDEX main.<idx>
+    assert run(loader(conn_id, "main.okx_tx_schema", history))["inserted"] == 0
+    assert len(rows("main.okx_tx_schema")) == 4
+
+
+def test_sql_keyword_refused_before_any_request_on_other_databases(tmp_path, monkeypatch):
+    """Where identifiers are not quoted (any other database), a keyword fails before OKX is asked."""
+    from airflow_provider_okx.transfers import sql
+
+    path = tmp_path / "generic.sqlite"
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_TX_GENERIC", json.dumps({"conn_type": "sqlite", "host": str(path)}))
+    monkeypatch.setitem(sql.DIALECTS, "sqlite", sql.GENERIC)  # a database whose names are not quoted
+    history = History([record(COLD, 1)])
+    with pytest.raises(OkxInvalidInputError, match="SQL keyword"):
+        run(loader("okx_tx_generic", "order", history))
+    assert history.calls == []
+
+
+def test_concurrent_first_loads_into_a_new_postgres_table(postgres_server, pg):  # noqa: F811
+    """Four first loads at once into a table that does not exist: all succeed (two concurrent
+    CREATE TABLE IF NOT EXISTS collide on pg_type without the advisory lock), one copy of the rows."""
+    import threading
+
+    conn_id, rows = pg
+    table = f"okx_tx_first{next(_tables)}"
+    postgres_server.query(f"DROP TABLE IF EXISTS {table}")
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+    records = [record(COLD, n) for n in range(6)]
+
+    def load() -> None:
+        try:
+            barrier.wait(timeout=60)  # all four start together
+            run(loader(conn_id, table, History(records)))
+        except BaseException as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=load) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(rows(table)) == 6

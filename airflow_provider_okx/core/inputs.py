@@ -34,7 +34,7 @@ from airflow_provider_okx.core.chains import (
     validate_address,
 )
 from airflow_provider_okx.core.conditions import CONDITIONS, METRICS
-from airflow_provider_okx.core.models import amount_problem, read_decimal
+from airflow_provider_okx.core.money import amount_problem, read_decimal
 
 MAX_TEXT = 256
 """Longer text is refused before it is parsed (an amount, a label, a token address)."""
@@ -331,6 +331,10 @@ MAX_DURATION = 3650 * 86400.0
 """``max_snapshot_lag`` and a sensor's ``timeout``: at most ten years, in seconds."""
 MAX_EPOCH = 253402300799.0
 """``end_at``: epoch seconds up to 9999-12-31T23:59:59Z (what a ``datetime`` can hold)."""
+DEFAULT_MAX_SNAPSHOT_LAG = datetime.timedelta(days=1)
+"""The treasury report's ``max_snapshot_lag``: a daily run fetches minutes after its day ends; a
+day's slack covers retries, queues and a manual run triggered late in the day, not a backfill
+(see :mod:`airflow_provider_okx.core.report_time`)."""
 
 
 def parse_count(value: object, field: str, least: int, most: int) -> int:
@@ -393,6 +397,14 @@ def parse_seconds(value: object, field: str, most: float, *, least: float = 0.0,
         floor = f"at least {least:g}" if least else ("0 or more" if zero else "more than 0")
         raise OkxInvalidInputError(field, shown(value), f"must be {floor} seconds")
     return seconds
+
+
+def parse_lag(value: object) -> datetime.timedelta:
+    """``max_snapshot_lag``: a ``timedelta`` or a number of seconds, from 1 second to ten years
+    (:data:`~airflow_provider_okx.core.inputs.MAX_DURATION`); anything else is refused naming the
+    parameter (``10**20`` too, which ``timedelta`` cannot even hold)."""
+    seconds = parse_seconds(value, "max_snapshot_lag", MAX_DURATION, least=1)
+    return value if isinstance(value, datetime.timedelta) else datetime.timedelta(seconds=seconds)
 
 
 def check_condition(condition: object) -> str:

@@ -14,9 +14,19 @@ import datetime
 from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_MAX_SNAPSHOT_LAG = datetime.timedelta(days=1)
-"""A daily run fetches minutes after its day ends; a day's slack covers retries, queues and a
-manual run triggered late in the day, not a backfill."""
+# Their home is core.inputs (the report operator checks them at DAG parse time without this
+# module's dataclasses); re-exported here, where they were first defined.
+from airflow_provider_okx.core.inputs import DEFAULT_MAX_SNAPSHOT_LAG, parse_lag
+
+__all__ = [
+    "DEFAULT_MAX_SNAPSHOT_LAG",
+    "RunPeriod",
+    "SnapshotTime",
+    "describe",
+    "format_instant",
+    "parse_instant",
+    "parse_lag",
+]
 
 
 def parse_instant(raw: object) -> datetime.datetime:
@@ -36,16 +46,6 @@ def format_instant(moment: datetime.datetime) -> str:
     """``2026-11-24T00:00:05.123Z`` (UTC, milliseconds)."""
     utc = moment.astimezone(datetime.timezone.utc)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_lag(value: object) -> datetime.timedelta:
-    """``max_snapshot_lag``: a ``timedelta`` or a number of seconds, from 1 second to ten years
-    (:data:`~airflow_provider_okx.core.inputs.MAX_DURATION`); anything else is refused naming the
-    parameter (``10**20`` too, which ``timedelta`` cannot even hold)."""
-    from airflow_provider_okx.core.inputs import MAX_DURATION, parse_seconds
-
-    seconds = parse_seconds(value, "max_snapshot_lag", MAX_DURATION, least=1)
-    return value if isinstance(value, datetime.timedelta) else datetime.timedelta(seconds=seconds)
 
 
 def describe(lag: datetime.timedelta) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.core.chains import address_key, check_family, shown, validate_address
@@ -24,7 +24,10 @@ from airflow_provider_okx.core.inputs import (
     parse_flag,
     parse_token_address,
 )
-from airflow_provider_okx.core.models import TokenBalance, decimal_str, exact_sum
+from airflow_provider_okx.core.money import decimal_str, exact_sum
+
+if TYPE_CHECKING:
+    from airflow_provider_okx.core.models import TokenBalance
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ without a known explorer gets no link rather than a guessed one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -36,54 +36,36 @@ except ImportError:  # Airflow 2.10 / 2.11
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from airflow_provider_okx.glue.explorers import Explorer
 
-@dataclass(frozen=True)
-class Explorer:
-    """A chain's block explorer: its name and how it spells a wallet's (and a token's) page."""
-
-    name: str
-    address_url: str
-    """``{address}`` is replaced by the wallet address."""
-    token_url: str | None = None
-    """``{token}`` and ``{address}``: the token's page, filtered to the wallet where supported."""
-
-    def wallet(self, address: str) -> str:
-        return self.address_url.format(address=quote(address, safe=""))
-
-    def token(self, token: str, address: str) -> str | None:
-        if not token or self.token_url is None:
-            return None
-        return self.token_url.format(token=quote(token, safe=""), address=quote(address, safe=""))
+    EXPLORERS: dict[str, Explorer]
 
 
-def _etherscan_family(name: str, host: str) -> Explorer:
-    return Explorer(
-        name, f"https://{host}/address/{{address}}", f"https://{host}/token/{{token}}?a={{address}}"
-    )
+def _etherscan_family(name: str, host: str) -> tuple[str, str, str]:
+    return name, f"https://{host}/address/{{address}}", f"https://{host}/token/{{token}}?a={{address}}"
 
 
-# OKX chainIndex -> explorer. Only explorers whose URL scheme we are sure of; a chain missing
-# here gets no link.
-EXPLORERS: dict[str, Explorer] = {
-    "0": Explorer("mempool.space", "https://mempool.space/address/{address}"),
+# OKX chainIndex -> (explorer name, wallet page, token page or None). Only explorers whose URL
+# scheme we are sure of; a chain missing here gets no link. Plain data: the operators need only
+# its chains when their classes are defined; the Explorer objects are built on first use.
+_PAGES: dict[str, tuple[str, str, str | None]] = {
+    "0": ("mempool.space", "https://mempool.space/address/{address}", None),
     "1": _etherscan_family("Etherscan", "etherscan.io"),
-    "2": Explorer("Litecoin Space", "https://litecoinspace.org/address/{address}"),
-    "3": Explorer("Blockchair Dogecoin", "https://blockchair.com/dogecoin/address/{address}"),
+    "2": ("Litecoin Space", "https://litecoinspace.org/address/{address}", None),
+    "3": ("Blockchair Dogecoin", "https://blockchair.com/dogecoin/address/{address}", None),
     "10": _etherscan_family("Optimistic Etherscan", "optimistic.etherscan.io"),
     "56": _etherscan_family("BscScan", "bscscan.com"),
     "100": _etherscan_family("Gnosisscan", "gnosisscan.io"),
     "130": _etherscan_family("Uniscan", "uniscan.xyz"),
     "137": _etherscan_family("Polygonscan", "polygonscan.com"),
     "146": _etherscan_family("Sonicscan", "sonicscan.org"),
-    "195": Explorer(
-        "Tronscan", "https://tronscan.org/#/address/{address}", "https://tronscan.org/#/token20/{token}"
-    ),
+    "195": ("Tronscan", "https://tronscan.org/#/address/{address}", "https://tronscan.org/#/token20/{token}"),
     "204": _etherscan_family("opBNBScan", "opbnb.bscscan.com"),
-    "324": Explorer("zkSync Era Explorer", "https://explorer.zksync.io/address/{address}"),
-    "501": Explorer("Solscan", "https://solscan.io/account/{address}", "https://solscan.io/token/{token}"),
-    "607": Explorer("Tonviewer", "https://tonviewer.com/{address}"),
-    "637": Explorer("Aptos Explorer", "https://explorer.aptoslabs.com/account/{address}?network=mainnet"),
-    "784": Explorer("Suiscan", "https://suiscan.xyz/mainnet/account/{address}"),
+    "324": ("zkSync Era Explorer", "https://explorer.zksync.io/address/{address}", None),
+    "501": ("Solscan", "https://solscan.io/account/{address}", "https://solscan.io/token/{token}"),
+    "607": ("Tonviewer", "https://tonviewer.com/{address}", None),
+    "637": ("Aptos Explorer", "https://explorer.aptoslabs.com/account/{address}?network=mainnet", None),
+    "784": ("Suiscan", "https://suiscan.xyz/mainnet/account/{address}", None),
     "1101": _etherscan_family("Polygon zkEVM Polygonscan", "zkevm.polygonscan.com"),
     "5000": _etherscan_family("Mantlescan", "mantlescan.xyz"),
     "8453": _etherscan_family("Basescan", "basescan.org"),
@@ -96,9 +78,28 @@ EXPLORERS: dict[str, Explorer] = {
 }
 
 
+@cache
+def _explorers() -> dict[str, Explorer]:
+    """``EXPLORERS``: OKX chainIndex -> :class:`Explorer`, built once, on first use."""
+    from airflow_provider_okx.glue.explorers import Explorer
+
+    return {chain: Explorer(*page) for chain, page in _PAGES.items()}
+
+
+def __getattr__(name: str) -> Any:
+    """``EXPLORERS`` and ``Explorer``, importable from here as before, built on first use."""
+    if name == "EXPLORERS":
+        return _explorers()
+    if name == "Explorer":
+        from airflow_provider_okx.glue.explorers import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def explorer_for(chain: str) -> Explorer | None:
     """The explorer of an OKX chain index, or ``None`` when we know none."""
-    return EXPLORERS.get(str(chain))
+    return _explorers().get(str(chain))
 
 
 def wallet_url(address: str, chain: str) -> str | None:
@@ -228,7 +229,7 @@ class OkxWalletExplorerLink(BaseOperatorLink):
 
 def wallet_explorer_links() -> tuple[OkxWalletExplorerLink, ...]:
     """One :class:`OkxWalletExplorerLink` per chain with a known explorer."""
-    return tuple(OkxWalletExplorerLink(chain=chain) for chain in EXPLORERS)
+    return tuple(OkxWalletExplorerLink(chain=chain) for chain in _PAGES)
 
 
 def _watched(operator: Any, ti_key: Any) -> tuple[str, list[str], str] | None:
@@ -245,7 +246,15 @@ def _watched(operator: Any, ti_key: Any) -> tuple[str, list[str], str] | None:
 
 
 @attrs.define(frozen=True)
-class OkxSensorWalletLink(BaseOperatorLink):
+class _FixedLink(BaseOperatorLink):
+    """The base of the links without fields: an attrs class its subclasses share.
+
+    attrs builds a class's methods when it decorates it (about 0.3 ms each, paid when a DAG
+    file imports the operator); a subclass without fields inherits them unchanged (frozen,
+    hashable, equal only to an instance of its own class), so it is built once here."""
+
+
+class OkxSensorWalletLink(_FixedLink):
     """The wallet an :class:`OkxBalanceSensor` watches, on its chain's explorer (for a
     ``total_usd`` wait over several chains: the first chain that has a known explorer)."""
 
@@ -263,8 +272,7 @@ class OkxSensorWalletLink(BaseOperatorLink):
         return next((url for chain in chains if (url := wallet_url(address, chain))), "")
 
 
-@attrs.define(frozen=True)
-class OkxSensorTokenLink(BaseOperatorLink):
+class OkxSensorTokenLink(_FixedLink):
     """The token an :class:`OkxBalanceSensor` watches, filtered to the wallet where the explorer
     can (Etherscan family); none for the native coin."""
 
@@ -282,8 +290,7 @@ class OkxSensorTokenLink(BaseOperatorLink):
         return token_url(address, chain, token) or ""
 
 
-@attrs.define(frozen=True)
-class OkxReportLink(BaseOperatorLink):
+class OkxReportLink(_FixedLink):
     """The published ``report.html`` of an :class:`OkxTreasuryReportOperator`, where the
     store gives a browser URL (see :func:`report_url`)."""
 

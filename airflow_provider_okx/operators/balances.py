@@ -16,7 +16,7 @@ from airflow_provider_okx.core.inputs import (
     parse_optional_amount,
     parse_wallets,
 )
-from airflow_provider_okx.core.models import decimal_str, sort_key, total_usd
+from airflow_provider_okx.core.money import decimal_str
 from airflow_provider_okx.glue.compat import BaseOperator, Context
 from airflow_provider_okx.glue.links import wallet_explorer_links
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
@@ -111,6 +111,7 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
                 addresses, chains, exclude_risk_tokens=self.exclude_risk_tokens
             )
         from airflow_provider_okx.core.api.signing import format_timestamp  # not at DAG parse time
+        from airflow_provider_okx.core.models import sort_key, total_usd
         from airflow_provider_okx.glue.lineage import OkxRead
 
         self.okx_read = OkxRead.of(self.hook, fetched, chains)  # the inputs lineage reports
@@ -140,6 +141,8 @@ class OkxTokenBalancesOperator(TextTemplateFields, BaseOperator):
     ) -> None:
         """One line per wallet (label, address, tokens, exact USD total), at most
         :data:`MAX_WALLET_LOG_LINES`, then how many more."""
+        from airflow_provider_okx.core.models import total_usd
+
         below = f" below {decimal_str(floor)} USD" if floor is not None else ""
         kept_all = [row for rows in fetched.values() for row in rows if not is_dust(row, floor)]
         self.log.info(

@@ -13,22 +13,17 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_okx import DEFAULT_CONN_ID
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
 from airflow_provider_okx.core.inputs import (
+    DEFAULT_MAX_SNAPSHOT_LAG,
     MAX_WORKERS,
     check_conn_id,
     check_output_uri,
     parse_amount,
     parse_chains,
     parse_flag,
+    parse_lag,
     parse_moment,
     parse_optional_count,
     parse_wallets,
-)
-from airflow_provider_okx.core.report_time import (
-    DEFAULT_MAX_SNAPSHOT_LAG,
-    RunPeriod,
-    SnapshotTime,
-    format_instant,
-    parse_lag,
 )
 from airflow_provider_okx.glue.asset_events import announce_report
 from airflow_provider_okx.glue.compat import AirflowFailException, BaseOperator, Context, ReportAsset
@@ -42,12 +37,14 @@ if TYPE_CHECKING:
 
     from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.core.report import Snapshot
+    from airflow_provider_okx.core.report_time import RunPeriod, SnapshotTime
     from airflow_provider_okx.hooks.okx import OkxHook
     from airflow_provider_okx.operators.report_publish import Published, Writer
 
 REPORT_FILES = ("balances.csv", "summary.json", "report.html")
 """The files of every report; ``roll_forward.csv`` is added when ``roll_forward`` is on."""
-_DATE_DIR = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
+_DATE_DIR = r"\d{4}-\d{2}-\d{2}\Z"
+"""A dated report folder's name (compiled when the task reads earlier reports, not at parse)."""
 
 
 def utc_now() -> datetime.datetime:
@@ -203,6 +200,7 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
         from airflow_provider_okx.core.progress import format_duration
         from airflow_provider_okx.core.report import Snapshot, build_summary
         from airflow_provider_okx.core.report.valuation import disclose
+        from airflow_provider_okx.core.report_time import RunPeriod, format_instant
         from airflow_provider_okx.core.snapshots import fetch_window, rows_from_snapshots
 
         started_at = time.monotonic()  # the fetches log their own progress (the hook)
@@ -337,6 +335,8 @@ class OkxTreasuryReportOperator(TextTemplateFields, BaseOperator):
     def _check_lag(
         self, period: RunPeriod, fetched: datetime.datetime, started: datetime.datetime | None = None
     ) -> SnapshotTime:
+        from airflow_provider_okx.core.report_time import SnapshotTime
+
         timing = SnapshotTime.of(period, started or fetched, fetched, self.max_snapshot_lag)
         if timing.stale and not self.allow_stale_snapshot:
             raise AirflowFailException(timing.refusal())
@@ -435,9 +435,8 @@ def _earlier_summaries(root: Any, date: str, log: Any) -> tuple[dict[str, Any] |
 
     if not root.exists():
         return None, []
-    dates = sorted(
-        (p.name for p in root.iterdir() if _DATE_DIR.match(p.name) and p.name < date), reverse=True
-    )
+    dated = re.compile(_DATE_DIR)
+    dates = sorted((p.name for p in root.iterdir() if dated.match(p.name) and p.name < date), reverse=True)
     previous: dict[str, Any] | None = None
     heads: list[dict[str, Any]] = []
     found = 0

@@ -7,6 +7,7 @@ Snowflake, ...). Nothing database-related is imported until the task runs.
 from __future__ import annotations
 
 import datetime
+import importlib
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cached_property
@@ -26,26 +27,25 @@ from airflow_provider_okx.core.inputs import (
     parse_optional_count,
     parse_wallets,
 )
-from airflow_provider_okx.glue.compat import BaseHook, BaseOperator, Context
+from airflow_provider_okx.glue.compat import BaseOperator, Context
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
-from airflow_provider_okx.transfers.sql import (
-    DIALECTS,
-    GENERIC,
-    POSTGRES,
-    SQL_KEYWORDS,
-    SQLITE,
-    TABLE_NAME,
-    SqlDialect,
-    check_table,
-    dialect_for,
-)
-from airflow_provider_okx.transfers.transactions_to_sql import OkxTransactionsToSqlOperator
+from airflow_provider_okx.transfers.table_names import TABLE_NAME, check_table
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import TokenBalance
     from airflow_provider_okx.core.progress import Progress
     from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.transfers.sql import (
+        DIALECTS,
+        GENERIC,
+        POSTGRES,
+        SQL_KEYWORDS,
+        SQLITE,
+        SqlDialect,
+        dialect_for,
+    )
+    from airflow_provider_okx.transfers.transactions_to_sql import OkxTransactionsToSqlOperator
 
 __all__ = [
     "COLUMNS",
@@ -61,6 +61,29 @@ __all__ = [
     "check_table",
     "dialect_for",
 ]
+
+# Importable from here as before, loaded on first use: a DAG file that imports this operator
+# builds no SQL dialect and does not import the transactions loader.
+_LAZY = {
+    "DIALECTS": "airflow_provider_okx.transfers.sql",
+    "GENERIC": "airflow_provider_okx.transfers.sql",
+    "POSTGRES": "airflow_provider_okx.transfers.sql",
+    "SQLITE": "airflow_provider_okx.transfers.sql",
+    "SQL_KEYWORDS": "airflow_provider_okx.transfers.sql",
+    "SqlDialect": "airflow_provider_okx.transfers.sql",
+    "dialect_for": "airflow_provider_okx.transfers.sql",
+    "OkxTransactionsToSqlOperator": "airflow_provider_okx.transfers.transactions_to_sql",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 COLUMNS = (
     "snapshot_date",
@@ -312,15 +335,9 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
         return rows, _fetch_times(snapshots)
 
     def _sql_hook(self) -> tuple[SqlDialect, Any]:
-        from airflow.providers.common.sql.hooks.sql import DbApiHook
+        from airflow_provider_okx.transfers.sql import sql_hook  # not at DAG parse time
 
-        connection = BaseHook.get_connection(self.sql_conn_id)
-        hook = connection.get_hook()
-        if not isinstance(hook, DbApiHook):
-            raise OkxInvalidInputError(
-                "sql_conn_id", self.sql_conn_id, f"a {connection.conn_type} connection is not a SQL database"
-            )
-        return dialect_for(connection.conn_type), hook
+        return sql_hook(self.sql_conn_id)
 
     # --- writing ------------------------------------------------------------------------
 
@@ -344,8 +361,8 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
             cursor = conn.cursor()
             try:
                 create = dialect.create_statements(name) if self.create_table else []
-                if create and dialect.create_lock:  # before CREATE TABLE: see POSTGRES
-                    cursor.execute(dialect.create_lock.format(mark=mark), [_lock_key(dialect.quote(name))])
+                if create:  # before CREATE TABLE: see POSTGRES
+                    dialect.lock_before_create(cursor, mark, name)
                 if create:
                     cursor.execute(create.pop(0))  # the table
                 if dialect.lock:
@@ -375,14 +392,6 @@ class OkxBalancesToSqlOperator(TextTemplateFields, BaseOperator):
                 cursor.close()
         finally:
             conn.close()
-
-
-def _lock_key(table: str) -> int:
-    """A signed 64-bit advisory lock key for ``table`` (stable across processes and versions)."""
-    import hashlib
-
-    digest = hashlib.sha256(f"airflow-provider-okx:{table}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _attributed(rows: Iterable[TokenBalance], address: str) -> Iterator[TokenBalance]:

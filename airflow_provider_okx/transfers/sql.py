@@ -8,16 +8,30 @@ Nothing database-related is imported here; the loaders reach the database throug
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from airflow_provider_okx.core.api.errors import OkxInvalidInputError
-from airflow_provider_okx.core.models import decimal_str
+from airflow_provider_okx.core.money import decimal_str
 
-TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}\Z")
-"""``table``, ``schema.table`` or ``database.schema.table``: plain identifiers, never quoted SQL."""
+# The table name rule lives apart (the loaders check it at DAG parse time, without this
+# module's dataclass); re-exported here.
+from airflow_provider_okx.transfers.table_names import TABLE_NAME, check_table
+
+__all__ = [
+    "DIALECTS",
+    "GENERIC",
+    "POSTGRES",
+    "SQLITE",
+    "SQL_KEYWORDS",
+    "TABLE_NAME",
+    "SqlDialect",
+    "check_table",
+    "column_type",
+    "dialect_for",
+    "sql_hook",
+]
 
 
 @dataclass(frozen=True)
@@ -85,14 +99,25 @@ class SqlDialect:
         ]
         statements = [f"CREATE TABLE IF NOT EXISTS {self.quote(table)} ({', '.join(columns)})"]
         if self.index:
-            schema, _, name = table.rpartition(".")
-            index = self.quote(name + "_snapshot_idx")
-            if self.qualified_index and schema:  # SQLite: the index names the schema, ON does not
-                index, on = f"{self.quote(schema)}.{index}", self.quote(name)
-            else:  # PostgreSQL: the index lives in its table's schema and is named without it
-                on = self.quote(table)
-            statements.append(f"CREATE INDEX IF NOT EXISTS {index} ON {on} (snapshot_date, address)")
+            statements.append(self.index_statement(table, "snapshot_idx", "snapshot_date, address"))
         return statements
+
+    def index_statement(self, table: str, suffix: str, columns: str) -> str:
+        """``CREATE INDEX IF NOT EXISTS <table>_<suffix>`` on ``columns`` of ``table`` (which may
+        be schema-qualified), as this dialect writes it."""
+        schema, _, name = table.rpartition(".")
+        index = self.quote(f"{name}_{suffix}")
+        if self.qualified_index and schema:  # SQLite: the index names the schema, ON does not
+            index, on = f"{self.quote(schema)}.{index}", self.quote(name)
+        else:  # PostgreSQL: the index lives in its table's schema and is named without it
+            on = self.quote(table)
+        return f"CREATE INDEX IF NOT EXISTS {index} ON {on} ({columns})"
+
+    def lock_before_create(self, cursor: Any, mark: str, table: str) -> None:
+        """Where the dialect needs it (see :data:`POSTGRES`), the lock that lets concurrent
+        first loads into a new ``table`` create it once; taken inside the caller's transaction."""
+        if self.create_lock:
+            cursor.execute(self.create_lock.format(mark=mark), [lock_key(self.quote(table))])
 
     def date(self, day: datetime.date) -> object:
         return day if self.native else day.isoformat()
@@ -151,18 +176,17 @@ SQL_KEYWORDS = frozenset(_KEYWORDS.split())
 table names where identifiers are not quoted (the generic dialect), before the fetch."""
 
 
+def lock_key(table: str) -> int:
+    """A signed 64-bit advisory lock key for ``table`` (stable across processes and versions)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"airflow-provider-okx:{table}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
 def dialect_for(conn_type: str | None) -> SqlDialect:
     """The dialect of an Airflow connection type (``postgres``, ``sqlite``; others: generic)."""
     return DIALECTS.get((conn_type or "").lower(), GENERIC)
-
-
-def check_table(table: object) -> str:
-    """``table`` if it is a plain (optionally schema-qualified) identifier, else a clear error."""
-    if not isinstance(table, str) or not TABLE_NAME.match(table):
-        raise OkxInvalidInputError(
-            "table", table, "expected a plain name such as okx_balances or analytics.okx_balances"
-        )
-    return table
 
 
 def column_type(dialect: SqlDialect, kind: str) -> str:

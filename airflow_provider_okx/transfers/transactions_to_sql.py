@@ -48,11 +48,12 @@ from airflow_provider_okx.core.inputs import parse_chains, parse_moment, parse_w
 from airflow_provider_okx.glue.compat import BaseOperator
 from airflow_provider_okx.glue.task_failures import failing_fast_on_permanent_errors
 from airflow_provider_okx.glue.templating import TextTemplateFields, unresolved
-from airflow_provider_okx.transfers.sql import SqlDialect, check_table, column_type, sql_hook
+from airflow_provider_okx.transfers.table_names import check_table
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import Transaction
     from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.transfers.sql import SqlDialect
 
 SCHEMA_VERSION = 1
 
@@ -158,7 +159,10 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
     :param wallets: addresses, or ``{label: address}`` (templated).
     :param chains: chain indices or names (templated); each wallet is asked only for the chains
         of its family.
-    :param table: the table, ``name`` or ``schema.name`` (templated; plain identifiers only).
+    :param table: the table, ``name`` or ``schema.name`` (templated; plain identifiers only). On
+        PostgreSQL and SQLite the name is quoted, so an SQL keyword (``order``) is a valid name
+        (PostgreSQL: folded to lower case, the table the unquoted name means); on other
+        databases a keyword is refused before OKX is asked.
     :param sql_conn_id: an Airflow connection whose hook is a common.sql ``DbApiHook`` (templated).
     :param okx_conn_id: the ``okx`` connection (templated).
     :param begin: the earliest ``tx_time`` to load: an aware datetime or ISO 8601 text, e.g.
@@ -240,16 +244,19 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
         if len(labels) != len(wallets):
             raise OkxInvalidInputError("wallets", self.wallets, "the same wallet is listed twice")
         from airflow_provider_okx.glue.lineage import OkxRead
+        from airflow_provider_okx.transfers.sql import sql_hook
 
         self.okx_read = OkxRead.of(self.hook, list(wallets.values()), chains)  # lineage inputs
         dialect, hook = sql_hook(self.sql_conn_id)
+        dialect.check(table)  # before anything is asked of OKX
         loaded_at = datetime.datetime.now(datetime.timezone.utc)
         conn = hook.get_conn()
         try:
             if getattr(hook, "supports_autocommit", False):
                 hook.set_autocommit(conn, False)
-            self._prepare(conn, dialect, table)
-            marks = self._watermarks(conn, hook.placeholder, dialect, table, sorted(labels), end)
+            self._prepare(conn, hook.placeholder, dialect, table)
+            quoted = dialect.quote(table)
+            marks = self._watermarks(conn, hook.placeholder, dialect, quoted, sorted(labels), end)
             windows = [
                 (label, address, group_chains, start)
                 for label, address in wallets.items()
@@ -265,7 +272,14 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
                 with failing_fast_on_permanent_errors():
                     pages = self.hook.iter_transaction_pages(address, group_chains, begin=start, end=end)
                     self._load_window(
-                        conn, hook.placeholder, dialect, table, (label, address), pages, loaded_at, progress
+                        conn,
+                        hook.placeholder,
+                        dialect,
+                        quoted,
+                        (label, address),
+                        pages,
+                        loaded_at,
+                        progress,
                     )
                 progress.window_done()
         finally:
@@ -306,8 +320,12 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
 
     # --- the table ------------------------------------------------------------------------
 
-    def _prepare(self, conn: Any, dialect: SqlDialect, table: str) -> None:
-        """Create the table and its index if asked, committed before any load."""
+    def _prepare(self, conn: Any, mark: str, dialect: SqlDialect, table: str) -> None:
+        """Create the table and its index if asked, committed before any load. The name is
+        quoted where the dialect quotes (an SQL keyword such as ``order`` is a valid name there),
+        and concurrent first loads into a new PostgreSQL table create it once (see POSTGRES)."""
+        from airflow_provider_okx.transfers.sql import column_type
+
         if not self.create_table:
             return
         columns = []
@@ -315,12 +333,14 @@ class OkxTransactionsToSqlOperator(TextTemplateFields, BaseOperator):
             nullable = name == "item_type"
             sql_type = column_type(dialect, _KINDS.get(name, "text"))
             columns.append(f"{name} {sql_type}{'' if nullable else ' NOT NULL'}")
-        statements = [f"CREATE TABLE IF NOT EXISTS {table} ({', '.join(columns)}, PRIMARY KEY (movement_id))"]
+        columns.append("PRIMARY KEY (movement_id)")
+        statements = [f"CREATE TABLE IF NOT EXISTS {dialect.quote(table)} ({', '.join(columns)})"]
         if dialect.index:
-            name = table.rsplit(".", 1)[-1] + "_watermark_idx"
-            statements.append(f"CREATE INDEX IF NOT EXISTS {name} ON {table} (address, chain_index, tx_time)")
+            watermark = "address, chain_index, tx_time"
+            statements.append(dialect.index_statement(table, "watermark_idx", watermark))
         cursor = conn.cursor()
         try:
+            dialect.lock_before_create(cursor, mark, table)
             for statement in statements:
                 cursor.execute(statement)
             conn.commit()

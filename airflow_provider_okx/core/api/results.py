@@ -71,11 +71,8 @@ def _where(i: int, j: int | None) -> str:
     return f"data[{i}]" if j is None else f"data[{i}].tokenAssets[{j}]"
 
 
-def _row(
-    item: object, i: int, j: int | None, endpoint: str, address: str, shared: Shared | None = None
-) -> TokenBalance:
-    if not isinstance(item, Mapping):
-        raise _malformed(endpoint, _where(i, j), f"is {kind_of(item)}, not a token object")
+def _check_required(item: Mapping[str, Any], i: int, j: int | None, endpoint: str) -> None:
+    """Raise naming the first required field of a row that is missing (or empty)."""
     get = item.get
     if get("chainIndex") in (None, ""):
         raise _malformed(endpoint, f"{_where(i, j)}.chainIndex", "is missing")
@@ -86,36 +83,49 @@ def _row(
         raise _malformed(endpoint, f"{_where(i, j)}.balance", "is missing" if balance is None else "is empty")
     if get("tokenPrice") is None:
         raise _malformed(endpoint, f"{_where(i, j)}.tokenPrice", "is missing")
+
+
+def _row(
+    item: object, i: int, j: int | None, endpoint: str, address: str, shared: Shared | None = None
+) -> TokenBalance:
+    if type(item) is not dict and not isinstance(item, Mapping):  # JSON's dict first: no ABC check
+        raise _malformed(endpoint, _where(i, j), f"is {kind_of(item)}, not a token object")
+    # The model refuses a row without chainIndex, balance or tokenPrice, but reads a missing
+    # token address as the native coin: that one is checked first, the others (for their
+    # "is missing" message) only once the model has refused the row.
+    if item.get(_TOKEN_FIELDS[0]) is None and item.get(_TOKEN_FIELDS[1]) is None:
+        _check_required(item, i, j, endpoint)
     try:
         # The queried address owns the row.
         row = TokenBalance.from_okx(item, address=address, shared=shared)
     except (ValueError, ArithmeticError, TypeError) as error:
+        _check_required(item, i, j, endpoint)
         # The model names the field first: "balance: '1E+10000000' is out of bounds".
         name = str(error).partition(":")[0].strip()
         name = name if name.isidentifier() else "value"
         raise _malformed(endpoint, f"{_where(i, j)}.{name}", f"is not a usable value ({error})") from None
     raw, transfer, available = row.raw_balance, row.transfer_amount, row.available_amount
-    if not (
-        row.balance < 0
-        or row.token_price < 0
+    # One cheap test of the signs first (-0 is signed, not negative: the loop lets it pass).
+    if (
+        row.balance.is_signed()
+        or row.token_price.is_signed()
         or (raw is not None and raw < 0)
-        or (transfer is not None and transfer < 0)
-        or (available is not None and available < 0)
+        or (transfer is not None and transfer.is_signed())
+        or (available is not None and available.is_signed())
     ):
-        return row  # the usual case: nothing negative (the loop below names what is)
-    for name, value in (
-        ("balance", row.balance),
-        ("tokenPrice", row.token_price),
-        ("rawBalance", row.raw_balance),
-        ("transferAmount", row.transfer_amount),
-        ("availableAmount", row.available_amount),
-    ):
-        if value is not None and value < 0:
-            raise _malformed(
-                endpoint,
-                f"{_where(i, j)}.{name}",
-                f"is negative ({item.get(name)!r}): no holding or price is",
-            )
+        for name, value in (
+            ("balance", row.balance),
+            ("tokenPrice", row.token_price),
+            ("rawBalance", raw),
+            ("transferAmount", transfer),
+            ("availableAmount", available),
+        ):
+            if value is not None and value < 0:
+                raise _malformed(
+                    endpoint,
+                    f"{_where(i, j)}.{name}",
+                    f"is negative ({item.get(name)!r}): no holding or price is",
+                )
     return row
 
 

@@ -9,6 +9,7 @@ whose ``path`` (with its query) and ``body`` are exactly what is signed and sent
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
@@ -118,9 +119,26 @@ class ApiRequest:
         return f"{self.method} {self.path.partition('?')[0]}"
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.~,:-]*")
+"""Text that ``quote(text, safe=",:")`` leaves as it is."""
+
+
+def _query(params: Sequence[tuple[str, str]]) -> str:
+    """``urlencode(params, safe=",:", quote_via=quote)``, without quoting what needs none
+    (addresses, chain lists, flags: a third of planning a balance call when all was quoted)."""
+    return "&".join(
+        [
+            f"{key}={value}"
+            if type(key) is str and type(value) is str and _PLAIN.fullmatch(key) and _PLAIN.fullmatch(value)
+            else urlencode([(key, value)], safe=",:", quote_via=quote)
+            for key, value in params
+        ]
+    )
+
+
 def _get(endpoint: str, path: str, params: Sequence[tuple[str, str]]) -> ApiRequest:
     # Encode once, here: this exact string is signed and sent (commas stay literal).
-    query = urlencode(params, safe=",:", quote_via=quote)
+    query = _query(params)
     return ApiRequest(endpoint, "GET", f"{path}?{query}" if query else path)
 
 

@@ -12,12 +12,19 @@ import hmac
 import time
 from dataclasses import dataclass, field
 
+_last_second: tuple[int, str] = (0, "1970-01-01T00:00:00")
+"""The last whole second formatted, and its text (swapped whole: safe across threads)."""
+
 
 def format_timestamp(epoch_seconds: float) -> str:
     """ISO 8601 UTC with milliseconds and ``Z``: ``2020-12-08T09:08:57.715Z``."""
+    global _last_second
     millis = int(epoch_seconds * 1000)
     seconds, ms = divmod(millis, 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{ms:03d}Z"
+    last = _last_second
+    if last[0] != seconds:  # strftime once a second, not once a request
+        last = _last_second = (seconds, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)))
+    return f"{last[1]}.{ms:03d}Z"
 
 
 def prehash(timestamp: str, method: str, request_path: str, body: str = "") -> str:
