@@ -31,6 +31,7 @@ from airflow_provider_okx.transfers.okx_to_sql import (
     OkxBalancesToSqlOperator,
     dialect_for,
 )
+from tests.concurrent_runs import run_at_once
 from tests.postgres_server import PostgresServer, postgres_server, sqlstate  # noqa: F401 (fixture)
 from tests.test_dags import ROOT
 
@@ -205,8 +206,6 @@ def test_rerun_never_duplicates_sqlite(okx_simulator_connection, lite):
 
 
 def test_concurrent_loads_of_one_date_never_duplicate_postgres(okx_simulator_connection, postgres_server, pg):  # noqa: F811
-    import threading
-
     table = fresh_table()
     assert load(pg, table) == 31
     # slow every insert down so that two loads overlap inside the database
@@ -217,20 +216,7 @@ def test_concurrent_loads_of_one_date_never_duplicate_postgres(okx_simulator_con
     postgres_server.query(
         f"CREATE TRIGGER slow BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION okx_slow()"
     )
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            load(pg, table, batch_size=5)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    assert run_at_once(lambda: load(pg, table, batch_size=5), 3, together=False) == []
     assert len(pg_rows(postgres_server, table)) == 31
 
 
@@ -498,26 +484,10 @@ def test_sql_keyword_refused_before_the_fetch_on_other_databases(okx_simulator_c
 def test_concurrent_first_loads_into_a_new_postgres_table(okx_simulator_connection, postgres_server, pg):  # noqa: F811
     """Two first loads at once: both succeed (CREATE TABLE ran before the lock and collided on
     pg_type), and the table holds one copy of the rows."""
-    import threading
 
     table = fresh_table()
     postgres_server.query(f"DROP TABLE IF EXISTS {table}")
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            barrier.wait(timeout=60)  # all four threads start their load together
-            load(pg, table)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    assert run_at_once(lambda: load(pg, table), 4) == []  # all four start their load together
     assert len(pg_rows(postgres_server, table)) == 31
 
 

@@ -25,6 +25,7 @@ from airflow_provider_okx.transfers.transactions_to_sql import (
     DEFAULT_OVERLAP,
     OkxTransactionsToSqlOperator,
 )
+from tests.concurrent_runs import run_at_once
 from tests.postgres_server import PostgresServer, postgres_server  # noqa: F401 (fixture)
 
 UTC = datetime.timezone.utc
@@ -340,26 +341,10 @@ def test_sql_keyword_refused_before_any_request_on_other_databases(tmp_path, mon
 def test_concurrent_first_loads_into_a_new_postgres_table(postgres_server, pg):  # noqa: F811
     """Four first loads at once into a table that does not exist: all succeed (two concurrent
     CREATE TABLE IF NOT EXISTS collide on pg_type without the advisory lock), one copy of the rows."""
-    import threading
 
     conn_id, rows = pg
     table = f"okx_tx_first{next(_tables)}"
     postgres_server.query(f"DROP TABLE IF EXISTS {table}")
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
     records = [record(COLD, n) for n in range(6)]
-
-    def load() -> None:
-        try:
-            barrier.wait(timeout=60)  # all four start together
-            run(loader(conn_id, table, History(records)))
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=load) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    assert run_at_once(lambda: run(loader(conn_id, table, History(records))), 4) == []  # all at once
     assert len(rows(table)) == 6
