@@ -105,19 +105,37 @@ class Snapshot:
                 group.append(balance)
         folded: dict[str, str] = {}
         prices: dict[int, tuple[Decimal, str]] = {}  # id -> (price, its text): one text per object
-        mul = EXACT.multiply
+        chains: dict[str, int] = {}
+        mul, minus = EXACT.multiply, EXACT.minus
         for address in sorted(wallets, key=lambda spelling: (spelling.lower(), spelling)):
-            rows = []
-            for balance in wallets[address]:
-                wallet_key = folded.get(balance.address)
-                if wallet_key is None:
-                    wallet_key = folded[balance.address] = fold(balance.address)
+            wallet_key = fold(address)  # every balance of the group has this address
+            keyed = []
+            for n, balance in enumerate(wallets[address]):
                 token_key = folded.get(balance.token_address)
                 if token_key is None:
                     token_key = folded[balance.token_address] = fold(balance.token_address)
-                rows.append((balance, mul(balance.balance, balance.token_price), wallet_key, token_key))
-            rows.sort(key=_within_wallet)
-            for balance, usd, wallet_key, token_key in rows:
+                index = balance.chain_index
+                chain = chains.get(index)
+                if chain is None:
+                    chain = chains[index] = chain_order(index)[0]
+                usd = mul(balance.balance, balance.token_price)
+                # The rest of sort_key after the address: chain (numeric), USD descending,
+                # symbol, token; then the position, so the sort never compares two balances.
+                keyed.append(
+                    (
+                        chain,
+                        index,
+                        minus(usd),
+                        balance.symbol,
+                        balance.token_address,
+                        n,
+                        balance,
+                        usd,
+                        token_key,
+                    )
+                )
+            keyed.sort()
+            for *_, balance, usd, token_key in keyed:
                 price = balance.token_price
                 known = prices.get(id(price))
                 if known is None or known[0] is not price:  # a price shared by many rows is printed once
@@ -131,12 +149,3 @@ class Snapshot:
                     known[1],
                     decimal_str(usd),
                 )
-
-
-def _within_wallet(row: tuple[TokenBalance, Decimal, str, str]) -> tuple[int, str, Decimal, str, str]:
-    """The rest of :func:`~airflow_provider_okx.core.models.sort_key` after the address, with the
-    row's USD value already computed: chain (numeric), USD descending, symbol, token."""
-    balance = row[0]
-    index = balance.chain_index
-    chain = int(index) if index.isascii() and index.isdigit() else -1
-    return (chain, index, EXACT.minus(row[1]), balance.symbol, balance.token_address)
