@@ -271,6 +271,43 @@ def test_csv_is_exact_and_safe_and_reads_back_opening_balances():
         list(holdings_from_csv(io.StringIO("address,chain_index,token_address,symbol,balance\na,1,,X,\n")))
 
 
+def test_previous_balances_csv_is_read_by_column_name_whatever_its_shape():
+    text = (
+        "balance,extra,symbol,token_address,chain_index,address\n"
+        "1.5,x,ETH,,1," + WALLET + "\n"
+        "\n"  # a blank line is skipped
+        '2,y,"a,b",' + USDC + ",1," + WALLET + "\n"
+        "3,z,SHORT\n"  # cells missing at the end read as empty texts
+    )
+    holdings = list(holdings_from_csv(io.StringIO(text, newline="")))
+    assert holdings == [
+        Holding(WALLET, "1", "", "ETH", Decimal("1.5")),
+        Holding(WALLET, "1", USDC, "a,b", Decimal("2")),
+        Holding("", "", "", "SHORT", Decimal("3")),
+    ]
+    assert holdings[0].address is holdings[1].address  # a repeated text is one object
+    with pytest.raises(ValueError, match="line 2: no column 'balance'"):
+        list(holdings_from_csv(io.StringIO("address,chain_index,token_address,symbol\na,1,,X\n")))
+    assert list(holdings_from_csv(io.StringIO(""))) == []
+    assert list(holdings_from_csv(io.StringIO("address,chain_index,token_address,symbol\n"))) == []
+
+
+def test_rows_are_a_lazy_sequence_of_dicts_with_views_for_slices():
+    opening = [balance("", "1"), balance(USDC, "100", price="1")]
+    closing = [balance("", "1"), balance(USDC, "107.25", price="1"), balance(PEPE, "5", price="0")]
+    section = run(opening, closing, [])
+    rows = section["rows"]
+    as_list = list(rows)
+    assert len(rows) == 3 and rows == as_list and rows[1:] == as_list[1:]
+    assert [row["status"] for row in rows] == [UNEXPLAINED, UNEXPLAINED, RECONCILED]
+    assert rows[0]["unexplained"] == "7.25" and rows[0]["unexplained_usd"] == "7.25"  # priced first
+    assert rows[-1] == as_list[-1] and tuple(rows[0]) == CSV_COLUMNS
+    view = rows[1:]
+    assert len(view) == 2 and list(view) == as_list[1:] and "2 rows" in repr(view)
+    with pytest.raises(TypeError):
+        hash(rows)
+
+
 def test_page_shows_unexplained_differences_first_and_prominent():
     import xml.etree.ElementTree as ET
 

@@ -409,6 +409,7 @@ def _roll_forward_counts(section: dict[str, Any] | None) -> dict[str, Any]:
     (what an alert task reads)."""
     if section is None:
         return {"available": False}
+    differences = section["unexplained_count"] + section["not_reconcilable_count"]
     return {
         "available": True,
         "opening_time": section["opening_time"],
@@ -416,7 +417,8 @@ def _roll_forward_counts(section: dict[str, Any] | None) -> dict[str, Any]:
         "row_count": section["row_count"],
         "unexplained_count": section["unexplained_count"],
         "not_reconcilable_count": section["not_reconcilable_count"],
-        "differences": [row for row in section["rows"] if row["status"] != "reconciled"][:XCOM_DIFFERENCES],
+        # The rows that are not reconciled come first (largest first): the head of the rows.
+        "differences": list(section["rows"][: min(differences, XCOM_DIFFERENCES)]),
     }
 
 

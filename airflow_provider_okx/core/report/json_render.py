@@ -11,30 +11,50 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from json.encoder import encode_basestring_ascii
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 WRITE_BATCH = 4096
 """Encoder pieces joined per write by :func:`write_summary_json`."""
 
 
 def render_summary_json(summary: Mapping[str, Any]) -> str:
-    """``summary`` as JSON text with a trailing newline (amounts are already exact strings)."""
-    return json.dumps(summary, indent=2, ensure_ascii=True, allow_nan=False) + "\n"
+    """``summary`` as JSON text with a trailing newline (amounts are already exact strings).
+
+    The reference for :func:`write_summary_json`: the standard encoder, whole, with a lazy
+    sequence of rows (the roll-forward's) read as a list."""
+    return json.dumps(summary, indent=2, ensure_ascii=True, allow_nan=False, default=_as_list) + "\n"
+
+
+def _as_list(value: object) -> list[Any]:
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return list(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class JsonRows(Protocol):
+    """A sequence of rows that writes itself: each row's text as the standard encoder writes it
+    as an item of a list at ``depth`` (the roll-forward's
+    :class:`~airflow_provider_okx.core.report.roll_forward.RollForwardRows`)."""
+
+    def __len__(self) -> int: ...
+    def json_objects(self, depth: int) -> Iterator[str]: ...
 
 
 def write_summary_json(summary: Mapping[str, Any], out: IO[str]) -> None:
     """:func:`render_summary_json` written to ``out`` piece by piece, never whole: the same
     bytes. A summary with a roll-forward of a million rows is hundreds of MB of text, and
     ``json.dumps`` with ``indent`` first collects every piece of it (tens of millions); those
-    rows (flat objects of text, numbers and nulls) are written by :func:`_write_flat_rows`,
-    several times faster than the standard indenting encoder, to the same bytes."""
-    encoder = json.JSONEncoder(indent=2, ensure_ascii=True, allow_nan=False)
+    rows are written by the rows themselves (:class:`JsonRows`) or, as a list of flat objects
+    (text, numbers and nulls), by :func:`_flat_objects`: several times faster than the standard
+    indenting encoder, to the same bytes."""
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=True, allow_nan=False, default=_as_list)
     section = summary.get("roll_forward")
     rows = section.get("rows") if isinstance(section, dict) else None
+    objects = _objects(rows, 3) if rows else None  # summary > section > rows
     marker = None
-    if isinstance(rows, list) and rows and all(_is_flat(row) for row in rows):
+    if objects is not None:
         marker = f"\x00rows-{uuid.uuid4().hex}\x00"
         summary = {**summary, "roll_forward": {**section, "rows": marker}}  # type: ignore[dict-item]
         marker = encoder.encode(marker)  # as the encoder writes it
@@ -43,7 +63,7 @@ def write_summary_json(summary: Mapping[str, Any], out: IO[str]) -> None:
         if marker is not None and piece == marker:
             out.write("".join(batch))
             batch.clear()
-            _write_flat_rows(rows, out, 3)  # type: ignore[arg-type]  # summary > section > rows
+            _write_list(objects, out, 3)  # type: ignore[arg-type]
             continue
         batch.append(piece)
         if len(batch) >= WRITE_BATCH:
@@ -51,6 +71,16 @@ def write_summary_json(summary: Mapping[str, Any], out: IO[str]) -> None:
             batch.clear()
     batch.append("\n")
     out.write("".join(batch))
+
+
+def _objects(rows: Any, depth: int) -> Iterator[str] | None:
+    """The texts of ``rows``' items when this module can write them faster than the encoder
+    (rows that write themselves, or a list of flat objects); ``None`` otherwise."""
+    if callable(getattr(rows, "json_objects", None)):
+        return rows.json_objects(depth)  # type: ignore[no-any-return]
+    if isinstance(rows, list) and all(_is_flat(row) for row in rows):
+        return _flat_objects(rows, depth)
+    return None
 
 
 _SCALARS = (str, int, bool, type(None))
@@ -77,21 +107,28 @@ def _scalar(value: object) -> str:
     return encode_basestring_ascii(value)  # type: ignore[arg-type]
 
 
-def _write_flat_rows(rows: list[dict[str, Any]], out: IO[str], depth: int) -> None:
-    """A non-empty list of flat objects as ``json.dumps(..., indent=2, ensure_ascii=True)``
-    writes it as a value at ``depth`` (the nesting of the list's items)."""
+def _flat_objects(rows: list[dict[str, Any]], depth: int) -> Iterator[str]:
+    """Each flat object of ``rows`` as the standard encoder writes it as an item at ``depth``."""
     item = "\n" + " " * (2 * depth)
     field = item + "  "
     keys: dict[str, str] = {}
-    batch: list[str] = ["["]
-    for n, row in enumerate(rows):
+    for row in rows:
         parts = []
         for key, value in row.items():
             name = keys.get(key)
             if name is None:
                 name = keys[key] = encode_basestring_ascii(key) + ": "
             parts.append(name + _scalar(value))
-        batch.append(("," if n else "") + item + "{" + field + ("," + field).join(parts) + item + "}")
+        yield item + "{" + field + ("," + field).join(parts) + item + "}"
+
+
+def _write_list(objects: Iterator[str], out: IO[str], depth: int) -> None:
+    """A non-empty list, its items' texts given, as the standard encoder writes it at ``depth``."""
+    batch: list[str] = ["["]
+    first = True
+    for text in objects:
+        batch.append(text if first else "," + text)
+        first = False
         if len(batch) >= WRITE_BATCH:
             out.write("".join(batch))
             batch.clear()

@@ -32,15 +32,19 @@ Pure: no Airflow, no HTTP, no I/O; the report operator fetches and passes the da
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, overload
 
 from airflow_provider_okx.core.chains import address_key, chain_name
 from airflow_provider_okx.core.models import EXACT, ZERO
 from airflow_provider_okx.core.report.amounts import amount
+from airflow_provider_okx.core.report.csv_lines import Batch
+from airflow_provider_okx.core.report.csv_lines import field as csv_field
 from airflow_provider_okx.core.report.snapshot import chain_order
+from airflow_provider_okx.core.text import spreadsheet_safe
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import Transaction
@@ -88,18 +92,43 @@ class Balance(Protocol):
     def token_price(self) -> Decimal: ...
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _Row:
+    """One (wallet, chain, token): its working sums, kept as the row itself until it is written
+    (a million rows hold their decimals and shared texts, never a dict of strings each)."""
+
+    wallet: str
+    """:func:`address_key` of the wallet."""
+    chain: str
+    token_address: str
+    symbol: str
     opening: Decimal = ZERO
     closing: Decimal = ZERO
+    """The fetched balance object itself (and ``opening`` is that same object when the two are
+    equal): nothing copied for an unchanged balance."""
     inflow: Decimal = ZERO
     outflow: Decimal = ZERO
     fees: Decimal = ZERO
-    records: int = 0
-    symbol: str = ""
-    token_address: str = ""
     price: Decimal = ZERO
     """The closing valuation price (0: unpriced), for ``unexplained_usd``."""
+    records: int = 0
+    reason: str | None = None
+    """Why the row cannot be reconciled; ``None`` when it can."""
+
+    def moved(self) -> bool:
+        return bool(self.inflow or self.outflow or self.fees)
+
+    def expected(self) -> Decimal:
+        """``opening + inflow - outflow - fees``, exact."""
+        if not self.moved():
+            return self.opening
+        return EXACT.subtract(EXACT.add(self.opening, self.inflow), EXACT.add(self.outflow, self.fees))
+
+    def unexplained(self) -> Decimal:
+        """``closing - expected_closing``, exact."""
+        if self.closing is self.opening and not self.moved():
+            return ZERO
+        return EXACT.subtract(self.closing, self.expected())
 
 
 @dataclass(slots=True)
@@ -159,12 +188,15 @@ def _sent_by(record: Transaction, wallet: str) -> bool:
 
 
 def roll_forward(data: RollForwardInput) -> dict[str, Any]:
-    """The ``roll_forward`` section of ``summary.json``: rows, control totals and the window."""
+    """The ``roll_forward`` section of ``summary.json``: rows, control totals and the window.
+
+    ``rows`` is a :class:`RollForwardRows`: a sequence of row dicts (the columns of
+    :data:`CSV_COLUMNS`) made when read, so a million rows stay a million compact entries."""
     window = data.window
     labels = {address_key(address): (label or address, address) for label, address in data.wallets.items()}
-    chains = [str(chain) for chain in data.chains]
-    rows: dict[RowKey, _Row] = {}
-    add, sub = EXACT.add, EXACT.subtract
+    chains = {str(chain) for chain in data.chains}
+    groups: dict[tuple[str, str], dict[str, _Row]] = {}  # (wallet, chain) -> token identity -> row
+    add = EXACT.add
     keys: dict[str, str] = {}  # address_key of each address and token, computed once each
 
     def key_of(text: str) -> str:
@@ -174,26 +206,33 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
         return found
 
     def row(wallet: str, chain: str, token: str, symbol: str) -> _Row:
-        key = (wallet, chain, key_of(token) if token else "")
-        entry = rows.get(key)
+        group = groups.get((wallet, chain))
+        if group is None:
+            group = groups[(wallet, chain)] = {}
+        token_key = key_of(token) if token else ""
+        entry = group.get(token_key)
         if entry is None:
-            entry = rows[key] = _Row(symbol=symbol, token_address=token)
+            entry = group[token_key] = _Row(wallet, chain, token, symbol)
         elif symbol and not entry.symbol:
             entry.symbol = symbol
         return entry
 
-    for balance in data.opening:
-        wallet = key_of(balance.address)
-        if wallet in labels:
-            entry = row(wallet, balance.chain_index, balance.token_address, balance.symbol)
-            entry.opening = add(entry.opening, balance.balance)
+    # Closing first: its texts and amounts are the fetched rows' own objects, shared, not copied.
     for balance in data.closing:
         wallet = key_of(balance.address)
         if wallet in labels:
             entry = row(wallet, balance.chain_index, balance.token_address, balance.symbol)
-            entry.closing = add(entry.closing, balance.balance)
-            entry.symbol = balance.symbol or entry.symbol
+            entry.closing = add(entry.closing, balance.balance) if entry.closing else balance.balance
+            if balance.symbol:
+                entry.symbol = balance.symbol
             entry.price = balance.token_price
+    for balance in data.opening:
+        wallet = key_of(balance.address)
+        if wallet in labels:
+            entry = row(wallet, balance.chain_index, balance.token_address, balance.symbol)
+            value = add(entry.opening, balance.balance) if entry.opening else balance.balance
+            # An unchanged balance keeps one object for both ends (most of a million rows).
+            entry.opening = entry.closing if value == entry.closing else value
 
     counts = {"records": 0, "pending_records": 0, "failed_records": 0, "outside_window": 0}
     fees: dict[tuple[str, str, str], _Fee] = {}
@@ -239,123 +278,317 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
     # A pair that cannot be reconciled shows, even when nothing was held or moved there.
     for address, chain in data.not_reconcilable:
         wallet = address_key(address)
-        if wallet in labels and chain != "*" and not any(k[0] == wallet and k[1] == chain for k in rows):
+        if wallet in labels and chain != "*" and (wallet, chain) not in groups:
             row(wallet, chain, "", "")
 
-    out: list[dict[str, Any]] = []
-    while rows:  # each row's working entry goes as its output row is made (a million of them)
-        (wallet, chain, _token_key), entry = rows.popitem()
-        label, address = labels[wallet]
-        reason = data.not_reconcilable.get((address, chain)) or data.not_reconcilable.get((address, "*"))
-        if reason is None and chain not in chains:
-            reason = f"chain {chain} was not queried in both snapshots"
-        values: dict[str, Any] = {
-            "wallet_label": label,
-            "address": address,
-            "chain_index": chain,
-            "chain_name": chain_name(chain),
-            "token_address": entry.token_address,
-            "symbol": entry.symbol,
-            "opening": amount(entry.opening),
-            "closing": amount(entry.closing),
-        }
-        if reason is not None:
-            values.update(
-                inflow=None,
-                outflow=None,
-                fees=None,
-                expected_closing=None,
-                unexplained=None,
-                unexplained_usd=None,
-                status=NOT_RECONCILABLE,
-                reason=reason,
-                records=entry.records,
+    # The order: unexplained rows first (largest difference first), then the rows that cannot
+    # be reconciled, then the rest; within each, by wallet label, chain, symbol and token.
+    # A key tuple per row for a million rows costs more than the rows: the (label, chain)
+    # groups are sorted instead, and each group's few rows on their own (the same order).
+    unexplained: list[tuple[Decimal, str, tuple[int, str], str, str, int, _Row]] = []
+    refused: list[_Row] = []
+    reconciled: list[_Row] = []
+    buckets: dict[tuple[str, tuple[int, str]], list[dict[str, _Row]]] = {}
+    for (wallet, chain), group in groups.items():
+        buckets.setdefault((labels[wallet][0], chain_order(chain)), []).append(group)
+    for (label, chain_key), merged in sorted(buckets.items(), key=lambda item: item[0]):
+        entries = [entry for group in merged for entry in group.values()]
+        entries.sort(key=_by_token)
+        for entry in entries:
+            address = labels[entry.wallet][1]
+            reason = data.not_reconcilable.get((address, entry.chain)) or data.not_reconcilable.get(
+                (address, "*")
             )
-        else:
-            expected = sub(add(entry.opening, entry.inflow), add(entry.outflow, entry.fees))
-            unexplained = sub(entry.closing, expected)
-            values.update(
-                inflow=amount(entry.inflow),
-                outflow=amount(entry.outflow),
-                fees=amount(entry.fees),
-                expected_closing=amount(expected),
-                unexplained=amount(unexplained),
-                unexplained_usd=amount(EXACT.multiply(unexplained, entry.price)) if entry.price else None,
-                status=RECONCILED if unexplained == 0 else UNEXPLAINED,
-                reason=None,
-                records=entry.records,
-            )
-        values = {name: values[name] for name in CSV_COLUMNS}
-        out.append(values)
-    out.sort(key=_order)
+            if reason is None and entry.chain not in chains:
+                reason = f"chain {entry.chain} was not queried in both snapshots"
+            if reason is not None:
+                entry.reason = reason
+                refused.append(entry)
+                continue
+            difference = entry.unexplained()
+            if difference:
+                size = EXACT.abs(EXACT.multiply(difference, entry.price) if entry.price else difference)
+                position = len(unexplained)
+                unexplained.append(
+                    (EXACT.minus(size), label, chain_key, entry.symbol, entry.token_address, position, entry)
+                )
+            else:
+                reconciled.append(entry)
+    groups.clear()
+    unexplained.sort()
+    counted = {
+        "row_count": len(unexplained) + len(refused) + len(reconciled),
+        "reconciled_count": len(reconciled),
+        "unexplained_count": len(unexplained),
+        "not_reconcilable_count": len(refused),
+    }
+    ordered = [item[-1] for item in unexplained]
+    ordered += refused
+    ordered += reconciled
+    del unexplained, refused, reconciled
     return {
         "opening_time": _instant(window.opening_time),
         "closing_time": _instant(window.closing_time),
         "opening_date": window.opening_date,
-        "row_count": len(out),
-        "reconciled_count": sum(1 for r in out if r["status"] == RECONCILED),
-        "unexplained_count": sum(1 for r in out if r["status"] == UNEXPLAINED),
-        "not_reconcilable_count": sum(1 for r in out if r["status"] == NOT_RECONCILABLE),
+        **counted,
         **counts,
         "fee_transactions": fee_transactions,
         "not_reconcilable": [
             {"address": address, "chain_index": chain, "reason": reason}
             for (address, chain), reason in sorted(data.not_reconcilable.items())
         ],
-        "totals": control_totals(out),
-        "rows": out,
+        "totals": control_totals(ordered),
+        "rows": RollForwardRows(ordered, labels),
     }
 
 
-def _order(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    """Unexplained rows first (largest difference first), then not reconcilable, then the rest;
-    within each, by wallet, chain and token."""
-    status = row["status"]
-    rank = {UNEXPLAINED: 0, NOT_RECONCILABLE: 1}.get(status, 2)
-    size = ZERO
-    if rank == 0:
-        size = EXACT.minus(EXACT.abs(Decimal(row["unexplained_usd"] or row["unexplained"] or 0)))
+def _by_token(entry: _Row) -> tuple[str, str]:
+    return (entry.symbol, entry.token_address)
+
+
+class RollForwardRows(Sequence[dict[str, Any]]):
+    """The rows of a roll-forward, in order: each read as a dict of :data:`CSV_COLUMNS` (exact
+    decimal strings, ``None`` for what could not be computed), made when it is read.
+
+    A million rows as dicts of strings took about 700 bytes each; kept as their working sums
+    (shared texts, one decimal object for an unchanged balance) they take about a fifth of
+    that. A slice is a view (the page shows the first rows of a million without making the
+    rest); ``summary.json`` and ``roll_forward.csv`` are written from the entries directly
+    (:meth:`json_objects`, :meth:`csv_lines`), to the bytes the dicts would give."""
+
+    __slots__ = ("_chains", "_entries", "_labels")
+
+    def __init__(self, entries: list[_Row], labels: Mapping[str, tuple[str, str]]) -> None:
+        self._entries = entries
+        self._labels = labels
+        self._chains: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, index: slice) -> RollForwardRows: ...
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | RollForwardRows:
+        if isinstance(index, slice):
+            return RollForwardRows(self._entries[index], self._labels)
+        return self._dict(self._entries[index])
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for entry in self._entries:
+            yield self._dict(entry)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (RollForwardRows, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<RollForwardRows: {len(self)} rows>"
+
+    def _chain_name(self, chain: str) -> str:
+        name = self._chains.get(chain)
+        if name is None:
+            name = self._chains[chain] = chain_name(chain)
+        return name
+
+    def _dict(self, entry: _Row) -> dict[str, Any]:
+        label, address = self._labels[entry.wallet]
+        return {
+            "wallet_label": label,
+            "address": address,
+            "chain_index": entry.chain,
+            "chain_name": self._chain_name(entry.chain),
+            "token_address": entry.token_address,
+            "symbol": entry.symbol,
+            **dict(zip(_AMOUNT_COLUMNS, _amounts(entry), strict=True)),
+        }
+
+    def json_objects(self, depth: int) -> Iterator[str]:
+        """Each row as ``json.dumps(row, indent=2, ensure_ascii=True)`` writes it as an item of a
+        list at ``depth``: the same text, from the entries, each repeated text encoded once."""
+        item = "\n" + " " * (2 * depth)
+        indent = item + "  "
+        text = _Texts(encode_basestring_ascii).get
+        heads: dict[tuple[str, str], str] = {}
+        names = [f",{indent}{encode_basestring_ascii(name)}: " for name in _AMOUNT_COLUMNS]
+        for entry in self._entries:
+            head = heads.get((entry.wallet, entry.chain))
+            if head is None:
+                label, address = self._labels[entry.wallet]
+                head = heads[(entry.wallet, entry.chain)] = (
+                    f'{item}{{{indent}"wallet_label": {text(label)},{indent}"address": {text(address)},'
+                    f'{indent}"chain_index": {text(entry.chain)},'
+                    f'{indent}"chain_name": {text(self._chain_name(entry.chain))},'
+                    f'{indent}"token_address": '
+                )
+            opening, inflow, outflow, fees, expected, closing, difference, usd, status, reason, records = (
+                _amounts(entry)
+            )
+            start = f'{head}{text(entry.token_address)},{indent}"symbol": {text(entry.symbol)}'
+            if reason is None:  # every amount is a string of digits, a point and a sign
+                usd_text = "null" if usd is None else f'"{usd}"'
+                yield (
+                    f'{start},{indent}"opening": "{opening}",{indent}"inflow": "{inflow}",'
+                    f'{indent}"outflow": "{outflow}",{indent}"fees": "{fees}",'
+                    f'{indent}"expected_closing": "{expected}",{indent}"closing": "{closing}",'
+                    f'{indent}"unexplained": "{difference}",{indent}"unexplained_usd": {usd_text},'
+                    f'{indent}"status": {text(status)},{indent}"reason": null,'
+                    f'{indent}"records": {records}{item}}}'
+                )
+                continue
+            values = (opening, inflow, outflow, fees, expected, closing, difference, usd, status, reason)
+            parts = [start]
+            for name, value in zip(names[:-1], values, strict=True):
+                parts.append(name + ("null" if value is None else text(value)))
+            parts.append(f"{names[-1]}{records}{item}}}")
+            yield "".join(parts)
+
+    def csv_lines(self) -> Iterator[str]:
+        """Each row as a line of ``roll_forward.csv`` (see :func:`write_csv`)."""
+        cell = _Texts(_csv_text).get
+        heads: dict[tuple[str, str], str] = {}
+        for entry in self._entries:
+            head = heads.get((entry.wallet, entry.chain))
+            if head is None:
+                label, address = self._labels[entry.wallet]
+                chain = entry.chain
+                head = heads[(entry.wallet, chain)] = (
+                    f"{cell(label)},{cell(address)},{cell(chain)},{cell(self._chain_name(chain))},"
+                )
+            opening, inflow, outflow, fees, expected, closing, difference, usd, status, reason, records = (
+                _amounts(entry)
+            )
+            start = f"{head}{cell(entry.token_address)},{cell(entry.symbol)},{opening},"
+            if reason is None:
+                yield (
+                    f"{start}{inflow},{outflow},{fees},{expected},{closing},{difference},"
+                    f"{'' if usd is None else usd},{cell(status)},,{records}\n"
+                )
+            else:  # the flows could not be computed: empty cells
+                yield f"{start},,,,{closing},,,{cell(status)},{cell(reason)},{records}\n"
+
+
+class _Texts:
+    """Encoded texts by their value, made once each; forgotten past :data:`TEXTS_KEPT` (labels,
+    chains, tokens and symbols repeat, but a million distinct ones are not all kept)."""
+
+    __slots__ = ("_encode", "_found")
+
+    def __init__(self, encode: Callable[[str], str]) -> None:
+        self._encode = encode
+        self._found: dict[str, str] = {}
+
+    def get(self, value: str) -> str:
+        found = self._found.get(value)
+        if found is None:
+            if len(self._found) >= TEXTS_KEPT:
+                self._found.clear()
+            found = self._found[value] = self._encode(value)
+        return found
+
+
+TEXTS_KEPT = 100_000
+
+
+def _csv_text(value: str) -> str:
+    return csv_field(spreadsheet_safe(value))
+
+
+_AMOUNT_COLUMNS = CSV_COLUMNS[6:]
+"""The columns after the row's identity: the amounts, status, reason and records."""
+_EXACT_CELLS = frozenset((*FLOWS, "unexplained_usd", "records"))
+"""Cells written as they are (exact decimal strings and counts): never text to neutralise."""
+
+
+def _amounts(entry: _Row) -> tuple[Any, ...]:
+    """The values of :data:`_AMOUNT_COLUMNS` for ``entry``: exact strings (``None`` where the row
+    cannot be reconciled), its status, reason and record count."""
+    opening = amount(entry.opening)
+    closing = opening if entry.closing is entry.opening else amount(entry.closing)
+    if entry.reason is not None:
+        return (
+            opening,
+            None,
+            None,
+            None,
+            None,
+            closing,
+            None,
+            None,
+            NOT_RECONCILABLE,
+            entry.reason,
+            entry.records,
+        )
+    if entry.moved():
+        expected_value = entry.expected()
+        inflow, outflow, fees = amount(entry.inflow), amount(entry.outflow), amount(entry.fees)
+        expected = amount(expected_value)
+        difference = EXACT.subtract(entry.closing, expected_value)
+    else:
+        inflow = outflow = fees = "0"
+        expected = opening
+        difference = ZERO if entry.closing is entry.opening else EXACT.subtract(entry.closing, entry.opening)
+    usd = amount(EXACT.multiply(difference, entry.price)) if entry.price else None
+    status = RECONCILED if difference == 0 else UNEXPLAINED
     return (
-        rank,
-        size,
-        row["wallet_label"],
-        chain_order(row["chain_index"]),
-        row["symbol"],
-        row["token_address"],
+        opening,
+        inflow,
+        outflow,
+        fees,
+        expected,
+        closing,
+        amount(difference),
+        usd,
+        status,
+        None,
+        entry.records,
     )
 
 
-def control_totals(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def control_totals(entries: Iterable[_Row]) -> list[dict[str, Any]]:
     """Per (chain, token), the exact sums over the reconcilable rows of every amount column,
     and the count of rows summed: the sums must obey the same identity as each row
     (``expected_closing = opening + inflow - outflow - fees``), which a reader can check."""
-    totals: dict[tuple[str, str], dict[str, Any]] = {}
-    for row in rows:
-        if row["status"] == NOT_RECONCILABLE:
+    totals: dict[tuple[str, str], list[Any]] = {}  # [chain, token, symbol, count, *FLOWS sums]
+    add = EXACT.add
+    for entry in entries:
+        if entry.reason is not None:
             continue
-        key = (row["chain_index"], address_key(row["token_address"]) if row["token_address"] else "")
+        key = (entry.chain, address_key(entry.token_address) if entry.token_address else "")
         total = totals.get(key)
         if total is None:
-            total = totals[key] = {
-                "chain_index": row["chain_index"],
-                "token_address": row["token_address"],
-                "symbol": row["symbol"],
-                "row_count": 0,
-                **dict.fromkeys(FLOWS, ZERO),
-            }
-        total["row_count"] += 1
-        for name in FLOWS:
-            value = row[name]
-            if value != "0":  # most flows are zero: nothing to add
-                total[name] = EXACT.add(total[name], Decimal(value))
+            total = totals[key] = [entry.chain, entry.token_address, entry.symbol, 0, *(ZERO,) * len(FLOWS)]
+        total[3] += 1
+        if entry.opening:
+            total[4] = add(total[4], entry.opening)
+        if entry.moved():
+            total[5] = add(total[5], entry.inflow)
+            total[6] = add(total[6], entry.outflow)
+            total[7] = add(total[7], entry.fees)
+            total[8] = add(total[8], entry.expected())
+        elif entry.opening:
+            total[8] = add(total[8], entry.opening)
+        if entry.closing:
+            total[9] = add(total[9], entry.closing)
+        if entry.closing is not entry.opening or entry.moved():
+            total[10] = add(total[10], entry.unexplained())
 
-    def order(item: tuple[tuple[str, str], dict[str, Any]]) -> tuple[Any, ...]:
-        (chain, token), total = item
-        return (chain_order(chain), total["symbol"], token)
+    def order(total: list[Any]) -> tuple[Any, ...]:
+        return (chain_order(total[0]), total[2], address_key(total[1]) if total[1] else "")
 
     return [
-        {**total, **{name: amount(total[name]) for name in FLOWS}}
-        for _, total in sorted(totals.items(), key=order)
+        {
+            "chain_index": total[0],
+            "token_address": total[1],
+            "symbol": total[2],
+            "row_count": total[3],
+            **{name: amount(value) for name, value in zip(FLOWS, total[4:], strict=True)},
+        }
+        for total in sorted(totals.values(), key=order)
     ]
 
 
@@ -367,21 +600,22 @@ def _instant(moment: datetime.datetime) -> str:
 def write_csv(section: Mapping[str, Any], out: Any) -> None:
     """``roll_forward.csv``: the section's rows, text cells made spreadsheet-safe, amounts exact
     (an empty cell is a value that could not be computed: a not reconcilable row)."""
-    import csv
+    rows = section.get("rows") or ()
+    batch = Batch(out)
+    batch.add(",".join(CSV_COLUMNS) + "\n")
+    if isinstance(rows, RollForwardRows):
+        for line in rows.csv_lines():
+            batch.add(line)
+    else:  # rows read back as dicts (from a summary.json)
+        for row in rows:
+            batch.add(",".join(_dict_cell(name, row[name]) for name in CSV_COLUMNS) + "\n")
+    batch.flush()
 
-    from airflow_provider_okx.core.text import spreadsheet_safe
 
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    amounts = {*FLOWS, "unexplained_usd", "records"}
-
-    def cell(name: str, value: Any) -> str:
-        if value is None:
-            return ""
-        return str(value) if name in amounts else spreadsheet_safe(str(value))
-
-    for row in section.get("rows") or ():
-        writer.writerow([cell(name, row[name]) for name in CSV_COLUMNS])
+def _dict_cell(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    return str(value) if name in _EXACT_CELLS else _csv_text(str(value))
 
 
 class Holding(NamedTuple):
@@ -395,25 +629,45 @@ class Holding(NamedTuple):
     token_price: Decimal = ZERO
 
 
+HOLDING_COLUMNS = ("address", "chain_index", "token_address", "symbol", "balance")
+
+
 def holdings_from_csv(lines: Iterable[str]) -> Iterator[Holding]:
     """The rows of a previous report's ``balances.csv`` (any version: columns are found by
-    name). An amount that does not read is an error naming the row, never a zero."""
+    name). An amount that does not read is an error naming the row, never a zero. Repeated
+    texts (addresses, chains, tokens, symbols) come back as one object each."""
     import csv
 
     from airflow_provider_okx.core.models import parse_decimal
 
-    reader = csv.DictReader(lines)
-    for number, row in enumerate(reader, start=2):
-        try:
-            yield Holding(
-                _uncell(row["address"]),
-                _uncell(row["chain_index"]),
-                _uncell(row["token_address"]),
-                _uncell(row["symbol"]),
-                parse_decimal(row["balance"], f"balances.csv line {number}: balance"),
-            )
-        except KeyError as missing:
-            raise ValueError(f"balances.csv line {number}: no column {missing}") from None
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None:
+        return
+    where = {name: n for n, name in enumerate(header)}  # a repeated name: the last, as DictReader
+    missing = [name for name in HOLDING_COLUMNS if name not in where]
+    columns = [where.get(name, -1) for name in HOLDING_COLUMNS]
+    texts: dict[str, str] = {}  # a cell as written -> its text, one object per distinct cell
+    address, chain, token, symbol, balance = columns
+    width = max(columns) + 1
+    for number, cells in enumerate(reader, start=2):
+        if not cells:  # a blank line, as csv.DictReader skips it
+            continue
+        if missing:
+            raise ValueError(f"balances.csv line {number}: no column {missing[0]!r}")
+        if len(cells) < width:  # cells missing at the end read as empty, as csv.DictReader does
+            cells += [""] * (width - len(cells))  # (an empty balance is an error below)
+        texts_of = []
+        for column in (address, chain, token, symbol):
+            cell = cells[column]
+            text = texts.get(cell)
+            if text is None:
+                text = _uncell(cell)
+                if len(texts) < TEXTS_KEPT:
+                    texts[cell] = text
+            texts_of.append(text)
+        amount = parse_decimal(cells[balance], f"balances.csv line {number}: balance")
+        yield Holding(texts_of[0], texts_of[1], texts_of[2], texts_of[3], amount)
 
 
 def _uncell(text: str | None) -> str:
