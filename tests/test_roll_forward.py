@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import json
 from decimal import Decimal
 from fractions import Fraction
 
@@ -306,6 +307,61 @@ def test_rows_are_a_lazy_sequence_of_dicts_with_views_for_slices():
     assert len(view) == 2 and list(view) == as_list[1:] and "2 rows" in repr(view)
     with pytest.raises(TypeError):
         hash(rows)
+
+
+def test_rows_write_themselves_to_the_bytes_of_the_standard_encoder_and_csv_module():
+    """summary.json's and roll_forward.csv's rows are written from the entries, not the dicts:
+    the same JSON as ``json.dumps`` of the dicts, and a CSV that reads back to the dicts (text
+    cells spreadsheet-safe), over hostile labels and symbols, unpriced and not reconcilable
+    rows."""
+    from airflow_provider_okx.core.report.json_render import render_summary_json, write_summary_json
+    from airflow_provider_okx.core.text import spreadsheet_safe
+
+    hostile = ['=cmd|"/c calc"!A0', 'caf\u00e9 \u2028 "q"', "tab\there", "cr\rlf\n", "a,b", "\ud800x"]
+    wallets = {label: f"0x{n + 1:040x}" for n, label in enumerate(hostile)}
+    opening, closing = [], []
+    for n, address in enumerate(wallets.values()):
+        symbol = hostile[(n + 1) % len(hostile)]
+        opening.append(balance(USDC, "10", symbol=symbol, price="1", address=address))
+        closing.append(
+            balance(USDC, str(10 + n), symbol=symbol, price="1" if n % 2 else "0", address=address)
+        )
+        closing.append(balance("", "1.5", address=address))
+        opening.append(balance("", "1.5", address=address))
+    refused = {(wallets[hostile[2]], "*"): 'OKX refused: "50050" <b>'}
+    section = run(opening, closing, [], wallets=wallets, not_reconcilable=refused)
+    statuses = {row["status"] for row in section["rows"]}
+    assert statuses == {RECONCILED, UNEXPLAINED, NOT_RECONCILABLE}
+    summary = {"schema_version": 2, "roll_forward": section, "after": [1, {"a": None}]}
+    out = io.StringIO()
+    write_summary_json(summary, out)
+    assert out.getvalue() == render_summary_json(summary)
+    assert json.loads(out.getvalue())["roll_forward"]["rows"] == list(section["rows"])
+    out = io.StringIO()
+    write_csv(section, out)
+    read = list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
+    assert len(read) == len(section["rows"])
+    for got, row in zip(read, section["rows"], strict=True):
+        for name in CSV_COLUMNS:
+            value = row[name]
+            if value is None:
+                assert got[name] == ""
+            elif name in {
+                "wallet_label",
+                "address",
+                "chain_name",
+                "token_address",
+                "symbol",
+                "status",
+                "reason",
+            }:
+                assert got[name] == spreadsheet_safe(value)
+            else:
+                assert got[name] == str(value)
+    # rows read back as dicts (a summary.json's) are written to the same CSV
+    again = io.StringIO()
+    write_csv({"rows": list(section["rows"])}, again)
+    assert again.getvalue() == out.getvalue()
 
 
 def test_page_shows_unexplained_differences_first_and_prominent():
