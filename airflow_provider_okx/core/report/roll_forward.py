@@ -218,21 +218,49 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
         return entry
 
     # Closing first: its texts and amounts are the fetched rows' own objects, shared, not copied.
+    # Balances come wallet by wallet and chain by chain: the group is looked up when they change.
+    last: tuple[str, str] | None = None
+    group: dict[str, _Row] | None = None
     for balance in data.closing:
-        wallet = key_of(balance.address)
-        if wallet in labels:
-            entry = row(wallet, balance.chain_index, balance.token_address, balance.symbol)
-            entry.closing = add(entry.closing, balance.balance) if entry.closing else balance.balance
+        if last is None or balance.address != last[0] or balance.chain_index != last[1]:
+            last = (balance.address, balance.chain_index)
+            group = _group(groups, labels, key_of(balance.address), balance.chain_index)
+        if group is None:  # not a wallet of this report
+            continue
+        token = balance.token_address
+        token_key = keys.get(token) if token else ""
+        if token_key is None:
+            token_key = keys[token] = address_key(token)
+        entry = group.get(token_key)
+        if entry is None:
+            entry = group[token_key] = _Row(keys[balance.address], balance.chain_index, token, balance.symbol)
+            entry.closing = balance.balance
+        else:
+            entry.closing = add(entry.closing, balance.balance)
             if balance.symbol:
                 entry.symbol = balance.symbol
-            entry.price = balance.token_price
-    for balance in data.opening:
-        wallet = key_of(balance.address)
-        if wallet in labels:
-            entry = row(wallet, balance.chain_index, balance.token_address, balance.symbol)
-            value = add(entry.opening, balance.balance) if entry.opening else balance.balance
-            # An unchanged balance keeps one object for both ends (most of a million rows).
-            entry.opening = entry.closing if value == entry.closing else value
+        entry.price = balance.token_price
+    last = group = None
+    for holding in data.opening:
+        if last is None or holding.address != last[0] or holding.chain_index != last[1]:
+            last = (holding.address, holding.chain_index)
+            group = _group(groups, labels, key_of(holding.address), holding.chain_index)
+        if group is None:
+            continue
+        token = holding.token_address
+        token_key = keys.get(token) if token else ""
+        if token_key is None:
+            token_key = keys[token] = address_key(token)
+        entry = group.get(token_key)
+        if entry is None:
+            entry = group[token_key] = _Row(keys[holding.address], holding.chain_index, token, holding.symbol)
+            entry.opening = holding.balance
+            continue
+        if not entry.symbol and holding.symbol:
+            entry.symbol = holding.symbol
+        value = add(entry.opening, holding.balance) if entry.opening else holding.balance
+        # An unchanged balance keeps one object for both ends (most of a million rows).
+        entry.opening = entry.closing if value == entry.closing else value
 
     counts = {"records": 0, "pending_records": 0, "failed_records": 0, "outside_window": 0}
     fees: dict[tuple[str, str, str], _Fee] = {}
@@ -340,6 +368,18 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
         "totals": control_totals(ordered),
         "rows": RollForwardRows(ordered, labels),
     }
+
+
+def _group(
+    groups: dict[tuple[str, str], dict[str, _Row]], labels: Mapping[str, Any], wallet: str, chain: str
+) -> dict[str, _Row] | None:
+    """The rows of (wallet, chain), made on first use; ``None`` for a wallet not in ``labels``."""
+    if wallet not in labels:
+        return None
+    group = groups.get((wallet, chain))
+    if group is None:
+        group = groups[(wallet, chain)] = {}
+    return group
 
 
 def _by_token(entry: _Row) -> tuple[str, str]:
@@ -554,31 +594,43 @@ def control_totals(entries: Iterable[_Row]) -> list[dict[str, Any]]:
     and the count of rows summed: the sums must obey the same identity as each row
     (``expected_closing = opening + inflow - outflow - fees``), which a reader can check."""
     totals: dict[tuple[str, str], list[Any]] = {}  # [chain, token, symbol, count, *FLOWS sums]
+    keys: dict[str, str] = {"": ""}  # address_key of each token, once each
     add = EXACT.add
     for entry in entries:
         if entry.reason is not None:
             continue
-        key = (entry.chain, address_key(entry.token_address) if entry.token_address else "")
-        total = totals.get(key)
+        token_key = keys.get(entry.token_address)
+        if token_key is None:
+            token_key = keys[entry.token_address] = address_key(entry.token_address)
+        total = totals.get((entry.chain, token_key))
         if total is None:
-            total = totals[key] = [entry.chain, entry.token_address, entry.symbol, 0, *(ZERO,) * len(FLOWS)]
+            total = totals[(entry.chain, token_key)] = [
+                entry.chain,
+                entry.token_address,
+                entry.symbol,
+                0,
+                *(ZERO,) * len(FLOWS),
+            ]
         total[3] += 1
-        if entry.opening:
-            total[4] = add(total[4], entry.opening)
-        if entry.moved():
+        opening, closing = entry.opening, entry.closing
+        if entry.inflow or entry.outflow or entry.fees:
             total[5] = add(total[5], entry.inflow)
             total[6] = add(total[6], entry.outflow)
             total[7] = add(total[7], entry.fees)
             total[8] = add(total[8], entry.expected())
-        elif entry.opening:
-            total[8] = add(total[8], entry.opening)
-        if entry.closing:
-            total[9] = add(total[9], entry.closing)
-        if entry.closing is not entry.opening or entry.moved():
             total[10] = add(total[10], entry.unexplained())
+        else:
+            if opening:
+                total[8] = add(total[8], opening)  # expected_closing is the opening
+            if closing is not opening:
+                total[10] = add(total[10], EXACT.subtract(closing, opening))
+        if opening:
+            total[4] = add(total[4], opening)
+        if closing:
+            total[9] = add(total[9], closing)
 
     def order(total: list[Any]) -> tuple[Any, ...]:
-        return (chain_order(total[0]), total[2], address_key(total[1]) if total[1] else "")
+        return (chain_order(total[0]), total[2], keys[total[1]])
 
     return [
         {
@@ -657,7 +709,7 @@ def holdings_from_csv(lines: Iterable[str]) -> Iterator[Holding]:
             raise ValueError(f"balances.csv line {number}: no column {missing[0]!r}")
         if len(cells) < width:  # cells missing at the end read as empty, as csv.DictReader does
             cells += [""] * (width - len(cells))  # (an empty balance is an error below)
-        texts_of = []
+        texts_of: list[Any] = []
         for column in (address, chain, token, symbol):
             cell = cells[column]
             text = texts.get(cell)
@@ -667,7 +719,11 @@ def holdings_from_csv(lines: Iterable[str]) -> Iterator[Holding]:
                     texts[cell] = text
             texts_of.append(text)
         amount = parse_decimal(cells[balance], f"balances.csv line {number}: balance")
-        yield Holding(texts_of[0], texts_of[1], texts_of[2], texts_of[3], amount)
+        texts_of += (amount, ZERO)  # the previous price is not read
+        yield _new_holding(Holding, texts_of)  # the fields in order, without Holding's Python __new__
+
+
+_new_holding = tuple.__new__
 
 
 def _uncell(text: str | None) -> str:
