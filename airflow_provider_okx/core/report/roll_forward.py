@@ -572,7 +572,12 @@ def _amounts(entry: _Row) -> tuple[Any, ...]:
         inflow = outflow = fees = "0"
         expected = opening
         difference = ZERO if entry.closing is entry.opening else EXACT.subtract(entry.closing, entry.opening)
-    usd = amount(EXACT.multiply(difference, entry.price)) if entry.price else None
+    if not entry.price:
+        usd = None
+    elif not difference:
+        usd = "0"  # amount() of any zero product, sooner
+    else:
+        usd = amount(EXACT.multiply(difference, entry.price))
     status = RECONCILED if difference == 0 else UNEXPLAINED
     return (
         opening,

@@ -140,12 +140,10 @@ class Snapshot:
                 known = prices.get(id(price))
                 if known is None or known[0] is not price:  # a price shared by many rows is printed once
                     known = prices[id(price)] = (price, decimal_str(price))
-                yield Row(
-                    balance,
-                    usd,
-                    wallet_key,
-                    token_key,
-                    decimal_str(balance.balance),
-                    known[1],
-                    decimal_str(usd),
-                )
+                strings = (decimal_str(balance.balance), known[1], decimal_str(usd))
+                yield new_row(Row, (balance, usd, wallet_key, token_key, *strings))  # Row's fields
+
+
+new_row = tuple.__new__
+"""Builds a :class:`Row` from its fields in order, without the namedtuple's Python-level
+``__new__`` (a million rows a pass)."""
