@@ -15,7 +15,8 @@ I/O with bounds:
   :class:`~airflow_provider_okx.core.api.errors.OkxRedirectError`); its body is not read past the cap
   and the signed headers are never re-sent elsewhere.
 - **Many requests at once** on a thread pool, sharing the session and the rate limit, with
-  the response bytes in flight bounded (:class:`ByteBudget`, :data:`IN_FLIGHT_BYTES`) as well
+  the response bytes in flight bounded (:class:`ByteBudget`, the connection's
+  ``max_in_flight_bytes``, default :data:`IN_FLIGHT_BYTES`) as well
   as their count (the workers): a body counts from its first byte read until the protocol has
   parsed it into typed rows and dropped it, so a fan-out over large answers holds at most
   about the budget in bodies (parsing holds a small multiple of a body while it runs),
@@ -50,6 +51,7 @@ from airflow_provider_okx.core.api.errors import (
     describe_exception,
 )
 from airflow_provider_okx.core.api.protocol import Outcome, Received, Reserve, Send, Step, Wait
+from airflow_provider_okx.hooks.connection import DEFAULT_IN_FLIGHT_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -66,10 +68,11 @@ T = TypeVar("T")
 CHUNK = 64 * 1024
 """Raw bytes read at a time; the deadline is also checked between chunks."""
 
-IN_FLIGHT_BYTES = 64 * 1024 * 1024
+IN_FLIGHT_BYTES = DEFAULT_IN_FLIGHT_BYTES
 """Decoded response bytes that :meth:`SyncTransport.run_many` lets its workers hold at once
-(read, and not yet parsed into rows): 64 MiB. The oldest reader may go past it, so a body
-larger than the budget is still read (the connection's ``max_response_bytes`` bounds a body)."""
+(read, and not yet parsed into rows) unless the connection's ``max_in_flight_bytes`` says
+otherwise: 64 MiB. The oldest reader may go past it, so a body larger than the budget is still
+read (the connection's ``max_response_bytes`` bounds a body)."""
 
 
 class ByteBudget:
@@ -329,8 +332,9 @@ class SyncTransport:
     :param store: where the key's shared rate budget is reserved (``rate_limit_store``).
     """
 
-    in_flight_bytes = IN_FLIGHT_BYTES
-    """The byte budget of :meth:`run_many` (see :class:`ByteBudget`)."""
+    in_flight_bytes: int
+    """The byte budget of :meth:`run_many` (see :class:`ByteBudget`): the connection's
+    ``max_in_flight_bytes``."""
     last_budget: ByteBudget | None = None
     """The budget of the last :meth:`run_many` (its ``peak``: the most bytes held at once)."""
 
@@ -345,6 +349,7 @@ class SyncTransport:
         self.protocol = protocol
         self._sleep = sleep
         self.store = store
+        self.in_flight_bytes = config.max_in_flight_bytes
 
     @cached_property
     def session(self) -> requests.Session:
