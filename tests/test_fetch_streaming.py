@@ -64,6 +64,27 @@ def test_a_budget_smaller_than_one_answer_reads_one_at_a_time(sim):
     assert budget.peak <= alone.transport.last_budget.peak
 
 
+def test_the_connection_sets_the_byte_budget_of_a_fetch(okx_simulator, monkeypatch):
+    for address in WALLETS[:3]:
+        okx_simulator.set_portfolio(address, CHAINS, TOKENS)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_OKX_DEFAULT",
+        okx_simulator.connection_json(rate_limit_rps=0, max_in_flight_bytes="3145728"),
+    )
+    hook = OkxHook()
+    assert hook.transport.in_flight_bytes == 3 * 1024 * 1024
+    fetched = hook.get_wallets_token_balances(WALLETS[:3], CHAINS, max_workers=3)
+    assert [len(rows) for rows in fetched.values()] == [TOKENS] * 3
+    budget = hook.transport.last_budget
+    assert budget is not None and budget.limit == 3 * 1024 * 1024 and budget.used == 0
+    # Without the extra: 64 MiB, as before.
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0))
+    default = OkxHook()
+    default.get_wallets_token_balances(WALLETS[:2], CHAINS, max_workers=2)
+    assert default.transport.last_budget is not None
+    assert default.transport.last_budget.limit == 64 * 1024 * 1024
+
+
 def test_an_error_mid_fetch_raises_and_gives_every_byte_back(sim):
     sim.inject(Fault(status=400, endpoint="all-token-balances", times=1))  # 50014: never retried
     hook = OkxHook()

@@ -56,7 +56,9 @@ BAD_NUMBERS = [
 ]
 
 
-@pytest.mark.parametrize("field", ["rate_limit_rps", "timeout", "max_retries", "max_response_bytes"])
+@pytest.mark.parametrize(
+    "field", ["rate_limit_rps", "timeout", "max_retries", "max_response_bytes", "max_in_flight_bytes"]
+)
 @pytest.mark.parametrize(("value", "reason"), BAD_NUMBERS, ids=[repr(v)[:12] for v, _ in BAD_NUMBERS])
 def test_bad_numeric_extras_are_refused_naming_the_field(field, value, reason):
     with pytest.raises(OkxConnectionConfigError) as info:
@@ -85,6 +87,53 @@ def test_numbers_that_make_no_sense_for_the_field(field, value):
     assert info.value.field == f"extra.{field}"
 
 
+MIB = 1024 * 1024
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (0, "must be at least 1048576"),
+        (-5, "must not be negative"),
+        ("-1048576", "must not be negative"),
+        (MIB - 1, "must be at least 1048576"),
+        (16 * 1024 * MIB + 1, "must be at most 17179869184"),
+        (10**30, "must be at most 17179869184"),
+        ("2097152.5", "expected a whole number"),
+        (2097152.5, "expected a whole number"),
+        (True, "expected a whole number, got bool"),
+        (False, "expected a whole number, got bool"),
+        ("64 MiB", "expected a whole number"),
+        ("lots", "expected a whole number"),
+        ({"bytes": 1}, "expected a whole number, got dict"),
+    ],
+)
+def test_max_in_flight_bytes_is_a_whole_number_of_bytes_within_its_bounds(value, reason):
+    with pytest.raises(OkxConnectionConfigError) as info:
+        config_from_connection(Conn(max_in_flight_bytes=value))
+    assert info.value.field == "extra.max_in_flight_bytes"
+    assert info.value.reason == reason
+    assert "extra.max_in_flight_bytes" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, 64 * MIB),
+        ("", 64 * MIB),
+        (MIB, MIB),
+        (" 2097152 ", 2 * MIB),
+        ("536870912", 512 * MIB),
+        (16 * 1024 * MIB, 16 * 1024 * MIB),
+        (float(4 * MIB), 4 * MIB),  # a JSON number written 4194304.0 is still a whole number
+    ],
+)
+def test_max_in_flight_bytes_from_json_or_uri_strings(value, expected):
+    config = config_from_connection(Conn(max_in_flight_bytes=value))
+    assert config.max_in_flight_bytes == expected
+    assert isinstance(config.max_in_flight_bytes, int)
+
+
 def test_sensible_numbers_from_json_or_uri_strings():
     config = config_from_connection(
         Conn(rate_limit_rps="2.5", timeout=" 3 ", max_retries="4", max_response_bytes=1048576)
@@ -98,6 +147,7 @@ def test_sensible_numbers_from_json_or_uri_strings():
     defaults = config_from_connection(Conn())
     assert (defaults.rate_limit_rps, defaults.timeout, defaults.max_retries) == (1.0, 10.0, 5)
     assert defaults.max_response_bytes == 32 * 1024 * 1024
+    assert defaults.max_in_flight_bytes == 64 * 1024 * 1024
     assert config_from_connection(Conn(rate_limit_rps=0)).rate_limit_rps == 0  # 0 = unlimited
 
 

@@ -13,6 +13,7 @@ import gzip
 import json
 import logging
 import struct
+import threading
 import time
 import tracemalloc
 import zlib
@@ -94,6 +95,119 @@ def test_keep_alive_survives_the_deadline_machinery(hostile, no_sleep):
         hook.get_supported_chains()
     assert len(server.requests) == 5
     assert server.connections == 1  # one pooled connection, reused
+
+
+# --- the deadline and the byte budget -------------------------------------------------------
+# The attempt's clock is a hand-moved one (the watchdog's): nothing here depends on how fast the
+# machine runs. The per-read socket timeout (the connection's timeout, 60 s of real time) is
+# never reached.
+
+
+class HandClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def hand_clock(monkeypatch):
+    """Every attempt's deadline on a hand-moved clock: ``(clock, watchdog)``; after moving the
+    clock, ``watchdog.expire_due()`` expires what is due before it returns."""
+    from airflow_provider_okx.hooks import sync_transport
+
+    clock = HandClock()
+    watchdog = sync_transport.Watchdog(clock)
+    monkeypatch.setattr(sync_transport, "_WATCHDOG", watchdog)
+    return clock, watchdog
+
+
+def _until(condition, what: str) -> None:
+    backstop = time.monotonic() + 30  # only a bound on a broken test, never on the outcome
+    while not condition():
+        assert time.monotonic() < backstop, what
+        time.sleep(0.002)
+
+
+def _fetch_chains_in_a_thread(budget) -> tuple[threading.Thread, dict]:
+    """``get_supported_chains`` through the sync transport with ``budget`` as its byte budget."""
+    hook = OkxHook()
+    call = hook._plan_supported_chains()
+    (request,) = call.requests
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call.combine([hook.transport.run(request, call.interpret, budget=budget)])
+        except Exception as error:  # handed to the test
+            outcome["error"] = error
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_waiting_for_the_byte_budget_does_not_count_against_the_deadline(hostile, hand_clock):
+    """OKX answered at once; the body waits an hour (on the hand clock) for room in the budget
+    held by another worker. The attempt's 60 s deadline is not spent on that wait."""
+    from airflow_provider_okx.hooks.sync_transport import ByteBudget
+
+    clock, watchdog = hand_clock
+    server = hostile(ok, timeout=60, max_retries=0)
+    budget = ByteBudget(1)
+    other = budget.take(None, 1)  # the oldest holder, and the budget is full
+    thread, outcome = _fetch_chains_in_a_thread(budget)
+    _until(lambda: budget.waiting == 1, "the answer never waited for the budget")
+    clock.now += 3600
+    watchdog.expire_due()  # before the fix: the attempt expired here, its socket shut
+    budget.release(other)
+    thread.join(30)
+    assert "error" not in outcome, outcome
+    assert [c.chain_index for c in outcome["value"]] == ["1"]
+    assert len(server.requests) == 1  # not a retry: the first answer was read
+    assert budget.used == 0 and budget.waiting == 0
+
+
+@pytest.mark.parametrize("waits_for_budget", [False, True], ids=["no wait", "after a budget wait"])
+def test_a_server_stalling_mid_body_still_meets_the_deadline(hostile, hand_clock, waits_for_budget):
+    """The first 64 KiB of a longer body, then nothing: the deadline still ends the attempt; a
+    budget wait before the stall moves it later by exactly the time waited."""
+    from airflow_provider_okx.hooks.sync_transport import CHUNK, ByteBudget
+
+    def stall_mid_body(ex: Exchange) -> None:
+        ex.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (3 * CHUNK) + b" " * (CHUNK + 10))
+        ex.stopped.wait()  # the rest never comes
+
+    clock, watchdog = hand_clock
+    server = hostile(stall_mid_body, timeout=60, max_retries=0)
+    budget = ByteBudget(1)
+    other = budget.take(None, 1) if waits_for_budget else None
+    thread, outcome = _fetch_chains_in_a_thread(budget)
+    deadline = 60.0
+    if waits_for_budget:
+        _until(lambda: budget.waiting == 1, "the first chunk never waited for the budget")
+        clock.now += 3600
+        watchdog.expire_due()  # paused: nothing expires
+        budget.release(other)
+        _until(lambda: budget.waiting == 0, "the wait never ended")
+        deadline += 3600
+    else:
+        _until(lambda: len(server.requests) == 1, "the request never arrived")
+    clock.now = deadline - 1
+    watchdog.expire_due()
+    assert thread.is_alive() and not outcome  # a second before its deadline: still reading
+    clock.now = deadline + 1
+    watchdog.expire_due()
+    thread.join(30)
+    assert not thread.is_alive()
+    error = outcome.get("error")
+    assert isinstance(error, OkxTransportError), outcome
+    assert "within the 60 s deadline" in error.reason
+    assert len(server.requests) == 1
+    assert budget.used == 0
 
 
 # --- redirects -----------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from fractions import Fraction
 from pathlib import Path
@@ -1010,6 +1011,115 @@ def test_admin_client_against_a_running_simulator(sim):
     assert info.value.status == 0
 
 
+# --- large portfolios through the admin API ------------------------------------------------------
+
+BIG = "0x" + "f5" * 20
+
+
+def _per_chain(sim: OkxSimulator, address: str, chains: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for token in assets(get(sim, f"{V6_ALL}?address={address}&chains={chains}")):
+        counts[token["chainIndex"]] = counts.get(token["chainIndex"], 0) + 1
+    return counts
+
+
+def test_admin_portfolios(sim):
+    usual = _per_chain(sim, BIG, "1,10,8453")
+    answer = admin(sim, "PUT", "portfolios", {"address": BIG, "chains": ["1", 10, "8453"], "tokens": 1000})
+    assert answer.status_code == 200, answer.text
+    spread = {"1": 334, "10": 333, "8453": 333}
+    assert answer.json() == {"ok": True, "address": BIG, "tokens": 1000, "chains": spread}
+    assert _per_chain(sim, BIG, "1,10,8453") == spread
+    # the same portfolio OkxSimulator.set_portfolio gives in-process: byte for byte
+    with OkxSimulator() as local:
+        local.set_portfolio(BIG, "1,10,8453", 1000)
+        target = f"{V6_ALL}?address={BIG}&chains=1,10,8453"
+        assert get(local, target).json()["data"] == get(sim, target).json()["data"]
+    # refused, with a message naming the field, and nothing changed
+    refused = [
+        ("{oops", "JSON"),
+        ("[1]", "object"),
+        ({"address": BIG, "chains": ["1"]}, "tokens"),
+        ({"address": BIG, "chains": ["1"], "tokens": 5, "per_wallet": 5}, "per_wallet"),
+        ({"address": BIG, "chains": ["1"], "tokens": "10"}, "tokens"),
+        (f'{{"address": "{BIG}", "chains": ["1"], "tokens": 1.5}}', "tokens"),
+        (f'{{"address": "{BIG}", "chains": ["1"], "tokens": 1e3}}', "tokens"),
+        ({"address": BIG, "chains": ["1"], "tokens": True}, "tokens"),
+        ({"address": BIG, "chains": ["1"], "tokens": -1}, "tokens"),
+        ({"address": BIG, "chains": ["1"], "tokens": 100_001}, "100000"),
+        ({"address": BIG, "chains": "eth", "tokens": 5}, "chains"),
+        ({"address": BIG, "chains": ["1", True], "tokens": 5}, "chains"),
+        (f'{{"address": "{BIG}", "chains": [1.5], "tokens": 5}}', "chains"),
+        ({"address": BIG, "chains": {"1": 5}, "tokens": 5}, "chains"),
+        ({"address": BIG, "chains": [], "tokens": 5}, "chains"),
+        ({"address": "", "chains": ["1"], "tokens": 5}, "address"),
+        ({"address": 5, "chains": ["1"], "tokens": 5}, "address"),
+    ]
+    for payload, word in refused:
+        response = admin(sim, "PUT", "portfolios", payload)
+        assert response.status_code == 400, (payload, response.text)
+        assert word in response.json()["error"], (payload, response.json())
+    assert _per_chain(sim, BIG, "1,10,8453") == spread
+    wrong = admin(sim, "GET", "portfolios")
+    assert wrong.status_code == 405 and wrong.headers["Allow"] == "DELETE, PUT"
+    # set again: replaces the wallet's portfolio; "1,10" as one string too
+    again = admin(sim, "PUT", "portfolios", {"address": BIG, "chains": "1, 10", "tokens": 7}).json()
+    assert again == {"ok": True, "address": BIG, "tokens": 7, "chains": {"1": 4, "10": 3}}
+    assert _per_chain(sim, BIG, "1,10,8453") == {"1": 4, "10": 3, "8453": usual["8453"]}
+    # 0 tokens: the usual portfolio again
+    gone = admin(sim, "PUT", "portfolios", {"address": BIG, "chains": [], "tokens": 0}).json()
+    assert gone == {"ok": True, "address": BIG, "tokens": 0, "chains": {}}
+    assert _per_chain(sim, BIG, "1,10,8453") == usual
+    # DELETE: every portfolio goes, balance overrides stay; DELETE balances drops both
+    admin(sim, "PUT", "portfolios", {"address": BIG, "chains": ["1"], "tokens": 50})
+    admin(sim, "PUT", "balances", {"address": BIG, "chain_index": "1", "token_address": "", "balance": "5"})
+    (native,) = [
+        t for t in assets(get(sim, f"{V6_ALL}?address={BIG}&chains=1")) if not t["tokenContractAddress"]
+    ]
+    assert native["balance"] == "5" and _per_chain(sim, BIG, "1") == {"1": 50}
+    assert admin(sim, "DELETE", "portfolios").json() == {"ok": True}
+    assert _per_chain(sim, BIG, "1") == {"1": usual["1"]}
+    (native,) = [
+        t for t in assets(get(sim, f"{V6_ALL}?address={BIG}&chains=1")) if not t["tokenContractAddress"]
+    ]
+    assert native["balance"] == "5"
+    admin(sim, "PUT", "portfolios", {"address": BIG, "chains": ["1"], "tokens": 50})
+    assert admin(sim, "DELETE", "balances").json() == {"ok": True}
+    assert _per_chain(sim, BIG, "1") == {"1": usual["1"]}
+    assert sim.errors == []
+
+
+def test_a_portfolio_set_through_the_admin_client_is_what_the_hook_reads(okx_simulator_connection):  # noqa: F811
+    from airflow_provider_okx.core.models import total_usd
+    from airflow_provider_okx.hooks.okx import OkxHook
+    from airflow_provider_okx.testing import AdminClient
+    from airflow_provider_okx.testing.admin_client import AdminCallError
+    from airflow_provider_okx.testing.assets import display_address, wallet_key
+    from airflow_provider_okx.testing.portfolios import large_assets
+
+    sim = okx_simulator_connection  # AIRFLOW_CONN_OKX_DEFAULT points at it
+    client = AdminClient(sim.base_url)
+    answer = client.set_portfolio(BIG, ("1", 10), 250)
+    assert answer == {"ok": True, "address": BIG, "tokens": 250, "chains": {"1": 125, "10": 125}}
+    hook = OkxHook()
+    rows = hook.get_all_token_balances(BIG, ["1", "10"])
+    expected = {
+        (a.chain_index, a.token_address): (a.symbol, Decimal(a.balance), Decimal(a.token_price))
+        for chain, count in answer["chains"].items()
+        for a in large_assets(wallet_key(BIG), chain, display_address(BIG), count)
+    }
+    got = {(r.chain_index, r.token_address): (r.symbol, r.balance, r.token_price) for r in rows}
+    assert len(rows) == 250 and got == expected  # exactly the portfolio set: every token, every amount
+    assert hook.get_total_value(BIG, ["1", "10"], asset_type="token") == total_usd(rows)
+    with pytest.raises(TypeError):
+        client.set_portfolio(BIG, "1", "10")  # type: ignore[arg-type]
+    with pytest.raises(AdminCallError) as info:
+        client.set_portfolio(BIG, "1", 100_001)
+    assert info.value.status == 400 and "tokens" in info.value.message
+    assert client.clear_portfolios() == {"ok": True}
+    assert len(hook.get_all_token_balances(BIG, ["1", "10"])) < 250
+
+
 # --- HTTP behaviour --------------------------------------------------------------------------
 
 
@@ -1214,6 +1324,19 @@ def test_admin_cli_steers_a_simulator_in_another_process():
         assert cli("clear-balances") == {"ok": True}
         (eth,) = [t for t in assets(fetch()) if t["tokenContractAddress"] == ""]
         assert eth["balance"] != "1.000000000000000000000000000000000001"
+        assert cli("set-portfolio", WALLET, "1,56", "300") == {
+            "ok": True,
+            "address": WALLET,
+            "tokens": 300,
+            "chains": {"1": 150, "56": 150},
+        }
+        assert len(assets(fetch())) == 150  # chain 1
+        assert cli("clear-portfolios") == {"ok": True}
+        assert len(assets(fetch())) < 150
+        too_many = _admin_cli(url, "set-portfolio", WALLET, "1", "100001")
+        assert too_many.returncode == 1 and "tokens" in too_many.stderr and too_many.stdout == ""
+        not_a_count = _admin_cli(url, "set-portfolio", WALLET, "1", "lots")
+        assert not_a_count.returncode == 2 and "TOKENS" in not_a_count.stderr
         assert cli("reset") == {"ok": True}
         # refused calls exit 1 with the simulator's message
         refused = _admin_cli(url, "set-price", "1", "", "cheap")

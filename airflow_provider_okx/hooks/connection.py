@@ -36,6 +36,13 @@ log = logging.getLogger("airflow_provider_okx")
 
 USER_AGENT = f"airflow-provider-okx/{__version__}"
 
+MIB = 1024 * 1024
+DEFAULT_IN_FLIGHT_BYTES = 64 * MIB
+"""``max_in_flight_bytes`` when the connection does not set it: 64 MiB."""
+MIN_IN_FLIGHT_BYTES = 1 * MIB
+MAX_IN_FLIGHT_BYTES = 16 * 1024 * MIB
+"""The bounds of ``max_in_flight_bytes``: 1 MiB to 16 GiB."""
+
 
 @dataclass(frozen=True)
 class OkxConfig:
@@ -50,6 +57,9 @@ class OkxConfig:
     max_retries: int = 5
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
     """Cap on a response body, counted after decompression; a larger answer is an error."""
+    max_in_flight_bytes: int = DEFAULT_IN_FLIGHT_BYTES
+    """Decoded response bytes the workers of one many-wallet fetch hold at once (read, not yet
+    parsed into rows); the oldest reader may go past it, so every answer is still read."""
     proxies: Mapping[str, str] | None = field(default=None, repr=False)
     """``{"https": "http://proxy:3128"}`` as ``requests`` takes them; ``None``: the
     environment's (``HTTPS_PROXY``...). Not in ``repr``: a proxy URL may hold a password."""
@@ -120,10 +130,15 @@ def _number(
     if positive and value == 0:
         raise refuse("must be greater than 0")
     if minimum is not None and value < minimum:
-        raise refuse(f"must be at least {minimum:g}")
+        raise refuse(f"must be at least {_bound(minimum)}")
     if maximum is not None and value > maximum:
-        raise refuse(f"must be at most {maximum:g}")
+        raise refuse(f"must be at most {_bound(maximum)}")
     return int(value) if integer else value
+
+
+def _bound(value: float) -> str:
+    """A bound as the message shows it: ``1048576``, not ``1.04858e+06``."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def _form_field(conn_id: str, extra: Mapping[str, Any], key: str) -> Any:
@@ -428,6 +443,15 @@ def config_from_connection(conn: Any) -> OkxConfig:
         max_retries=_form_field(conn_id, extra, "max_retries"),
         max_response_bytes=_number(
             conn_id, extra, "max_response_bytes", DEFAULT_MAX_RESPONSE_BYTES, integer=True, positive=True
+        ),
+        max_in_flight_bytes=_number(
+            conn_id,
+            extra,
+            "max_in_flight_bytes",
+            DEFAULT_IN_FLIGHT_BYTES,
+            integer=True,
+            minimum=MIN_IN_FLIGHT_BYTES,
+            maximum=MAX_IN_FLIGHT_BYTES,
         ),
         proxies=_proxies(conn_id, extra),
         verify=_verify(conn_id, extra),

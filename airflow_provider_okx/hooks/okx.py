@@ -78,7 +78,8 @@ class OkxHook(BaseHook):
         ``rate_limit_rps``, ``rate_limit_store`` (a Redis URL: ``rate_limit_rps`` is then the
         whole key's budget across every process), ``timeout`` (total seconds per attempt),
         ``max_retries``,
-        ``max_response_bytes``, and ``proxies``, ``verify``, ``cert``/``cert_key`` as
+        ``max_response_bytes``, ``max_in_flight_bytes`` (the answers' bytes the many-wallet
+        methods hold at once), and ``proxies``, ``verify``, ``cert``/``cert_key`` as
         ``HttpHook`` takes them.
     """
 

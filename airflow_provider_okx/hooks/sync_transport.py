@@ -15,11 +15,15 @@ I/O with bounds:
   :class:`~airflow_provider_okx.core.api.errors.OkxRedirectError`); its body is not read past the cap
   and the signed headers are never re-sent elsewhere.
 - **Many requests at once** on a thread pool, sharing the session and the rate limit, with
-  the response bytes in flight bounded (:class:`ByteBudget`, :data:`IN_FLIGHT_BYTES`) as well
+  the response bytes in flight bounded (:class:`ByteBudget`, the connection's
+  ``max_in_flight_bytes``, default :data:`IN_FLIGHT_BYTES`) as well
   as their count (the workers): a body counts from its first byte read until the protocol has
   parsed it into typed rows and dropped it, so a fan-out over large answers holds at most
   about the budget in bodies (parsing holds a small multiple of a body while it runs),
-  whatever the number of workers.
+  whatever the number of workers. A worker that waits for room in the budget with its answer
+  open is waiting on the other workers, not on the server: its attempt's deadline is paused
+  for that wait (:meth:`Attempt.pause`), so a prompt answer queued behind large ones is not
+  timed out and retried.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from airflow_provider_okx.core.api.errors import (
     describe_exception,
 )
 from airflow_provider_okx.core.api.protocol import Outcome, Received, Reserve, Send, Step, Wait
+from airflow_provider_okx.hooks.connection import DEFAULT_IN_FLIGHT_BYTES
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -66,10 +71,11 @@ T = TypeVar("T")
 CHUNK = 64 * 1024
 """Raw bytes read at a time; the deadline is also checked between chunks."""
 
-IN_FLIGHT_BYTES = 64 * 1024 * 1024
+IN_FLIGHT_BYTES = DEFAULT_IN_FLIGHT_BYTES
 """Decoded response bytes that :meth:`SyncTransport.run_many` lets its workers hold at once
-(read, and not yet parsed into rows): 64 MiB. The oldest reader may go past it, so a body
-larger than the budget is still read (the connection's ``max_response_bytes`` bounds a body)."""
+(read, and not yet parsed into rows) unless the connection's ``max_in_flight_bytes`` says
+otherwise: 64 MiB. The oldest reader may go past it, so a body larger than the budget is still
+read (the connection's ``max_response_bytes`` bounds a body)."""
 
 
 class ByteBudget:
@@ -78,7 +84,8 @@ class ByteBudget:
     A worker takes bytes (:meth:`take`) as it reads a body (decoded) and releases them (:meth:`release`)
     once the body was parsed. A worker waits while its bytes would not fit, except the one that
     started holding first (the oldest holder), which always proceeds: no two workers can wait
-    for each other, and every body is read, however large. ``peak`` is the most ever held.
+    for each other, and every body is read, however large. ``peak`` is the most ever held;
+    ``waiting`` the workers waiting now.
     """
 
     def __init__(self, limit: int) -> None:
@@ -87,19 +94,34 @@ class ByteBudget:
         self.limit = limit
         self.used = 0
         self.peak = 0
+        self.waiting = 0
         self._holders: dict[int, int] = {}  # ticket (order of first take) -> bytes held
         self._tickets = itertools.count()
         self._cond = threading.Condition(threading.Lock())
 
-    def take(self, ticket: int | None, size: int) -> int:
+    def _fits(self, ticket: int | None, size: int) -> bool:
+        oldest = ticket is not None and ticket == min(self._holders)
+        return oldest or not self._holders or self.used + size <= self.limit
+
+    def take(self, ticket: int | None, size: int, attempt: Attempt | None = None) -> int:
         """Hold ``size`` more bytes (waiting while they do not fit, unless oldest); returns the
-        holder's ticket (pass it back, ``None`` the first time)."""
+        holder's ticket (pass it back, ``None`` the first time).
+
+        :param attempt: the HTTP attempt reading the body: its deadline is paused while this
+            waits (the wait is on the other workers, not on the server).
+        """
         with self._cond:
-            while True:
-                oldest = ticket is not None and ticket == min(self._holders)
-                if oldest or not self._holders or self.used + size <= self.limit:
-                    break
-                self._cond.wait()
+            if not self._fits(ticket, size):
+                if attempt is not None:
+                    attempt.pause()
+                self.waiting += 1
+                try:
+                    while not self._fits(ticket, size):
+                        self._cond.wait()
+                finally:
+                    if attempt is not None:
+                        attempt.resume()
+                    self.waiting -= 1
             if ticket is None:
                 ticket = next(self._tickets)
                 self._holders[ticket] = 0
@@ -121,16 +143,24 @@ class ByteBudget:
 
 
 class Attempt:
-    """One HTTP attempt's deadline, and the connection it runs on (set once it is known)."""
+    """One HTTP attempt's deadline, and the connection it runs on (set once it is known).
 
-    __slots__ = ("_lock", "conn", "deadline", "done", "expired")
+    The deadline can be paused (:meth:`pause`, :meth:`resume`) while the attempt waits on
+    something other than the server (the byte budget): it then moves later by the time waited
+    and the watchdog is armed again for it.
+    """
 
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
+    __slots__ = ("_lock", "_paused_at", "_watchdog", "conn", "deadline", "done", "expired")
+
+    def __init__(self, timeout: float, watchdog: Watchdog) -> None:
+        self._watchdog = watchdog
+        self.deadline = watchdog.clock() + timeout
         self.conn: Any = None
         self.expired = False
         self.done = False
+        self._paused_at: float | None = None
         self._lock = threading.Lock()
+        watchdog.add(self)
 
     def watch(self, conn: Any) -> None:
         """Called by the connection as a request starts on it (and after it connects)."""
@@ -142,16 +172,34 @@ class Attempt:
             _shut(conn)
             raise TimeoutError("the total deadline passed")
 
-    def expire(self) -> None:
-        """The deadline passed: wake whatever read is blocked on this attempt's socket."""
+    def expire(self, deadline: float) -> None:
+        """The deadline ``deadline`` passed: wake whatever read is blocked on this attempt's
+        socket, unless the deadline moved later since (or is paused)."""
         with self._lock:
-            if self.done:
+            if self.done or self._paused_at is not None or deadline < self.deadline:
                 return
             self.expired = True
             conn = self.conn
         # Only while the connection still serves this attempt (not back in the pool for another).
         if conn is not None and getattr(conn, "_okx_attempt", None) is self:
             _shut(conn)
+
+    def pause(self) -> None:
+        """Stop the deadline's clock (the attempt waits on this process, not on the server)."""
+        with self._lock:
+            if self._paused_at is None:
+                self._paused_at = self._watchdog.clock()
+
+    def resume(self) -> None:
+        """Start the deadline's clock again: the deadline moves later by the time paused."""
+        with self._lock:
+            if self._paused_at is None:
+                return
+            self.deadline += self._watchdog.clock() - self._paused_at
+            self._paused_at = None
+            rearm = not (self.done or self.expired)
+        if rearm:
+            self._watchdog.add(self)
 
     def finish(self) -> None:
         with self._lock:
@@ -173,9 +221,14 @@ def _shut(conn: Any) -> None:
 
 
 class Watchdog:
-    """One daemon thread that expires attempts at their deadlines (a heap, one wake-up each)."""
+    """One daemon thread that expires attempts at their deadlines (a heap, one wake-up each).
 
-    def __init__(self) -> None:
+    :param clock: the monotonic clock deadlines are read on (tests pass one they move by hand,
+        and call :meth:`expire_due` after moving it).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self._cond = threading.Condition(threading.Lock())
         self._heap: list[tuple[float, int, Attempt]] = []
         self._order = itertools.count()
@@ -190,6 +243,18 @@ class Watchdog:
             elif self._heap[0][2] is attempt:
                 self._cond.notify()
 
+    def expire_due(self) -> None:
+        """Expire every attempt whose deadline (as armed) has passed on :attr:`clock`."""
+        due: list[tuple[float, Attempt]] = []
+        with self._cond:
+            now = self.clock()
+            while self._heap and (self._heap[0][2].done or self._heap[0][0] <= now):
+                deadline, _, attempt = heapq.heappop(self._heap)
+                if not attempt.done:
+                    due.append((deadline, attempt))
+        for deadline, attempt in due:
+            attempt.expire(deadline)
+
     def _loop(self) -> None:
         while True:
             with self._cond:
@@ -201,12 +266,11 @@ class Watchdog:
                     if attempt.done:
                         heapq.heappop(self._heap)
                         continue
-                    delay = deadline - time.monotonic()
+                    delay = deadline - self.clock()
                     if delay <= 0:
-                        heapq.heappop(self._heap)
                         break
                     self._cond.wait(delay)
-            attempt.expire()
+            self.expire_due()
 
 
 _WATCHDOG = Watchdog()
@@ -329,8 +393,9 @@ class SyncTransport:
     :param store: where the key's shared rate budget is reserved (``rate_limit_store``).
     """
 
-    in_flight_bytes = IN_FLIGHT_BYTES
-    """The byte budget of :meth:`run_many` (see :class:`ByteBudget`)."""
+    in_flight_bytes: int
+    """The byte budget of :meth:`run_many` (see :class:`ByteBudget`): the connection's
+    ``max_in_flight_bytes``."""
     last_budget: ByteBudget | None = None
     """The budget of the last :meth:`run_many` (its ``peak``: the most bytes held at once)."""
 
@@ -345,6 +410,7 @@ class SyncTransport:
         self.protocol = protocol
         self._sleep = sleep
         self.store = store
+        self.in_flight_bytes = config.max_in_flight_bytes
 
     @cached_property
     def session(self) -> requests.Session:
@@ -424,8 +490,7 @@ class SyncTransport:
         prepared.body = step.body
         if step.body is not None:
             prepared.headers["Content-Length"] = str(len(step.body))
-        attempt = Attempt(time.monotonic() + timeout)
-        _WATCHDOG.add(attempt)
+        attempt = Attempt(timeout, _WATCHDOG)
         _current.attempt = attempt
         try:
             response = self.session.send(
@@ -479,11 +544,13 @@ class SyncTransport:
             if not chunk:
                 data = body.finish()
                 if budget is not None and held is not None and len(data) > counted:  # a flushed tail
-                    held[0] = budget.take(held[0], len(data) - counted)
+                    held[0] = budget.take(held[0], len(data) - counted, attempt)
                 return data
             body.feed(chunk)
             if budget is not None and held is not None and body.size > counted:
-                held[0] = budget.take(held[0], body.size - counted)
+                # A wait for room here is on the other workers, not the server: the attempt's
+                # deadline is paused meanwhile (see ByteBudget.take).
+                held[0] = budget.take(held[0], body.size - counted, attempt)
                 counted = body.size
 
     def run_many(

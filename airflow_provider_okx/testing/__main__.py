@@ -114,7 +114,14 @@ def _admin_parser() -> argparse.ArgumentParser:
     price.add_argument("chain", metavar="CHAIN")
     price.add_argument("token", metavar="TOKEN")
     price.add_argument("price", metavar="PRICE")
-    commands.add_parser("clear-balances", help="drop every balance and price override")
+    commands.add_parser("clear-balances", help="drop every balance and price override, and portfolios")
+    portfolio = commands.add_parser(
+        "set-portfolio", help="give a wallet N generated tokens over some chains (0: its usual ones)"
+    )
+    portfolio.add_argument("address")
+    portfolio.add_argument("chains", metavar="CHAINS", help="chain indexes, comma-separated, e.g. 1,10,8453")
+    portfolio.add_argument("tokens", type=int, metavar="TOKENS", help="tokens in all, 0 to 100000")
+    commands.add_parser("clear-portfolios", help="every wallet's usual portfolio again")
     inject = commands.add_parser("inject", help="queue a fault for the next matching request(s)")
     inject.add_argument("--status", type=int, metavar="S", help="HTTP status, e.g. 503")
     inject.add_argument("--code", metavar="C", help="OKX code, e.g. 50011")
@@ -204,6 +211,10 @@ def admin(argv: list[str]) -> int:
             answer = client.set_price(args.chain, args.token, args.price)
         elif args.command == "clear-balances":
             answer = client.clear_balances()
+        elif args.command == "set-portfolio":
+            answer = client.set_portfolio(args.address, args.chains, args.tokens)
+        elif args.command == "clear-portfolios":
+            answer = client.clear_portfolios()
         elif args.command == "inject":
             answer = client.inject(**_fault(args, parser))
         elif args.command == "clear-faults":

@@ -1,10 +1,11 @@
 """The simulator's admin API: steer a running simulator over HTTP (``/_admin/...``).
 
-For tests of a real deployment, where the simulator runs in another process: set balances and
-prices, inject and clear faults, read and clear the request log. Unsigned, JSON in and out.
-Amounts are JSON strings (an int is accepted too); a JSON number with a fraction or exponent in
-``balance`` or ``price`` is refused with 400, since it would have gone through a float, and so is
-an amount outside the product's bounds (``"1E+100000000"``, more than 80 digits, negative: see
+For tests of a real deployment, where the simulator runs in another process: set balances,
+prices and large generated portfolios, inject and clear faults, read and clear the request log.
+Unsigned, JSON in and out. Amounts are JSON strings (an int is accepted too); a JSON number
+with a fraction or exponent in ``balance`` or ``price`` is refused with 400, since it would
+have gone through a float, and so is an amount outside the product's bounds
+(``"1E+100000000"``, more than 80 digits, negative: see
 :func:`~airflow_provider_okx.core.models.amount_problem`). A string holding a lone surrogate
 (``"\\ud800"``), anywhere in the body, is refused with 400 naming the field.
 
@@ -14,8 +15,12 @@ an amount outside the product's bounds (``"1E+100000000"``, more than 80 digits,
 ``DELETE /_admin/requests``  clear the request log (indexes start again at 0)
 ``PUT /_admin/balances``   ``{"address", "chain_index", "token_address", "balance",
                            "price"?, "symbol"?}``
-``DELETE /_admin/balances``  drop every balance and price override
+``DELETE /_admin/balances``  drop every balance and price override, and every portfolio
 ``PUT /_admin/prices``     ``{"chain_index", "token_address", "price"}``: every wallet
+``PUT /_admin/portfolios`` ``{"address", "chains", "tokens"}`` -> ``{"ok", "address", "tokens",
+                           "chains": {chain: n}}``: ``tokens`` generated tokens over ``chains``
+                           (a list, or ``"1,56"``), 0 to 100000; 0: the usual portfolio again
+``DELETE /_admin/portfolios``  every wallet's usual portfolio again (overrides stay)
 ``POST /_admin/faults``    the :class:`~.faults.Fault` fields -> ``{"pending": n}``
 ``DELETE /_admin/faults``  drop every injected fault
 ``POST /_admin/reset``     requests, faults, overrides, the ledger, rate-limit buckets
@@ -46,6 +51,8 @@ from airflow_provider_okx.core.models import amount_problem, read_decimal, short
 from airflow_provider_okx.testing.endpoints import Reply, Request, dumps
 from airflow_provider_okx.testing.faults import Fault
 from airflow_provider_okx.testing.ledger import LedgerEntry, ms_iso
+from airflow_provider_okx.testing.portfolios import LARGE_PORTFOLIO_LIMIT
+from airflow_provider_okx.testing.wallet_book import chain_text
 
 if TYPE_CHECKING:
     from airflow_provider_okx.testing.simulator import OkxSimulator, RecordedRequest
@@ -186,6 +193,23 @@ def _chain(payload: Mapping[str, Any]) -> str:
     return str(value)
 
 
+def _chains(payload: Mapping[str, Any]) -> list[str]:
+    """``chains``: a list of chain indexes (strings or integers), or one string ``"1,56"``."""
+    value = payload["chains"]
+    items = value.split(",") if _is_text(value) else value
+    if not isinstance(items, list) or any(
+        isinstance(item, bool) or not (_is_text(item) or isinstance(item, int)) for item in items
+    ):
+        raise AdminError(400, 'chains must be a list of chain indexes such as ["1", "56"], or "1,56"')
+    chains = []
+    for item in items:
+        try:
+            chains.append(chain_text(item))
+        except ValueError:
+            raise AdminError(400, f"chains: {shorten(str(item))!r} is not a chain index") from None
+    return chains
+
+
 def _seconds(value: Any, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, _Number)):
         raise AdminError(400, f"{name} must be a number of seconds")
@@ -256,6 +280,8 @@ class AdminApi:
             ("PUT", "balances"): self._set_balance,
             ("DELETE", "balances"): self._clear_balances,
             ("PUT", "prices"): self._set_price,
+            ("PUT", "portfolios"): self._set_portfolio,
+            ("DELETE", "portfolios"): self._clear_portfolios,
             ("POST", "faults"): self._inject,
             ("DELETE", "faults"): self._clear_faults,
             ("POST", "reset"): self._reset,
@@ -331,6 +357,24 @@ class AdminApi:
         fields = ("chain_index", "token_address", "price")
         payload = _object(request.body, fields, fields)
         self.sim.set_price(_chain(payload), _text(payload, "token_address"), _amount(payload, "price"))
+        return {"ok": True}
+
+    def _set_portfolio(self, request: Request) -> dict[str, Any]:
+        fields = ("address", "chains", "tokens")
+        payload = _object(request.body, fields, fields)
+        tokens = payload["tokens"]
+        if (
+            isinstance(tokens, bool)
+            or not isinstance(tokens, int)
+            or not 0 <= tokens <= LARGE_PORTFOLIO_LIMIT
+        ):
+            raise AdminError(400, f"tokens must be an integer from 0 to {LARGE_PORTFOLIO_LIMIT}")
+        address = _text(payload, "address", empty=False)
+        counts = self.sim.set_portfolio(address, _chains(payload), tokens)
+        return {"ok": True, "address": address, "tokens": sum(counts.values()), "chains": counts}
+
+    def _clear_portfolios(self, request: Request) -> dict[str, Any]:
+        self.sim.clear_portfolios()
         return {"ok": True}
 
     def _inject(self, request: Request) -> dict[str, Any]:

@@ -120,8 +120,24 @@ class AdminClient:
         return self._ok(self.call("PUT", "prices", payload))
 
     def clear_balances(self) -> dict[str, Any]:
-        """Drop every balance and price override."""
+        """Drop every balance and price override, and every portfolio of :meth:`set_portfolio`."""
         return self._ok(self.call("DELETE", "balances"))
+
+    def set_portfolio(
+        self, address: str, chains: str | list[str | int] | tuple[str | int, ...], tokens: int
+    ) -> dict[str, Any]:
+        """Give a wallet ``tokens`` generated tokens spread evenly over ``chains`` (a list, or
+        ``"1,56"``) in place of its usual handful, as ``OkxSimulator.set_portfolio`` does; 0 gives
+        the usual portfolio back. ``{"ok", "address", "tokens", "chains": {chain: count}}``."""
+        if isinstance(tokens, bool) or not isinstance(tokens, int):
+            raise TypeError(f"tokens must be an int, not {type(tokens).__name__}")
+        listed: str | list[str | int] = chains if isinstance(chains, str) else list(chains)
+        payload = {"address": address, "chains": listed, "tokens": tokens}
+        return self._ok(self.call("PUT", "portfolios", payload))
+
+    def clear_portfolios(self) -> dict[str, Any]:
+        """Every wallet's usual portfolio again (balance and price overrides stay)."""
+        return self._ok(self.call("DELETE", "portfolios"))
 
     def inject(self, **fault: Any) -> dict[str, Any]:
         """Queue a fault (the :class:`~.faults.Fault` fields): ``{"pending": n}``."""

@@ -387,13 +387,18 @@ class OkxSimulator:
         benchmarks: 100 wallets x 10,000 tokens is a million balance rows). Answers are cached
         per wallet and chain, so serving them again costs little. Overrides and the ledger apply
         on top; ``tokens=0`` (or :meth:`clear_balances`) gives the usual portfolio back.
-        Returns the tokens per chain.
+        Returns the tokens per chain. Over HTTP: ``PUT /_admin/portfolios``.
 
         :raises ValueError: for a bad chain or a count outside 0 to 100,000.
         """
         if isinstance(chains, str):
             chains = chains.split(",")
         return self._book.set_portfolio(address, chains, tokens)
+
+    def clear_portfolios(self) -> None:
+        """Give every wallet of :meth:`set_portfolio` its usual portfolio back (balance and price
+        overrides stay; :meth:`clear_balances` drops both)."""
+        self._book.clear_portfolios()
 
     def set_price(self, chain_index: str | int, token_address: str, price: str | int | Decimal) -> None:
         """Set one token's price (``"0"``: OKX has no price) for every wallet, until cleared."""

@@ -163,6 +163,11 @@ class WalletBook:
             self._prices.clear()
             self._price_chains.clear()
 
+    def clear_portfolios(self) -> None:
+        """Drop every large portfolio (balance and price overrides stay)."""
+        with self._lock:
+            self._portfolios.clear()
+
     def clear_prices(self) -> None:
         """Drop every price override (balance overrides stay)."""
         with self._lock:
