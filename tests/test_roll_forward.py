@@ -386,3 +386,146 @@ def test_page_shows_unexplained_differences_first_and_prominent():
     assert "Valued at OKX&#39;s live price" in body or "Valued at OKX's live price" in body
     summary["roll_forward"] = None
     assert "No previous report with balances to roll forward from" in render_html(summary)
+
+
+def _random_input(seed: int) -> RollForwardInput:
+    """A random roll-forward: labels that sort and clash oddly, several chains and tokens,
+    balances that stay, move, come and go, transactions of every status and direction (some
+    outside the window, repeated hashes), and pairs that cannot be reconciled."""
+    import random
+
+    rng = random.Random(seed)
+    wallets = {}
+    for n in range(rng.randint(1, 5)):
+        label = rng.choice(["", f"w{n}", f'q"{n}', f"=x{n}", f"\u00fc{n}", f"a,b{n}", "Z"])
+        address = f"0x{n + 0xABC:040x}"
+        wallets[label or address] = address
+    chains = rng.sample(["1", "56", "10", "137"], rng.randint(1, 4))
+    tokens = [""] + [f"0x{t + 0x1000:040x}" for t in range(rng.randint(1, 6))]
+    symbols = {token: rng.choice(["ETH", "USDC", "=BAD", "a,b", "", "TOK"]) for token in tokens}
+    amounts = ["0", "1", "1.50", "123.456789012345678", "0.000000000000000001", "99999999.9"]
+    opening, closing, transactions = [], [], []
+    for address in [*wallets.values(), "0x" + "ff" * 20]:  # the last is not a wallet of the report
+        for chain in chains:
+            for token in tokens:
+                held = rng.random()
+                value = rng.choice(amounts)
+                row = {
+                    "chain_index": chain,
+                    "token_address": token,
+                    "address": address,
+                    "symbol": symbols[token],
+                }
+                if held < 0.6:
+                    opening.append(Holding(address, chain, token, symbols[token], Decimal(value)))
+                if held < 0.5 or held > 0.8:
+                    price = rng.choice(["0", "2.5", "0.1"])
+                    closing_value = value if held < 0.4 else rng.choice(amounts)
+                    closing.append(
+                        TokenBalance(
+                            **row,
+                            balance=Decimal(closing_value),
+                            raw_balance=None,
+                            token_price=Decimal(price),
+                            token_type=None,
+                            transfer_amount=None,
+                            available_amount=None,
+                            is_risk_token=False,
+                        )
+                    )
+            for _ in range(rng.randint(0, 4)):
+                token = rng.choice(tokens)
+                direction = rng.choice(["in", "out", "self"])
+                transactions.append(
+                    Transaction(
+                        chain_index=chain,
+                        tx_hash=f"0x{rng.randint(0, 5):064x}",
+                        tx_time=rng.choice([T0, MID, T1, T0 - datetime.timedelta(seconds=1)]),
+                        address=address,
+                        token_address=token,
+                        symbol=symbols[token],
+                        amount=Decimal(rng.choice(amounts)),
+                        tx_fee=Decimal(rng.choice(["0", "0.001"])),
+                        status=rng.choice(["success", "success", "fail", "pending"]),
+                        direction=direction,
+                        from_addresses=(address,) if direction != "in" else (OTHER,),
+                        to_addresses=(OTHER,) if direction == "out" else (address,),
+                        item_type="0" if not token else "2",
+                    )
+                )
+    refused = {}
+    if rng.random() < 0.3:
+        refused[(next(iter(wallets.values())), "*")] = "too old"
+    if rng.random() < 0.3:
+        refused[(list(wallets.values())[-1], chains[0])] = "refused"
+    return RollForwardInput(
+        window=RollForwardWindow(T0, T1, "2026-11-30"),
+        wallets=wallets,
+        chains=chains[: max(1, len(chains) - rng.randint(0, 1))],
+        opening=opening,
+        closing=closing,
+        transactions=transactions,
+        not_reconcilable=refused,
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_roll_forwards_keep_their_order_identities_and_bytes(seed: int) -> None:
+    from airflow_provider_okx.core.chains import address_key
+    from airflow_provider_okx.core.report.json_render import render_summary_json, write_summary_json
+    from airflow_provider_okx.core.report.snapshot import chain_order
+
+    section = roll_forward(_random_input(seed))
+    rows = list(section["rows"])
+    statuses = [row["status"] for row in rows]
+    assert section["row_count"] == len(rows)
+    assert statuses.count(UNEXPLAINED) == section["unexplained_count"]
+    assert statuses.count(NOT_RECONCILABLE) == section["not_reconcilable_count"]
+    assert statuses.count(RECONCILED) == section["reconciled_count"]
+    # the order: unexplained (largest first), then not reconcilable, then reconciled
+    rank = {UNEXPLAINED: 0, NOT_RECONCILABLE: 1, RECONCILED: 2}
+    assert [rank[s] for s in statuses] == sorted(rank[s] for s in statuses)
+
+    def tie(row):
+        return (row["wallet_label"], chain_order(row["chain_index"]), row["symbol"], row["token_address"])
+
+    differences = [row for row in rows if row["status"] == UNEXPLAINED]
+    sizes = [abs(Fraction(row["unexplained_usd"] or row["unexplained"])) for row in differences]
+    assert sizes == sorted(sizes, reverse=True)
+    for status in (NOT_RECONCILABLE, RECONCILED):
+        keys = [tie(row) for row in rows if row["status"] == status]
+        assert keys == sorted(keys)
+    # each row's identity, exactly; one row per (wallet, chain, token)
+    seen = set()
+    for row in rows:
+        key = (row["address"], row["chain_index"], address_key(row["token_address"]))
+        assert key not in seen
+        seen.add(key)
+        if row["status"] == NOT_RECONCILABLE:
+            assert row["inflow"] is None and row["unexplained"] is None and row["reason"]
+            continue
+        flows = {name: Fraction(row[name]) for name in ("opening", "inflow", "outflow", "fees", "closing")}
+        expected = flows["opening"] + flows["inflow"] - flows["outflow"] - flows["fees"]
+        assert Fraction(row["expected_closing"]) == expected
+        assert Fraction(row["unexplained"]) == flows["closing"] - expected
+        assert (row["status"] == RECONCILED) == (row["unexplained"] == "0")
+    for total in section["totals"]:
+        summed = [
+            r
+            for r in rows
+            if r["status"] != NOT_RECONCILABLE
+            and r["chain_index"] == total["chain_index"]
+            and address_key(r["token_address"]) == address_key(total["token_address"])
+        ]
+        assert total["row_count"] == len(summed)
+        for name in ("opening", "inflow", "outflow", "fees", "expected_closing", "closing", "unexplained"):
+            assert Fraction(total[name]) == sum((Fraction(r[name]) for r in summed), Fraction(0))
+    # the rows write themselves to the reference bytes
+    summary = {"roll_forward": section}
+    out = io.StringIO()
+    write_summary_json(summary, out)
+    assert out.getvalue() == render_summary_json(summary)
+    fast, from_dicts = io.StringIO(), io.StringIO()
+    write_csv(section, fast)
+    write_csv({"rows": rows}, from_dicts)
+    assert fast.getvalue() == from_dicts.getvalue()

@@ -318,19 +318,19 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
     reconciled: list[_Row] = []
     buckets: dict[tuple[str, tuple[int, str]], list[dict[str, _Row]]] = {}
     for (wallet, chain), group in groups.items():
+        address = labels[wallet][1]
+        reason = data.not_reconcilable.get((address, chain)) or data.not_reconcilable.get((address, "*"))
+        if reason is None and chain not in chains:
+            reason = f"chain {chain} was not queried in both snapshots"
+        if reason is not None:  # the whole (wallet, chain) cannot be reconciled
+            for entry in group.values():
+                entry.reason = reason
         buckets.setdefault((labels[wallet][0], chain_order(chain)), []).append(group)
     for (label, chain_key), merged in sorted(buckets.items(), key=lambda item: item[0]):
         entries = [entry for group in merged for entry in group.values()]
         entries.sort(key=_by_token)
         for entry in entries:
-            address = labels[entry.wallet][1]
-            reason = data.not_reconcilable.get((address, entry.chain)) or data.not_reconcilable.get(
-                (address, "*")
-            )
-            if reason is None and entry.chain not in chains:
-                reason = f"chain {entry.chain} was not queried in both snapshots"
-            if reason is not None:
-                entry.reason = reason
+            if entry.reason is not None:
                 refused.append(entry)
                 continue
             difference = entry.unexplained()
