@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_okx.core.models import TokenBalance
 from airflow_provider_okx.core.report import Snapshot, render_csv
-from airflow_provider_okx.core.report.csv_lines import BATCH_LINES, Batch, field
+from airflow_provider_okx.core.report.csv_lines import BATCH_LINES, field, write_lines
 from airflow_provider_okx.core.report.csv_render import COLUMNS
 from airflow_provider_okx.core.text import spreadsheet_safe
 
@@ -47,7 +47,7 @@ def test_random_fields_match_the_csv_module_and_read_back() -> None:
         assert list(csv.reader(io.StringIO(line, newline=""))) == [["a", text, "b"]], repr(text)
 
 
-def test_a_batch_writes_every_line_in_order_in_few_writes() -> None:
+def test_lines_are_written_in_order_in_few_writes() -> None:
     writes: list[str] = []
 
     class Out:
@@ -55,14 +55,29 @@ def test_a_batch_writes_every_line_in_order_in_few_writes() -> None:
             writes.append(text)
             return len(text)
 
-    batch = Batch(Out())  # type: ignore[arg-type]
     lines = [f"{n}\n" for n in range(BATCH_LINES * 2 + 5)]
-    for line in lines:
-        batch.add(line)
-    batch.flush()
-    batch.flush()  # nothing left: no empty write
+    write_lines(Out(), iter(lines))  # type: ignore[arg-type]
     assert "".join(writes) == "".join(lines)
     assert len(writes) == 3
+    writes.clear()
+    write_lines(Out(), [])  # type: ignore[arg-type]
+    assert writes == []  # nothing to write: no empty write
+
+
+def test_a_text_cache_makes_each_text_once_and_forgets_past_its_bound(monkeypatch) -> None:
+    from airflow_provider_okx.core import text
+
+    made: list[str] = []
+
+    def make(value: str) -> str:
+        made.append(value)
+        return value.upper()
+
+    monkeypatch.setattr(text, "TEXTS_KEPT", 3)
+    cache = text.TextCache(make)
+    assert [cache[v] for v in ("a", "b", "a", "c", "b")] == ["A", "B", "A", "C", "B"]
+    assert made == ["a", "b", "c"]
+    assert cache["d"] == "D" and len(cache) == 1  # the fourth distinct text: started again
 
 
 def test_balances_csv_of_hostile_text_reads_back_cell_for_cell() -> None:

@@ -9,6 +9,7 @@ a formula in the spreadsheet a finance reader opens.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 """Characters XML forbids or UTF-8 cannot encode: C0/C1 controls (tab, LF and CR excepted),
@@ -28,3 +29,25 @@ def spreadsheet_safe(value: object) -> str:
     formula (it starts with ``= + - @``, a tab, CR or LF), as OWASP advises for CSV export."""
     text = clean_text(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+TEXTS_KEPT = 100_000
+"""Texts a :class:`TextCache` keeps before it starts again."""
+
+
+class TextCache(dict[str, str]):
+    """``make(text)`` by text (``cache[text]``), made once per distinct text: labels, addresses,
+    chains, tokens and symbols repeat across a million rows. A text found costs one dict lookup;
+    past :data:`TEXTS_KEPT` texts the cache is emptied (a million distinct texts are not kept)."""
+
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[str], str]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, text: str) -> str:
+        if len(self) >= TEXTS_KEPT:
+            self.clear()
+        made = self[text] = self._make(text)
+        return made

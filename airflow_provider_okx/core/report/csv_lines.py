@@ -11,13 +11,15 @@ Pure: no Airflow, no I/O beyond the stream it is given.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from itertools import islice
 from typing import IO
 
 SPECIAL = frozenset(',"\r\n')
 """Characters that make a field quoted; a field without any is written as it is."""
 
 BATCH_LINES = 4096
-"""Lines joined per write by :class:`Batch`."""
+"""Lines joined per write by :func:`write_lines`."""
 
 
 def field(text: str) -> str:
@@ -30,22 +32,8 @@ def field(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-class Batch:
-    """Lines gathered and written to ``out`` :data:`BATCH_LINES` at a time."""
-
-    __slots__ = ("_lines", "_out")
-
-    def __init__(self, out: IO[str]) -> None:
-        self._out = out
-        self._lines: list[str] = []
-
-    def add(self, line: str) -> None:
-        lines = self._lines
-        lines.append(line)
-        if len(lines) >= BATCH_LINES:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._lines:
-            self._out.write("".join(self._lines))
-            self._lines.clear()
+def write_lines(out: IO[str], lines: Iterable[str]) -> None:
+    """Write ``lines`` to ``out``, :data:`BATCH_LINES` joined per write (no call per line)."""
+    pending = iter(lines)
+    while chunk := "".join(islice(pending, BATCH_LINES)):
+        out.write(chunk)

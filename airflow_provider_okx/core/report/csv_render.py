@@ -21,12 +21,13 @@ one string); :func:`render_csv` returns the same text as a string.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from airflow_provider_okx.core.chains import chain_name
-from airflow_provider_okx.core.report.csv_lines import Batch, field
+from airflow_provider_okx.core.report.csv_lines import field, write_lines
 from airflow_provider_okx.core.report.snapshot import Snapshot, fold
-from airflow_provider_okx.core.text import spreadsheet_safe
+from airflow_provider_okx.core.text import TextCache, spreadsheet_safe
 
 if TYPE_CHECKING:
     from typing import IO
@@ -82,44 +83,39 @@ def write_csv(snapshot: Snapshot, out: IO[str]) -> None:
     valuation = snapshot.prices
     tail = "," + field(_cell(valuation.price_source)) + "\n"
     price_times: dict[tuple[str, str], str] = {}
-    cells: dict[str, str] = {}  # token addresses and symbols recur across wallets: made once
+    cell = TextCache(lambda text: field(_cell(text)))  # tokens and symbols recur across wallets
 
-    def cell(text: str) -> str:
-        safe = cells.get(text)
-        if safe is None:
-            safe = cells[text] = field(_cell(text))
-        return safe
+    def lines() -> Iterator[str]:
+        yield ",".join(COLUMNS) + "\n"
+        for row in snapshot.rows:
+            balance = row.balance
+            head = heads.get((row.wallet_key, balance.address))
+            if head is None:
+                label = labels.get(row.wallet_key)
+                address = _cell(balance.address)
+                if label is None:  # an address the snapshot does not list: labelled by itself
+                    label = labels[row.wallet_key] = address
+                head = heads[(row.wallet_key, balance.address)] = f"{date},{field(label)},{field(address)},"
+            chain = chains.get(balance.chain_index)
+            if chain is None:
+                index = balance.chain_index
+                chain = chains[index] = f"{field(_cell(index))},{field(_cell(chain_name(index)))},"
+            priced = balance.token_price != 0
+            price_time = ""
+            if priced:
+                token = (balance.chain_index, balance.token_address)
+                known = price_times.get(token)
+                if known is None:
+                    known = price_times[token] = field(valuation.price_time(*token, True))
+                price_time = known
+            yield (
+                f"{head}{chain}{cell[balance.token_address]},{cell[balance.symbol]},{row.balance_str},"
+                f"{'' if balance.raw_balance is None else balance.raw_balance},{row.price_str},{row.usd_str},"
+                f"{'true' if priced else 'false'},{'true' if balance.is_risk_token else 'false'},"
+                f"{'' if balance.token_type is None else cell[balance.token_type]},{price_time}{tail}"
+            )
 
-    batch = Batch(out)
-    batch.add(",".join(COLUMNS) + "\n")
-    for row in snapshot.rows:
-        balance = row.balance
-        head = heads.get((row.wallet_key, balance.address))
-        if head is None:
-            label = labels.get(row.wallet_key)
-            address = _cell(balance.address)
-            if label is None:  # an address the snapshot does not list: labelled by itself
-                label = labels[row.wallet_key] = address
-            head = heads[(row.wallet_key, balance.address)] = f"{date},{field(label)},{field(address)},"
-        chain = chains.get(balance.chain_index)
-        if chain is None:
-            index = balance.chain_index
-            chain = chains[index] = f"{field(_cell(index))},{field(_cell(chain_name(index)))},"
-        priced = balance.token_price != 0
-        price_time = ""
-        if priced:
-            token = (balance.chain_index, balance.token_address)
-            known = price_times.get(token)
-            if known is None:
-                known = price_times[token] = field(valuation.price_time(*token, True))
-            price_time = known
-        batch.add(
-            f"{head}{chain}{cell(balance.token_address)},{cell(balance.symbol)},{row.balance_str},"
-            f"{'' if balance.raw_balance is None else balance.raw_balance},{row.price_str},{row.usd_str},"
-            f"{'true' if priced else 'false'},{'true' if balance.is_risk_token else 'false'},"
-            f"{'' if balance.token_type is None else cell(balance.token_type)},{price_time}{tail}"
-        )
-    batch.flush()
+    write_lines(out, lines())
 
 
 def render_csv(snapshot: Snapshot) -> str:

@@ -32,7 +32,7 @@ Pure: no Airflow, no HTTP, no I/O; the report operator fetches and passes the da
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
@@ -41,10 +41,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, overload
 from airflow_provider_okx.core.chains import address_key, chain_name
 from airflow_provider_okx.core.models import EXACT, ZERO
 from airflow_provider_okx.core.report.amounts import amount
-from airflow_provider_okx.core.report.csv_lines import Batch
 from airflow_provider_okx.core.report.csv_lines import field as csv_field
+from airflow_provider_okx.core.report.csv_lines import write_lines
 from airflow_provider_okx.core.report.snapshot import chain_order
-from airflow_provider_okx.core.text import spreadsheet_safe
+from airflow_provider_okx.core.text import TextCache, spreadsheet_safe
 
 if TYPE_CHECKING:
     from airflow_provider_okx.core.models import Transaction
@@ -452,7 +452,8 @@ class RollForwardRows(Sequence[dict[str, Any]]):
         list at ``depth``: the same text, from the entries, each repeated text encoded once."""
         item = "\n" + " " * (2 * depth)
         indent = item + "  "
-        text = _Texts(encode_basestring_ascii).get
+        text = TextCache(encode_basestring_ascii)
+        statuses = {status: text[status] for status in (RECONCILED, UNEXPLAINED, NOT_RECONCILABLE)}
         heads: dict[tuple[str, str], str] = {}
         names = [f",{indent}{encode_basestring_ascii(name)}: " for name in _AMOUNT_COLUMNS]
         for entry in self._entries:
@@ -460,15 +461,15 @@ class RollForwardRows(Sequence[dict[str, Any]]):
             if head is None:
                 label, address = self._labels[entry.wallet]
                 head = heads[(entry.wallet, entry.chain)] = (
-                    f'{item}{{{indent}"wallet_label": {text(label)},{indent}"address": {text(address)},'
-                    f'{indent}"chain_index": {text(entry.chain)},'
-                    f'{indent}"chain_name": {text(self._chain_name(entry.chain))},'
+                    f'{item}{{{indent}"wallet_label": {text[label]},{indent}"address": {text[address]},'
+                    f'{indent}"chain_index": {text[entry.chain]},'
+                    f'{indent}"chain_name": {text[self._chain_name(entry.chain)]},'
                     f'{indent}"token_address": '
                 )
             opening, inflow, outflow, fees, expected, closing, difference, usd, status, reason, records = (
                 _amounts(entry)
             )
-            start = f'{head}{text(entry.token_address)},{indent}"symbol": {text(entry.symbol)}'
+            start = f'{head}{text[entry.token_address]},{indent}"symbol": {text[entry.symbol]}'
             if reason is None:  # every amount is a string of digits, a point and a sign
                 usd_text = "null" if usd is None else f'"{usd}"'
                 yield (
@@ -476,20 +477,20 @@ class RollForwardRows(Sequence[dict[str, Any]]):
                     f'{indent}"outflow": "{outflow}",{indent}"fees": "{fees}",'
                     f'{indent}"expected_closing": "{expected}",{indent}"closing": "{closing}",'
                     f'{indent}"unexplained": "{difference}",{indent}"unexplained_usd": {usd_text},'
-                    f'{indent}"status": {text(status)},{indent}"reason": null,'
+                    f'{indent}"status": {statuses[status]},{indent}"reason": null,'
                     f'{indent}"records": {records}{item}}}'
                 )
                 continue
             values = (opening, inflow, outflow, fees, expected, closing, difference, usd, status, reason)
             parts = [start]
             for name, value in zip(names[:-1], values, strict=True):
-                parts.append(name + ("null" if value is None else text(value)))
+                parts.append(name + ("null" if value is None else text[value]))
             parts.append(f"{names[-1]}{records}{item}}}")
             yield "".join(parts)
 
     def csv_lines(self) -> Iterator[str]:
         """Each row as a line of ``roll_forward.csv`` (see :func:`write_csv`)."""
-        cell = _Texts(_csv_text).get
+        cell = TextCache(_csv_text)
         heads: dict[tuple[str, str], str] = {}
         for entry in self._entries:
             head = heads.get((entry.wallet, entry.chain))
@@ -497,41 +498,19 @@ class RollForwardRows(Sequence[dict[str, Any]]):
                 label, address = self._labels[entry.wallet]
                 chain = entry.chain
                 head = heads[(entry.wallet, chain)] = (
-                    f"{cell(label)},{cell(address)},{cell(chain)},{cell(self._chain_name(chain))},"
+                    f"{cell[label]},{cell[address]},{cell[chain]},{cell[self._chain_name(chain)]},"
                 )
             opening, inflow, outflow, fees, expected, closing, difference, usd, status, reason, records = (
                 _amounts(entry)
             )
-            start = f"{head}{cell(entry.token_address)},{cell(entry.symbol)},{opening},"
+            start = f"{head}{cell[entry.token_address]},{cell[entry.symbol]},{opening},"
             if reason is None:
                 yield (
                     f"{start}{inflow},{outflow},{fees},{expected},{closing},{difference},"
-                    f"{'' if usd is None else usd},{cell(status)},,{records}\n"
+                    f"{'' if usd is None else usd},{cell[status]},,{records}\n"
                 )
             else:  # the flows could not be computed: empty cells
-                yield f"{start},,,,{closing},,,{cell(status)},{cell(reason)},{records}\n"
-
-
-class _Texts:
-    """Encoded texts by their value, made once each; forgotten past :data:`TEXTS_KEPT` (labels,
-    chains, tokens and symbols repeat, but a million distinct ones are not all kept)."""
-
-    __slots__ = ("_encode", "_found")
-
-    def __init__(self, encode: Callable[[str], str]) -> None:
-        self._encode = encode
-        self._found: dict[str, str] = {}
-
-    def get(self, value: str) -> str:
-        found = self._found.get(value)
-        if found is None:
-            if len(self._found) >= TEXTS_KEPT:
-                self._found.clear()
-            found = self._found[value] = self._encode(value)
-        return found
-
-
-TEXTS_KEPT = 100_000
+                yield f"{start},,,,{closing},,,{cell[status]},{cell[reason]},{records}\n"
 
 
 def _csv_text(value: str) -> str:
@@ -548,7 +527,8 @@ def _amounts(entry: _Row) -> tuple[Any, ...]:
     """The values of :data:`_AMOUNT_COLUMNS` for ``entry``: exact strings (``None`` where the row
     cannot be reconciled), its status, reason and record count."""
     opening = amount(entry.opening)
-    closing = opening if entry.closing is entry.opening else amount(entry.closing)
+    same = entry.closing is entry.opening
+    closing = opening if same else amount(entry.closing)
     if entry.reason is not None:
         return (
             opening,
@@ -563,7 +543,21 @@ def _amounts(entry: _Row) -> tuple[Any, ...]:
             entry.reason,
             entry.records,
         )
-    if entry.moved():
+    if same and not (entry.inflow or entry.outflow or entry.fees):  # most rows: nothing moved
+        return (
+            opening,
+            "0",
+            "0",
+            "0",
+            opening,
+            opening,
+            "0",
+            "0" if entry.price else None,
+            RECONCILED,
+            None,
+            entry.records,
+        )
+    if entry.inflow or entry.outflow or entry.fees:
         expected_value = entry.expected()
         inflow, outflow, fees = amount(entry.inflow), amount(entry.outflow), amount(entry.fees)
         expected = amount(expected_value)
@@ -571,7 +565,7 @@ def _amounts(entry: _Row) -> tuple[Any, ...]:
     else:
         inflow = outflow = fees = "0"
         expected = opening
-        difference = ZERO if entry.closing is entry.opening else EXACT.subtract(entry.closing, entry.opening)
+        difference = EXACT.subtract(entry.closing, entry.opening)
     if not entry.price:
         usd = None
     elif not difference:
@@ -658,15 +652,13 @@ def write_csv(section: Mapping[str, Any], out: Any) -> None:
     """``roll_forward.csv``: the section's rows, text cells made spreadsheet-safe, amounts exact
     (an empty cell is a value that could not be computed: a not reconcilable row)."""
     rows = section.get("rows") or ()
-    batch = Batch(out)
-    batch.add(",".join(CSV_COLUMNS) + "\n")
+    out.write(",".join(CSV_COLUMNS) + "\n")
     if isinstance(rows, RollForwardRows):
-        for line in rows.csv_lines():
-            batch.add(line)
+        write_lines(out, rows.csv_lines())
     else:  # rows read back as dicts (from a summary.json)
-        for row in rows:
-            batch.add(",".join(_dict_cell(name, row[name]) for name in CSV_COLUMNS) + "\n")
-    batch.flush()
+        write_lines(
+            out, (",".join(_dict_cell(name, row[name]) for name in CSV_COLUMNS) + "\n" for row in rows)
+        )
 
 
 def _dict_cell(name: str, value: Any) -> str:
@@ -695,7 +687,7 @@ def holdings_from_csv(lines: Iterable[str]) -> Iterator[Holding]:
     texts (addresses, chains, tokens, symbols) come back as one object each."""
     import csv
 
-    from airflow_provider_okx.core.models import parse_decimal
+    from airflow_provider_okx.core.money import PRINTABLE_EXPONENT, _number, parse_decimal
 
     reader = csv.reader(lines)
     header = next(reader, None)
@@ -704,9 +696,10 @@ def holdings_from_csv(lines: Iterable[str]) -> Iterator[Holding]:
     where = {name: n for n, name in enumerate(header)}  # a repeated name: the last, as DictReader
     missing = [name for name in HOLDING_COLUMNS if name not in where]
     columns = [where.get(name, -1) for name in HOLDING_COLUMNS]
-    texts: dict[str, str] = {}  # a cell as written -> its text, one object per distinct cell
+    texts = TextCache(_uncell)  # a cell as written -> its text, one object per distinct cell
     address, chain, token, symbol, balance = columns
     width = max(columns) + 1
+    number_text = _number().fullmatch
     for number, cells in enumerate(reader, start=2):
         if not cells:  # a blank line, as csv.DictReader skips it
             continue
@@ -714,18 +707,22 @@ def holdings_from_csv(lines: Iterable[str]) -> Iterator[Holding]:
             raise ValueError(f"balances.csv line {number}: no column {missing[0]!r}")
         if len(cells) < width:  # cells missing at the end read as empty, as csv.DictReader does
             cells += [""] * (width - len(cells))  # (an empty balance is an error below)
-        texts_of: list[Any] = []
-        for column in (address, chain, token, symbol):
-            cell = cells[column]
-            text = texts.get(cell)
-            if text is None:
-                text = _uncell(cell)
-                if len(texts) < TEXTS_KEPT:
-                    texts[cell] = text
-            texts_of.append(text)
-        amount = parse_decimal(cells[balance], f"balances.csv line {number}: balance")
-        texts_of += (amount, ZERO)  # the previous price is not read
-        yield _new_holding(Holding, texts_of)  # the fields in order, without Holding's Python __new__
+        cell = cells[balance]
+        # The amount as parse_decimal reads it; the label of its error made only for an error.
+        value = Decimal(cell) if number_text(cell) else None
+        if value is None or not -PRINTABLE_EXPONENT <= value.adjusted() <= PRINTABLE_EXPONENT:
+            value = parse_decimal(cell, f"balances.csv line {number}: balance")
+        yield _new_holding(  # the fields in order, without Holding's Python-level __new__
+            Holding,
+            (
+                texts[cells[address]],
+                texts[cells[chain]],
+                texts[cells[token]],
+                texts[cells[symbol]],
+                value,
+                ZERO,
+            ),
+        )
 
 
 _new_holding = tuple.__new__
