@@ -155,6 +155,37 @@ def test_failure_in_one_wallet_leaves_no_files_and_fails_at_once(okx_simulator, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_cyclic_gc_waits_while_the_report_runs_and_is_restored_after(
+    okx_simulator, monkeypatch, tmp_path
+):
+    """The collector is paused for the report (it would scan a million rows at every burst) and
+    given back as it was: after a report, after a failed one, and left off if it was off."""
+    import gc
+
+    monkeypatch.setenv("AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0))
+    seen = []
+    fetch = OkxTreasuryReportOperator._fetch
+
+    def watched(self, *args):
+        seen.append(gc.isenabled())
+        return fetch(self, *args)
+
+    monkeypatch.setattr(OkxTreasuryReportOperator, "_fetch", watched)
+    assert gc.isenabled()
+    report(tmp_path).execute(context("2026-11-23"))
+    assert seen == [False] and gc.isenabled()
+    okx_simulator.inject(Fault(status=200, code="81353", msg="Illegal address", times=1))
+    with pytest.raises(AirflowFailException):
+        report(tmp_path / "failed").execute(context("2026-11-23"))
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        report(tmp_path / "off").execute(context("2026-11-23"))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_revoked_key_fails_without_retries_and_outage_stays_retryable(okx_simulator, monkeypatch, tmp_path):
     monkeypatch.setenv(
         "AIRFLOW_CONN_OKX_DEFAULT", okx_simulator.connection_json(rate_limit_rps=0, max_retries=0)
