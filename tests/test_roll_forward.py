@@ -37,10 +37,10 @@ PEPE = "0x6982508145454ce325ddba47ba4d7b7a0e6f5b1b"
 
 
 def balance(
-    token: str, amount: str, symbol: str = "", price: str = "0", address: str = WALLET
+    token: str, amount: str, symbol: str = "", price: str = "0", address: str = WALLET, chain: str = "1"
 ) -> TokenBalance:
     return TokenBalance(
-        chain_index="1",
+        chain_index=chain,
         token_address=token,
         address=address,
         symbol=symbol or ("ETH" if not token else "TOK"),
@@ -410,29 +410,12 @@ def _random_input(seed: int) -> RollForwardInput:
             for token in tokens:
                 held = rng.random()
                 value = rng.choice(amounts)
-                row = {
-                    "chain_index": chain,
-                    "token_address": token,
-                    "address": address,
-                    "symbol": symbols[token],
-                }
                 if held < 0.6:
                     opening.append(Holding(address, chain, token, symbols[token], Decimal(value)))
                 if held < 0.5 or held > 0.8:
                     price = rng.choice(["0", "2.5", "0.1"])
                     closing_value = value if held < 0.4 else rng.choice(amounts)
-                    closing.append(
-                        TokenBalance(
-                            **row,
-                            balance=Decimal(closing_value),
-                            raw_balance=None,
-                            token_price=Decimal(price),
-                            token_type=None,
-                            transfer_amount=None,
-                            available_amount=None,
-                            is_risk_token=False,
-                        )
-                    )
+                    closing.append(balance(token, closing_value, symbols[token], price, address, chain))
             for _ in range(rng.randint(0, 4)):
                 token = rng.choice(tokens)
                 direction = rng.choice(["in", "out", "self"])

@@ -32,11 +32,11 @@ Pure: no Airflow, no HTTP, no I/O; the report operator fetches and passes the da
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, overload
 
 from airflow_provider_okx.core.chains import address_key, chain_name
 from airflow_provider_okx.core.models import EXACT, ZERO
@@ -218,42 +218,22 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
         return entry
 
     # Closing first: its texts and amounts are the fetched rows' own objects, shared, not copied.
-    # Balances come wallet by wallet and chain by chain: the group is looked up when they change.
-    last: tuple[str, str] | None = None
-    group: dict[str, _Row] | None = None
-    for balance in data.closing:
-        if last is None or balance.address != last[0] or balance.chain_index != last[1]:
-            last = (balance.address, balance.chain_index)
-            group = _group(groups, labels, key_of(balance.address), balance.chain_index)
-        if group is None:  # not a wallet of this report
-            continue
-        token = balance.token_address
-        token_key = keys.get(token) if token else ""
-        if token_key is None:
-            token_key = keys[token] = address_key(token)
-        entry = group.get(token_key)
+    for balance, group, token_key, entry in _placed(data.closing, groups, labels, key_of):
         if entry is None:
-            entry = group[token_key] = _Row(keys[balance.address], balance.chain_index, token, balance.symbol)
+            entry = group[token_key] = _Row(
+                keys[balance.address], balance.chain_index, balance.token_address, balance.symbol
+            )
             entry.closing = balance.balance
         else:
             entry.closing = add(entry.closing, balance.balance)
             if balance.symbol:
                 entry.symbol = balance.symbol
         entry.price = balance.token_price
-    last = group = None
-    for holding in data.opening:
-        if last is None or holding.address != last[0] or holding.chain_index != last[1]:
-            last = (holding.address, holding.chain_index)
-            group = _group(groups, labels, key_of(holding.address), holding.chain_index)
-        if group is None:
-            continue
-        token = holding.token_address
-        token_key = keys.get(token) if token else ""
-        if token_key is None:
-            token_key = keys[token] = address_key(token)
-        entry = group.get(token_key)
+    for holding, group, token_key, entry in _placed(data.opening, groups, labels, key_of):
         if entry is None:
-            entry = group[token_key] = _Row(keys[holding.address], holding.chain_index, token, holding.symbol)
+            entry = group[token_key] = _Row(
+                keys[holding.address], holding.chain_index, holding.token_address, holding.symbol
+            )
             entry.opening = holding.balance
             continue
         if not entry.symbol and holding.symbol:
@@ -368,6 +348,30 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
         "totals": control_totals(ordered),
         "rows": RollForwardRows(ordered, labels),
     }
+
+
+_B = TypeVar("_B", bound=Balance)
+
+
+def _placed(
+    balances: Iterable[_B],
+    groups: dict[tuple[str, str], dict[str, _Row]],
+    labels: Mapping[str, Any],
+    key_of: Callable[[str], str],
+) -> Iterator[tuple[_B, dict[str, _Row], str, _Row | None]]:
+    """Each balance of a wallet in ``labels``, with its (wallet, chain) group, its token's
+    identity in the group and its row so far (``None`` if none yet). Balances come wallet by
+    wallet and chain by chain: the group is looked up when they change, not per balance."""
+    last: tuple[str, str] | None = None
+    group: dict[str, _Row] | None = None
+    for balance in balances:
+        if last is None or balance.address != last[0] or balance.chain_index != last[1]:
+            last = (balance.address, balance.chain_index)
+            group = _group(groups, labels, key_of(balance.address), balance.chain_index)
+        if group is None:  # not a wallet of this report
+            continue
+        token_key = key_of(balance.token_address) if balance.token_address else ""
+        yield balance, group, token_key, group.get(token_key)
 
 
 def _group(
