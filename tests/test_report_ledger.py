@@ -212,3 +212,30 @@ def test_generated_histories_reconcile_to_zero(okx_simulator_connection, tmp_pat
     assert section["unexplained_count"] == 0 and section["not_reconcilable_count"] == 0
     moved = [r for r in section["rows"] if r["inflow"] != "0" or r["outflow"] != "0" or r["fees"] != "0"]
     assert len(moved) >= 6 and section["fee_transactions"] > 0
+
+
+@pytest.mark.parametrize("block", [1, 7, 1 << 20])
+def test_the_previous_balances_csv_reads_back_whatever_its_symbols_hold(monkeypatch, block):
+    """Symbols are chosen by whoever deploys a token: line separators other than LF (U+2028,
+    U+2029, NEL), a CR, quotes and commas must come back as written, read in blocks of any
+    size, or the next day's roll-forward fails on a broken row."""
+    import io
+
+    from airflow_provider_okx.core.models import TokenBalance
+    from airflow_provider_okx.core.report import Snapshot, render_csv
+    from airflow_provider_okx.core.report.roll_forward import holdings_from_csv
+    from airflow_provider_okx.core.text import spreadsheet_safe
+    from airflow_provider_okx.operators import report_ledger
+
+    symbols = ["SC\u2028AM", "para\u2029graph", "nel\x85x", "cr\rlf", 'q"u,o\nte', "plain", "=1+2"]
+    rows = [
+        TokenBalance("1", f"0x{n + 1:040x}", SEED_ADDRESS, symbol, Decimal(f"{n}.5"), None, Decimal("1"))
+        for n, symbol in enumerate(symbols)
+    ]
+    snapshot = Snapshot("2026-12-01", "2026-12-01T00:00:00.000Z", {"w": SEED_ADDRESS}, ["1"], False, rows)
+    monkeypatch.setattr(report_ledger, "READ_BLOCK", block)
+    file = io.StringIO(render_csv(snapshot), newline="")
+    holdings = list(holdings_from_csv(report_ledger._lines(file)))
+    got = {h.token_address: (h.symbol, h.balance) for h in holdings}
+    expected = {r.token_address: (spreadsheet_safe(r.symbol).removeprefix("'"), r.balance) for r in rows}
+    assert got == expected

@@ -162,15 +162,18 @@ READ_BLOCK = 1 << 20
 
 
 def _lines(file: Any) -> Iterator[str]:
-    """The lines of a text file opened with ``newline=""``, each with its ending, read in
-    blocks (``\r\n`` split across two blocks stays one ending: the csv module reads it so)."""
+    """The lines of a text file opened with ``newline=""``, each with its ``\\n`` ending, read
+    in blocks. Only ``\\n`` ends a line: ``str.splitlines`` would also split at U+2028, U+0085
+    and other separators that a token symbol may hold (written unquoted: they are text to the
+    csv module), and the next day's roll-forward would then fail on a broken row."""
     rest = ""
     while True:
         block = file.read(READ_BLOCK)
         if not block:
             break
-        lines = (rest + block).splitlines(keepends=True)
-        rest = lines.pop() if lines else ""
-        yield from lines
+        lines = (rest + block).split("\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line + "\n"
     if rest:
         yield rest
