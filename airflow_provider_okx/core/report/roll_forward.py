@@ -395,8 +395,9 @@ class RollForwardRows(Sequence[dict[str, Any]]):
     decimal strings, ``None`` for what could not be computed), made when it is read.
 
     A million rows as dicts of strings took about 700 bytes each; kept as their working sums
-    (shared texts, one decimal object for an unchanged balance) they take about a fifth of
-    that. A slice is a view (the page shows the first rows of a million without making the
+    (shared texts, one decimal object for an unchanged balance), a million-row roll-forward
+    adds about 100 MB to its report (figure 5 of ``bench/RESULTS.md``: 636 MB against 532 MB
+    peak). A slice is a view (the page shows the first rows of a million without making the
     rest); ``summary.json`` and ``roll_forward.csv`` are written from the entries directly
     (:meth:`json_objects`, :meth:`csv_lines`), to the bytes the dicts would give."""
 
