@@ -11,7 +11,7 @@ import pytest
 
 from airflow_provider_okx.core.models import TokenBalance
 from airflow_provider_okx.core.report import Snapshot, render_csv
-from airflow_provider_okx.core.report.csv_lines import BATCH_LINES, field, write_lines
+from airflow_provider_okx.core.report.csv_lines import BATCH_LINES, field, records, write_lines
 from airflow_provider_okx.core.report.csv_render import COLUMNS
 from airflow_provider_okx.core.text import spreadsheet_safe
 
@@ -121,3 +121,64 @@ def test_balances_csv_of_hostile_text_reads_back_cell_for_cell() -> None:
         assert record["token_type"] == ("" if kind is None else spreadsheet_safe(kind))
         assert Decimal(record["balance"]) == source.balance
         assert record["raw_balance"] == ("" if source.raw_balance is None else str(source.raw_balance))
+
+
+def _read(reader, lines):
+    """What ``reader`` gives for ``lines``: its records, then the error that stopped it."""
+    out: list = []
+    try:
+        for record in reader(lines):
+            out.append(record)
+    except csv.Error as error:
+        out.append(("error", str(error)))
+    return out
+
+
+def _split_at_lf(text: str) -> list[str]:
+    """``text``'s lines as ``report_ledger._lines`` gives them: split at LF only, LF kept."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_records_are_what_the_csv_reader_gives_for_any_text(seed: int) -> None:
+    """Hand-split lines and the reader's records agree on random text of commas, quotes, CR, LF,
+    NUL and blanks (lines as a file opened with ``newline=""`` or split at LF gives them), errors
+    included; and on the files the writer makes of hostile cells."""
+    rng = random.Random(seed)
+    alphabet = ALPHABET + "\0,,,aaa\n\n"  # NUL: Python 3.11's reader takes it as a character
+    tried = 0
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        for lines in (_split_at_lf(text), io.StringIO(text, newline="").readlines()):
+            assert _read(records, lines) == _read(csv.reader, lines), repr(text)
+            tried += 1
+    for _ in range(300):
+        out = io.StringIO()
+        rows = [[rng.choice([*HOSTILE, "1.5", "x"]) for _ in range(rng.randint(1, 5))] for _ in range(5)]
+        csv.writer(out, lineterminator="\n").writerows(rows)
+        lines = _split_at_lf(out.getvalue())
+        assert list(records(lines)) == list(csv.reader(lines))
+    assert tried == 6000
+
+
+def test_records_split_plain_lines_without_the_reader(monkeypatch) -> None:
+    """A line with nothing to parse is split by hand: the reader sees only the quoted record
+    (and the line its cell runs on into)."""
+    import airflow_provider_okx.core.report.csv_lines as module
+
+    seen: list[str] = []
+    reader = csv.reader
+
+    def watching(lines):
+        def pulled():
+            for line in lines:
+                seen.append(line)
+                yield line
+
+        return reader(pulled())
+
+    monkeypatch.setattr(module.csv, "reader", watching)
+    lines = ["a,b\n", '"c\n', 'd",e\n', "f,g\n", "\n", "h"]
+    assert list(records(lines)) == [["a", "b"], ["c\nd", "e"], ["f", "g"], [], ["h"]]
+    assert seen == ['"c\n', 'd",e\n']

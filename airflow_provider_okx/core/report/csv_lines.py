@@ -1,5 +1,6 @@
 """CSV lines joined by hand: the bytes ``csv.writer(out, lineterminator="\\n")`` writes, with
-one repair (a carriage return inside a cell is quoted: see :func:`field`).
+one repair (a carriage return inside a cell is quoted: see :func:`field`); and read back split by
+hand where a line needs no parser (:func:`records`).
 
 The report's CSV files have a million lines at scale, and ``csv.writer`` costs about 4.6 us a
 line against about 1 us for a join of cells already made: most cells are amounts (digits, a
@@ -11,7 +12,8 @@ Pure: no Airflow, no I/O beyond the stream it is given.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import csv
+from collections.abc import Iterable, Iterator
 from itertools import islice
 from typing import IO
 
@@ -37,3 +39,40 @@ def write_lines(out: IO[str], lines: Iterable[str]) -> None:
     pending = iter(lines)
     while chunk := "".join(islice(pending, BATCH_LINES)):
         out.write(chunk)
+
+
+def records(lines: Iterable[str]) -> Iterator[list[str]]:
+    """The records of CSV ``lines`` (each ending in ``\\n``, as a file opened with ``newline=""``
+    or split at LF gives them): exactly what ``csv.reader(lines)`` yields, at about a quarter of
+    its cost on the report's files.
+
+    A line without a quote or a carriage return is split at its commas (what the reader
+    does with it: no cell of it can be quoted, and it is the whole record); any other line, with
+    the lines a quoted cell runs on into, goes through ``csv.reader``, which also keeps its
+    errors. A million-row ``balances.csv`` is read back for every roll-forward, and the reader
+    made all sixteen cells of each line character by character."""
+    source = iter(lines)
+    first: list[str] = []  # the line handed to the reader, which pulls any continuation itself
+
+    def feed() -> Iterator[str]:
+        while True:
+            if first:
+                yield first.pop()
+            else:
+                line = next(source, None)
+                if line is None:
+                    return
+                yield line
+
+    reader = csv.reader(feed())
+    for line in source:
+        if '"' in line or "\r" in line:
+            first.append(line)
+            record = next(reader, None)
+            if record is None:
+                return
+            yield record
+        elif line.endswith("\n"):
+            yield line[:-1].split(",") if len(line) > 1 else []
+        else:
+            yield line.split(",") if line else []

@@ -42,7 +42,7 @@ from airflow_provider_okx.core.chains import address_key, chain_name
 from airflow_provider_okx.core.models import EXACT, ZERO
 from airflow_provider_okx.core.report.amounts import amount
 from airflow_provider_okx.core.report.csv_lines import field as csv_field
-from airflow_provider_okx.core.report.csv_lines import write_lines
+from airflow_provider_okx.core.report.csv_lines import records, write_lines
 from airflow_provider_okx.core.report.snapshot import chain_order
 from airflow_provider_okx.core.text import TextCache, spreadsheet_safe
 
@@ -312,6 +312,9 @@ def roll_forward(data: RollForwardInput) -> dict[str, Any]:
         for entry in entries:
             if entry.reason is not None:
                 refused.append(entry)
+                continue
+            if entry.closing is entry.opening and not (entry.inflow or entry.outflow or entry.fees):
+                reconciled.append(entry)  # unchanged and nothing moved: most rows, sooner
                 continue
             difference = entry.unexplained()
             if difference:
@@ -597,7 +600,11 @@ def control_totals(entries: Iterable[_Row]) -> list[dict[str, Any]]:
     """Per (chain, token), the exact sums over the reconcilable rows of every amount column,
     and the count of rows summed: the sums must obey the same identity as each row
     (``expected_closing = opening + inflow - outflow - fees``), which a reader can check."""
-    totals: dict[tuple[str, str], list[Any]] = {}  # [chain, token, symbol, count, *FLOWS sums]
+    # [chain, token, symbol, count, *FLOWS sums, sum of the unchanged rows' balances]: a row
+    # that kept its balance and moved nothing adds that balance to opening, expected_closing
+    # and closing alike, so it is summed once and added to the three at the end (exact sums:
+    # the same values, in a third of the additions for most of a million rows).
+    totals: dict[tuple[str, str], list[Any]] = {}
     keys: dict[str, str] = {"": ""}  # address_key of each token, once each
     add = EXACT.add
     for entry in entries:
@@ -614,9 +621,13 @@ def control_totals(entries: Iterable[_Row]) -> list[dict[str, Any]]:
                 entry.symbol,
                 0,
                 *(ZERO,) * len(FLOWS),
+                ZERO,
             ]
         total[3] += 1
         opening, closing = entry.opening, entry.closing
+        if closing is opening and not (entry.inflow or entry.outflow or entry.fees):
+            total[11] = add(total[11], opening)
+            continue
         if entry.inflow or entry.outflow or entry.fees:
             total[5] = add(total[5], entry.inflow)
             total[6] = add(total[6], entry.outflow)
@@ -632,6 +643,12 @@ def control_totals(entries: Iterable[_Row]) -> list[dict[str, Any]]:
             total[4] = add(total[4], opening)
         if closing:
             total[9] = add(total[9], closing)
+
+    for total in totals.values():
+        unchanged = total.pop()
+        if unchanged:
+            for at in (4, 8, 9):  # opening, expected_closing, closing
+                total[at] = add(total[at], unchanged)
 
     def order(total: list[Any]) -> tuple[Any, ...]:
         return (chain_order(total[0]), total[2], keys[total[1]])
@@ -690,11 +707,9 @@ def holdings_from_csv(lines: Iterable[str]) -> Iterator[Holding]:
     """The rows of a previous report's ``balances.csv`` (any version: columns are found by
     name). An amount that does not read is an error naming the row, never a zero. Repeated
     texts (addresses, chains, tokens, symbols) come back as one object each."""
-    import csv
-
     from airflow_provider_okx.core.money import PRINTABLE_EXPONENT, _number, parse_decimal
 
-    reader = csv.reader(lines)
+    reader = records(lines)  # csv.reader's records; plain lines split by hand
     header = next(reader, None)
     if header is None:
         return
