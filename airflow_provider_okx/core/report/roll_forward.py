@@ -464,6 +464,16 @@ class RollForwardRows(Sequence[dict[str, Any]]):
         statuses = {status: text[status] for status in (RECONCILED, UNEXPLAINED, NOT_RECONCILABLE)}
         heads: dict[tuple[str, str], str] = {}
         names = [f",{indent}{encode_basestring_ascii(name)}: " for name in _AMOUNT_COLUMNS]
+        # An unchanged row that moved nothing (most of a million) is its balance three times
+        # between constant text: what the general path below writes for it.
+        still = (
+            f'",{indent}"inflow": "0",{indent}"outflow": "0",{indent}"fees": "0",'
+            f'{indent}"expected_closing": "'
+        )
+        closing_is = f'",{indent}"closing": "'
+        rest = f'",{indent}"unexplained": "0",{indent}"unexplained_usd": '
+        status_is = f',{indent}"status": {statuses[RECONCILED]},{indent}"reason": null,{indent}"records": '
+        still_priced, still_unpriced = rest + '"0"' + status_is, rest + "null" + status_is
         for entry in self._entries:
             head = heads.get((entry.wallet, entry.chain))
             if head is None:
@@ -474,6 +484,18 @@ class RollForwardRows(Sequence[dict[str, Any]]):
                     f'{indent}"chain_name": {text[self._chain_name(entry.chain)]},'
                     f'{indent}"token_address": '
                 )
+            if (
+                entry.closing is entry.opening
+                and entry.reason is None
+                and not (entry.inflow or entry.outflow or entry.fees)
+            ):
+                balance = amount(entry.opening)
+                yield (
+                    f'{head}{text[entry.token_address]},{indent}"symbol": {text[entry.symbol]},'
+                    f'{indent}"opening": "{balance}{still}{balance}{closing_is}{balance}'
+                    f"{still_priced if entry.price else still_unpriced}{entry.records}{item}}}"
+                )
+                continue
             opening, inflow, outflow, fees, expected, closing, difference, usd, status, reason, records = (
                 _amounts(entry)
             )
@@ -500,6 +522,7 @@ class RollForwardRows(Sequence[dict[str, Any]]):
         """Each row as a line of ``roll_forward.csv`` (see :func:`write_csv`)."""
         cell = TextCache(_csv_text)
         heads: dict[tuple[str, str], str] = {}
+        still_priced, still_unpriced = f"0,{cell[RECONCILED]},,", f",{cell[RECONCILED]},,"
         for entry in self._entries:
             head = heads.get((entry.wallet, entry.chain))
             if head is None:
@@ -508,6 +531,17 @@ class RollForwardRows(Sequence[dict[str, Any]]):
                 head = heads[(entry.wallet, chain)] = (
                     f"{cell[label]},{cell[address]},{cell[chain]},{cell[self._chain_name(chain)]},"
                 )
+            if (  # unchanged, nothing moved: what the general path below writes for it, sooner
+                entry.closing is entry.opening
+                and entry.reason is None
+                and not (entry.inflow or entry.outflow or entry.fees)
+            ):
+                balance = amount(entry.opening)
+                yield (
+                    f"{head}{cell[entry.token_address]},{cell[entry.symbol]},{balance},0,0,0,{balance},"
+                    f"{balance},0,{still_priced if entry.price else still_unpriced}{entry.records}\n"
+                )
+                continue
             opening, inflow, outflow, fees, expected, closing, difference, usd, status, reason, records = (
                 _amounts(entry)
             )
