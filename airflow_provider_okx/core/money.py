@@ -104,7 +104,7 @@ def decimal_str(value: Decimal) -> str:
     Raises ``ValueError`` rather than print a value that is not finite or lies beyond
     1E+/-:data:`PRINTABLE_EXPONENT` (bounded amounts and their products never get there).
     """
-    if value == 0:
+    if not value:  # any zero (a NaN is true, and refused below); sooner than ``value == 0``
         return "0"
     if not value.is_finite() or not -PRINTABLE_EXPONENT <= value.adjusted() <= PRINTABLE_EXPONENT:
         raise ValueError(f"refusing to print {value!r} in plain notation (beyond 1E+/-{PRINTABLE_EXPONENT})")
