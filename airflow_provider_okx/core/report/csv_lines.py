@@ -43,8 +43,9 @@ def write_lines(out: IO[str], lines: Iterable[str]) -> None:
 
 def records(lines: Iterable[str]) -> Iterator[list[str]]:
     """The records of CSV ``lines`` (each ending in ``\\n``, as a file opened with ``newline=""``
-    or split at LF gives them): exactly what ``csv.reader(lines)`` yields, at about a quarter of
-    its cost on the report's files.
+    or split at LF gives them): exactly what ``csv.reader(lines)`` yields, in about half its time
+    on the report's files (a million-line ``balances.csv`` read in blocks and split at LF: 1.1 s
+    against 2.0-2.2 s).
 
     A line without a quote or a carriage return is split at its commas (what the reader
     does with it: no cell of it can be quoted, and it is the whole record); any other line, with
