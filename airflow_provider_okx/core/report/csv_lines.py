@@ -69,10 +69,7 @@ def records(lines: Iterable[str]) -> Iterator[list[str]]:
     for line in source:
         if '"' in line or "\r" in line:
             first.append(line)
-            record = next(reader, None)
-            if record is None:
-                return
-            yield record
+            yield next(reader)  # a record from this line: the reader has it to read
         elif line.endswith("\n"):
             yield line[:-1].split(",") if len(line) > 1 else []
         else:
